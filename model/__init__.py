@@ -1,0 +1,1 @@
+"""Train, quantize and export small CNNs for the streaming RTL engine."""

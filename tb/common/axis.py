@@ -1,0 +1,142 @@
+"""Shared cocotb helpers: clock/reset, AXI-Stream source/sink with random pauses, lane packing."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import random
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import RisingEdge, with_timeout
+from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+
+
+def params() -> dict:
+    """The parameter set the testbench was built with (see tb/common/sim.py)."""
+    return json.loads(os.environ.get("PARAMS", "{}"))
+
+
+# --- pause generators (cocotbext-axi style): each yields True for a stalled cycle -----------
+
+def no_pause():
+    return itertools.repeat(False)
+
+
+def random_pause(prob: float, seed: int):
+    rng = random.Random(seed)
+    while True:
+        yield rng.random() < prob
+
+
+def burst_pause(seed: int, max_run: int = 20):
+    """Long runs of stall/no-stall: exercises full FIFOs and long gaps."""
+    rng = random.Random(seed)
+    while True:
+        stall = rng.random() < 0.5
+        for _ in range(rng.randint(1, max_run)):
+            yield stall
+
+
+PAUSES = {
+    "none": lambda seed: no_pause(),
+    "random": lambda seed: random_pause(0.3, seed),
+    "burst": lambda seed: burst_pause(seed),
+}
+
+
+# --- lane packing ------------------------------------------------------------------------
+
+def pack(values, width: int) -> int:
+    """Lane 0 in the least significant bits; values may be negative (two's complement)."""
+    mask = (1 << width) - 1
+    word = 0
+    for i, v in enumerate(values):
+        word |= (int(v) & mask) << (i * width)
+    return word
+
+
+def unpack(word: int, lanes: int, width: int, signed: bool) -> list[int]:
+    mask = (1 << width) - 1
+    out = []
+    for i in range(lanes):
+        v = (int(word) >> (i * width)) & mask
+        if signed and v >> (width - 1):
+            v -= 1 << width
+        out.append(v)
+    return out
+
+
+class StreamTB:
+    """Clock, reset, an AXI-Stream source on `s_axis_*` and a sink on `m_axis_*`.
+
+    The DUT must have clk, rst (active high, synchronous) and AXI-Stream ports named
+    s_axis_tdata/tvalid/tready[/tlast] and m_axis_tdata/tvalid/tready[/tlast].
+    """
+
+    def __init__(self, dut, in_pause: str = "none", out_pause: str = "none", seed: int = 1,
+                 period_ns: int = 10):
+        self.dut = dut
+        self.log = logging.getLogger("cocotb.tb")
+        cocotb.start_soon(Clock(dut.clk, period_ns, unit="ns").start())
+        # One lane spanning the whole tdata: beats are plain integers (see pack/unpack).
+        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst,
+                                      byte_lanes=1)
+        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst,
+                                  byte_lanes=1)
+        for obj in (self.source, self.sink):
+            obj.log.setLevel(logging.WARNING)  # cocotbext-axi logs every frame at INFO
+        self.source.set_pause_generator(PAUSES[in_pause](seed))
+        self.sink.set_pause_generator(PAUSES[out_pause](seed + 1))
+        self.cycle = 0
+        cocotb.start_soon(self._count_cycles())
+
+    async def _count_cycles(self):
+        while True:
+            await RisingEdge(self.dut.clk)
+            self.cycle += 1
+
+    async def reset(self, cycles: int = 4):
+        self.dut.rst.value = 1
+        for _ in range(cycles):
+            await RisingEdge(self.dut.clk)
+        self.dut.rst.value = 0
+        await RisingEdge(self.dut.clk)
+
+    async def send_beats(self, words: list[int]):
+        """One frame; tlast on the last beat."""
+        await self.source.send(AxiStreamFrame(words))
+
+    async def recv_beats(self, timeout_us: float = 2000) -> list[int]:
+        frame = await with_timeout(self.sink.recv(compact=True), timeout_us, "us")
+        return [int(x) for x in frame.tdata]
+
+
+class HandshakeChecker:
+    """Asserts the AXI-Stream rule on a stream: once tvalid is high without tready,
+    tvalid stays high and tdata/tlast stay stable until the beat moves."""
+
+    def __init__(self, clk, tvalid, tready, tdata, tlast=None, name: str = "stream"):
+        self.clk, self.tvalid, self.tready, self.tdata, self.tlast = clk, tvalid, tready, tdata, tlast
+        self.name = name
+        self.beats = 0
+        cocotb.start_soon(self._run())
+
+    async def _run(self):
+        pending = None
+        while True:
+            await RisingEdge(self.clk)
+            valid = int(self.tvalid.value)
+            if pending is not None:
+                assert valid, f"{self.name}: tvalid dropped before the beat was taken"
+                now = (int(self.tdata.value), int(self.tlast.value) if self.tlast is not None else 0)
+                assert now == pending, f"{self.name}: data changed while valid and not ready"
+            if valid and int(self.tready.value):
+                self.beats += 1
+                pending = None
+            elif valid:
+                pending = (int(self.tdata.value), int(self.tlast.value) if self.tlast is not None else 0)
+            else:
+                pending = None

