@@ -74,7 +74,8 @@ def run_cocotb(
     digest = hashlib.sha1(key.encode()).hexdigest()[:10]
     build_dir = BUILD / "tb" / toplevel / f"{tag}{'_' if tag else ''}{digest}"
 
-    args = ["-Wall", "-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique", "-O2"]
+    # -I rtl: library modules include rtl/*.svh (e.g. mem_check.svh), as `make lint` does.
+    args = ["-Wall", "-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique", "-O2", f"-I{RTL}"]
     if waves:
         if lz4_available():
             args += ["--trace-fst", "--trace-structs"]
@@ -104,9 +105,28 @@ def run_cocotb(
         testcase=testcase,
         waves=waves,
         seed=int(os.environ.get("SEED", "12345")),
+        results_xml=str(build_dir / f"results_{testcase or 'all'}.xml"),
     )
     from cocotb_tools.check_results import get_results
 
     _, failed = get_results(results)
     assert failed == 0, f"{failed} cocotb test(s) failed in {toplevel} (see {results})"
     return build_dir
+
+
+def mem_dir(toplevel: str) -> Path:
+    """A stable directory for memory files a test writes (a fixed path keeps the build cached:
+    file paths are parameters, baked into the model)."""
+    d = BUILD / "tb" / toplevel / "mem"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def write_memh(path: str | Path, words, width: int) -> Path:
+    """A $readmemh file as docs/architecture.md specifies: one lower-case hex word per line,
+    two's complement in `width` bits, no comments or addresses."""
+    digits = (width + 3) // 4
+    mask = (1 << width) - 1
+    path = Path(path)
+    path.write_text("".join(f"{int(w) & mask:0{digits}x}\n" for w in words))
+    return path

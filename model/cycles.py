@@ -1,0 +1,125 @@
+"""Cycle model of the engine: predicts the initiation interval and the latency of a folding.
+
+A max-plus model over the stage chain that model/hw.py plans: for every beat of every
+stream it computes the cycle at which the beat is produced, from the beats it depends on and
+the stage's service time (the figures each module's header comment states). Buffers are
+assumed deep enough (the rate-matching FIFOs), so back-pressure is not modelled; the engine
+test checks the measured II and latency against this prediction.
+
+    python -m model.cycles --net tiny [--fold small]
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.hw import plan
+from model.nets import Net, get_net, parse_fold
+
+# Cycles from a stage's input handshake to its output valid (module header comments).
+LATENCY = {
+    "frame_sanitizer": 1,
+    "axis_fifo": 1,
+    "window_gen": 1,
+    "requant": 2,
+    "act_lut": 1,
+    "pool2x2": 1,
+    "result_formatter": 2,
+}
+
+
+@dataclass
+class Prediction:
+    ii_cycles: float
+    latency_cycles: int
+    bottleneck: str
+    stage_cycles: dict[str, int]  # busy cycles per frame of every stage
+
+
+def _window_times(t_in: np.ndarray, h: int, w: int, k: int, pad: int) -> np.ndarray:
+    """Output times of window_gen for one frame whose pixels arrive at t_in (raster order)."""
+    n = h * w
+    ho, wo = h + 2 * pad - k + 1, w + 2 * pad - k + 1
+    d = k - 1 - pad
+    oy, ox = np.divmod(np.arange(ho * wo), wo)
+    shift = (oy + d) * w + (ox + d)  # the shift that completes each window
+    # Shifts past the frame's end are bubbles, one per cycle after the last pixel.
+    shift_time = np.where(shift < n, t_in[np.minimum(shift, n - 1)], t_in[-1] + (shift - n + 1))
+    out = shift_time + LATENCY["window_gen"]
+    return np.maximum.accumulate(out + np.arange(len(out))) - np.arange(len(out))  # one per cycle
+
+
+def _serve(t_in: np.ndarray, service: int, latency: int) -> np.ndarray:
+    """A unit that takes `service` cycles per item, in order: finish_j = max(t_j, finish_{j-1}) + service."""
+    finish = np.empty_like(t_in)
+    prev = -(1 << 40)
+    for j, t in enumerate(t_in):
+        prev = max(int(t), prev) + service
+        finish[j] = prev
+    return finish + (latency - service)
+
+
+def frame_times(net: Net, folds, t_pixels: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """Time of every beat of the final logits stream, and busy cycles per stage."""
+    t = _serve(t_pixels, 1, LATENCY["frame_sanitizer"])
+    c, h, w = net.in_shape
+    busy: dict[str, int] = {"input": int(h * w)}
+    for hw, layer in zip(plan(net, folds), net.layers, strict=True):
+        cs = hw.consts
+        for st in hw.stages:
+            m = st.module
+            if m == "window_gen":
+                t = _window_times(t, cs["H"], cs["W"], cs["K"], cs["PAD"])
+                busy[st.inst] = cs["H"] * cs["W"]
+            elif m == "conv_unit":
+                f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"])
+                t = _serve(t, f, f + 2)
+                busy[st.inst] = f * len(t)
+            elif m == "fc_unit":
+                f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"])
+                done = _serve(t, f, f)
+                t = np.array([done[-1] + 3])
+                busy[st.inst] = f * cs["IN_BEATS"]
+            elif m == "pool2x2":
+                hh, ww = cs["H"], cs["W"]
+                py, px = np.divmod(np.arange((hh // 2) * (ww // 2)), ww // 2)
+                t = t[(2 * py + 1) * ww + 2 * px + 1] + LATENCY[m]
+                busy[st.inst] = hh * ww
+            else:
+                t = _serve(t, 1, LATENCY[m])
+                busy[st.inst] = len(t)
+    return t, busy
+
+
+def predict(net: Net, folds, frames: int = 4) -> Prediction:
+    """II and latency with the input streaming one pixel per cycle, the output never stalled."""
+    n = net.in_shape[1] * net.in_shape[2]
+    n_classes = net.n_classes
+    _, busy = frame_times(net, folds, np.arange(n))
+    busy["result_formatter"] = n_classes + 1
+    bottleneck = max(busy, key=busy.get)
+    ii = float(max(busy.values()))
+    # Latency of an isolated frame: first pixel in to the last result beat out.
+    t_logits, _ = frame_times(net, folds, np.arange(n))
+    latency = int(t_logits[-1]) + LATENCY["result_formatter"] + n_classes
+    return Prediction(ii, latency, bottleneck, busy)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--net", default="tiny")
+    ap.add_argument("--fold", default=None)
+    args = ap.parse_args(argv)
+    net = get_net(args.net)
+    p = predict(net, parse_fold(net, args.fold))
+    print(f"{net.name}: II {p.ii_cycles:.0f} cycles (bottleneck {p.bottleneck}), latency {p.latency_cycles} cycles")
+    for k, v in p.stage_cycles.items():
+        print(f"  {k:<16} {v:6d} busy cycles/frame")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,240 @@
+"""Hardware configuration: walks a network description and writes the generated RTL.
+
+Two files per network, both generated, readable and committed in weights/<net>/:
+  cnn_cfg_pkg.sv   package cnn_cfg_pkg: every shape, folding and constant the RTL needs
+  cnn_layers.sv    module cnn_layers: the layer chain, a plain netlist of rtl/ library
+                   instances wired stage to stage (pixel stream in, logits beat out)
+
+rtl/cnn_engine.sv (hand-written) wraps cnn_layers with the frame sanitizer and the result
+formatter, so a new network of the same layer kinds needs no new RTL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from model.nets import Conv, Dense, Fold, Net, Pool, layer_names, shapes
+
+ACC_W = 32  # accumulator and logit width (int32), see docs/architecture.md
+M_W = 32  # requantization multiplier width
+FIFO_DEPTH = 32  # rate-matching FIFO in front of folded compute units
+
+
+@dataclass
+class Stage:
+    """One library instance in the chain."""
+
+    module: str
+    inst: str
+    params: dict[str, str]  # name -> SystemVerilog expression
+    out_w: str  # output tdata width expression
+    comment: str = ""
+
+
+@dataclass
+class LayerHW:
+    name: str
+    kind: str
+    consts: dict[str, int] = field(default_factory=dict)
+    stages: list[Stage] = field(default_factory=list)
+
+
+def _act_bounds(act: str) -> tuple[int, int]:
+    # ReLU output is uint8 (the lower clamp is the ReLU); a LUT activation takes int8.
+    return (0, 255) if act == "relu" else (-128, 127)
+
+
+def folds_per_item(layer, in_shape, fold: Fold) -> int:
+    """Cycles a compute unit spends on one window (conv) or one input beat (dense)."""
+    c_in = in_shape[0]
+    c_out = layer.out_ch if isinstance(layer, Conv) else layer.out
+    return (c_out // fold.pe) * (c_in // fold.simd)
+
+
+def check_folds(net: Net, folds: dict[str, Fold]) -> None:
+    for name, layer, (ins, _outs) in zip(layer_names(net), net.layers, shapes(net), strict=True):
+        if isinstance(layer, Pool):
+            continue
+        if name not in folds:
+            raise ValueError(f"{net.name}: no folding given for {name}")
+        f = folds[name]
+        c_out = layer.out_ch if isinstance(layer, Conv) else layer.out
+        if f.pe < 1 or f.simd < 1 or c_out % f.pe or ins[0] % f.simd:
+            raise ValueError(
+                f"{net.name}.{name}: PE={f.pe} must divide {c_out} output channels and "
+                f"SIMD={f.simd} must divide {ins[0]} input channels"
+            )
+
+
+def plan(net: Net, folds: dict[str, Fold], pow2: bool = False) -> list[LayerHW]:
+    """The stage chain of a network: which library modules, with which constants."""
+    check_folds(net, folds)
+    layers = []
+    n_layers = len(net.layers)
+    for idx, (name, layer, (ins, outs)) in enumerate(zip(layer_names(net), net.layers, shapes(net), strict=True)):
+        up = name.upper()
+        c_in, h, w = ins
+        hw = LayerHW(name, type(layer).__name__.lower())
+        if isinstance(layer, Pool):
+            hw.consts = {"H": h, "W": w, "C": c_in, "MODE": 0 if layer.kind == "max" else 1}
+            hw.stages.append(Stage("pool2x2", name, {k: f"{up}_{k}" for k in ("H", "W", "C", "MODE")},
+                                   f"{up}_C*8", f"{layer.kind} pool 2x2"))
+            layers.append(hw)
+            continue
+        f = folds[name]
+        c_out = outs[0]
+        last = idx == n_layers - 1
+        folded = folds_per_item(layer, ins, f) > 1
+        if isinstance(layer, Conv):
+            hw.consts = {"H": h, "W": w, "C_IN": c_in, "C_OUT": c_out, "K": layer.k, "PAD": layer.pad,
+                         "PE": f.pe, "SIMD": f.simd}
+            if folded and idx > 0:
+                hw.stages.append(Stage("axis_fifo", f"{name}_fifo", {"DATA_W": f"{up}_C_IN*8", "DEPTH": str(FIFO_DEPTH)},
+                                       f"{up}_C_IN*8", "absorbs the bursts of the stage before"))
+            hw.stages.append(Stage("window_gen", f"{name}_win",
+                                   {"H": f"{up}_H", "W": f"{up}_W", "C": f"{up}_C_IN", "DW": "8",
+                                    "K": f"{up}_K", "PAD": f"{up}_PAD"},
+                                   f"{up}_K*{up}_K*{up}_C_IN*8", f"{layer.k}x{layer.k} windows, padding {layer.pad}"))
+            hw.stages.append(Stage("conv_unit", f"{name}_mac",
+                                   {"K": f"{up}_K", "C_IN": f"{up}_C_IN", "C_OUT": f"{up}_C_OUT", "PE": f"{up}_PE",
+                                    "SIMD": f"{up}_SIMD", "ACC_W": "ACC_W",
+                                    "W_FILE": f'{{WEIGHTS_DIR, "/{name}_w.mem"}}',
+                                    "B_FILE": f'{{WEIGHTS_DIR, "/{name}_b.mem"}}'},
+                                   f"{up}_C_OUT*ACC_W", f"PE={f.pe} x SIMD={f.simd} x {layer.k * layer.k} taps"))
+        else:
+            beats = h * w
+            hw.consts = {"IN_BEATS": beats, "C_IN": c_in, "C_OUT": c_out, "PE": f.pe, "SIMD": f.simd}
+            if folded and beats > 1:
+                hw.stages.append(Stage("axis_fifo", f"{name}_fifo", {"DATA_W": f"{up}_C_IN*8", "DEPTH": str(FIFO_DEPTH)},
+                                       f"{up}_C_IN*8", "absorbs the bursts of the stage before"))
+            hw.stages.append(Stage("fc_unit", f"{name}_mac",
+                                   {"IN_BEATS": f"{up}_IN_BEATS", "C_IN": f"{up}_C_IN", "C_OUT": f"{up}_C_OUT",
+                                    "PE": f"{up}_PE", "SIMD": f"{up}_SIMD", "ACC_W": "ACC_W",
+                                    "W_FILE": f'{{WEIGHTS_DIR, "/{name}_w.mem"}}',
+                                    "B_FILE": f'{{WEIGHTS_DIR, "/{name}_b.mem"}}'},
+                                   f"{up}_C_OUT*ACC_W", f"{beats} beats x {c_in} -> {c_out}, PE={f.pe} x SIMD={f.simd}"))
+        act = layer.act
+        if last:
+            if act != "none":
+                raise ValueError(f"{net.name}: the last layer must have no activation (its accumulators are logits)")
+        else:
+            if act == "none":
+                raise ValueError(f"{net.name}.{name}: only the last layer may have no activation")
+            lo, hi = _act_bounds(act)
+            hw.consts.update({"LO": lo, "HI": hi})
+            hw.stages.append(Stage("requant", f"{name}_rq",
+                                   {"C": f"{up}_C_OUT", "ACC_W": "ACC_W", "M_W": "M_W", "LO": f"{up}_LO",
+                                    "HI": f"{up}_HI", "POW2": "POW2",
+                                    "M_FILE": f'{{WEIGHTS_DIR, "/{name}_m.mem"}}',
+                                    "R_FILE": f'{{WEIGHTS_DIR, "/{name}_r.mem"}}'},
+                                   f"{up}_C_OUT*8", "per-channel multiply, round, shift, clamp"
+                                   + (" (fused ReLU)" if act == "relu" else "")))
+            if act == "sigmoid":
+                hw.stages.append(Stage("act_lut", f"{name}_act",
+                                       {"C": f"{up}_C_OUT", "LUT_FILE": f'{{WEIGHTS_DIR, "/{name}_lut.mem"}}'},
+                                       f"{up}_C_OUT*8", "sigmoid lookup table"))
+        layers.append(hw)
+    return layers
+
+
+def render_package(net: Net, folds: dict[str, Fold], layers: list[LayerHW], pow2: bool) -> str:
+    c, h, w = net.in_shape
+    lines = [
+        f"// Generated by model/hw.py for network '{net.name}': do not edit, run `make weights`.",
+        "// Every shape, folding and constant the RTL needs; the RTL never sees a float.",
+        "package cnn_cfg_pkg;",
+        f"  localparam int IMG_H      = {h};",
+        f"  localparam int IMG_W      = {w};",
+        f"  localparam int IMG_C      = {c};",
+        f"  localparam int IN_PIXELS  = {h * w};",
+        f"  localparam int N_CLASSES  = {net.n_classes};",
+        f"  localparam int ACC_W      = {ACC_W};",
+        f"  localparam int M_W        = {M_W};",
+        f"  localparam bit POW2       = 1'b{int(pow2)};  // shift-only requantization",
+    ]
+    for hw in layers:
+        lines.append(f"  // {hw.name} ({hw.kind})")
+        for k, v in hw.consts.items():
+            lines.append(f"  localparam int {hw.name.upper()}_{k:<9}= {v};")
+    lines.append("endpackage")
+    return "\n".join(lines) + "\n"
+
+
+def render_layers(net: Net, layers: list[LayerHW]) -> str:
+    out = [
+        f"// Generated by model/hw.py for network '{net.name}': do not edit, run `make weights`.",
+        "//",
+        "// The layer chain: a netlist of rtl/ library instances, each stage's m_axis feeding the",
+        "// next stage's s_axis. Input: one 8-bit pixel per beat (exactly IN_PIXELS per frame,",
+        "// guaranteed by frame_sanitizer). Output: one beat of N_CLASSES int32 logits per frame.",
+        "module cnn_layers #(",
+        f'  parameter WEIGHTS_DIR = "weights/{net.name}"  // folder of the $readmemh files',
+        ") (",
+        "  input  logic                                          clk,",
+        "  input  logic                                          rst,",
+        "  input  logic [7:0]                                    s_axis_tdata,",
+        "  input  logic                                          s_axis_tlast,",
+        "  input  logic                                          s_axis_tvalid,",
+        "  output logic                                          s_axis_tready,",
+        "  output logic [cnn_cfg_pkg::N_CLASSES*cnn_cfg_pkg::ACC_W-1:0] m_axis_tdata,",
+        "  output logic                                          m_axis_tlast,",
+        "  output logic                                          m_axis_tvalid,",
+        "  input  logic                                          m_axis_tready",
+        ");",
+        "  import cnn_cfg_pkg::*;",
+        "",
+    ]
+    stages = [s for hw in layers for s in hw.stages]
+    prev = "pix"
+    out.append("  // Stream 'pix': the pixel stream.")
+    out.append("  logic [7:0] pix_tdata;")
+    out.append("  logic pix_tlast, pix_tvalid, pix_tready;")
+    out.append("  assign pix_tdata = s_axis_tdata;")
+    out.append("  assign pix_tlast = s_axis_tlast;")
+    out.append("  assign pix_tvalid = s_axis_tvalid;")
+    out.append("  assign s_axis_tready = pix_tready;")
+    out.append("")
+    for s in stages:
+        out.append(f"  // {s.inst}: {s.module} -- {s.comment}")
+        out.append(f"  logic [{s.out_w}-1:0] {s.inst}_tdata;")
+        out.append(f"  logic {s.inst}_tlast, {s.inst}_tvalid, {s.inst}_tready;")
+        out.append(f"  {s.module} #(")
+        items = list(s.params.items())
+        for i, (k, v) in enumerate(items):
+            out.append(f"    .{k}({v}){',' if i < len(items) - 1 else ''}")
+        out.append(f"  ) u_{s.inst} (")
+        out.append("    .clk, .rst,")
+        out.append(f"    .s_axis_tdata({prev}_tdata), .s_axis_tlast({prev}_tlast),")
+        out.append(f"    .s_axis_tvalid({prev}_tvalid), .s_axis_tready({prev}_tready),")
+        out.append(f"    .m_axis_tdata({s.inst}_tdata), .m_axis_tlast({s.inst}_tlast),")
+        out.append(f"    .m_axis_tvalid({s.inst}_tvalid), .m_axis_tready({s.inst}_tready)")
+        out.append("  );")
+        out.append("")
+        prev = s.inst
+    out += [
+        "  // The last stage's accumulators are the logits.",
+        f"  assign m_axis_tdata  = {prev}_tdata;",
+        f"  assign m_axis_tlast  = {prev}_tlast;",
+        f"  assign m_axis_tvalid = {prev}_tvalid;",
+        f"  assign {prev}_tready = m_axis_tready;",
+        "endmodule",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def write_rtl_config(net: Net, folds: dict[str, Fold], out_dir: Path, pow2: bool = False) -> list[Path]:
+    """Write cnn_cfg_pkg.sv and cnn_layers.sv for `net` with `folds` into out_dir."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    layers = plan(net, folds, pow2)
+    files = {
+        "cnn_cfg_pkg.sv": render_package(net, folds, layers, pow2),
+        "cnn_layers.sv": render_layers(net, layers),
+    }
+    paths = []
+    for fname, text in files.items():
+        p = out_dir / fname
+        p.write_text(text)
+        paths.append(p)
+    return paths

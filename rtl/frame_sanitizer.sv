@@ -1,0 +1,124 @@
+// frame_sanitizer: makes every input frame exactly N_BEATS beats long.
+//
+// The engine's layer modules count pixels instead of trusting TLAST, so a malformed frame
+// must never reach them. This module is the single place that looks at the input TLAST:
+//   - TLAST on beat N_BEATS:     the frame passes unchanged, flag 0.
+//   - TLAST early (short frame): the beats pass, the rest is padded with zeros, flag 1.
+//   - no TLAST on beat N_BEATS (long frame): N_BEATS beats pass, the surplus up to and
+//     including the next TLAST is dropped, flag 1.
+// Either way exactly one N_BEATS frame comes out per input frame, and the engine is back in
+// step on the next frame. One flag per frame leaves on m_flag_* when the input frame has
+// ended (after its TLAST), in frame order.
+//
+// Parameters: N_BEATS beats per frame, DATA_W beat width.
+// Latency 1 cycle; one beat per cycle; padding costs one cycle per missing beat, dropping
+// one cycle per surplus beat.
+module frame_sanitizer #(
+  parameter int N_BEATS = 784,
+  parameter int DATA_W  = 8
+) (
+  input  logic              clk,
+  input  logic              rst,
+  input  logic [DATA_W-1:0] s_axis_tdata,
+  input  logic              s_axis_tlast,
+  input  logic              s_axis_tvalid,
+  output logic              s_axis_tready,
+  output logic [DATA_W-1:0] m_axis_tdata,
+  output logic              m_axis_tlast,
+  output logic              m_axis_tvalid,
+  input  logic              m_axis_tready,
+  // One flag per frame: 1 = the input frame was malformed (short or long).
+  output logic              m_flag_tdata,
+  output logic              m_flag_tvalid,
+  input  logic              m_flag_tready
+);
+  localparam int CNT_W = $clog2(N_BEATS + 1);
+
+  typedef enum logic [1:0] {PASS, PAD, DROP} mode_e;
+
+  mode_e             mode_q, mode_d;
+  logic [CNT_W-1:0]  count_q, count_d;       // beats sent of the current frame
+  logic [DATA_W-1:0] out_data_q, out_data_d;
+  logic              out_last_q, out_last_d, out_valid_q, out_valid_d;
+  logic              flag_q, flag_d, flag_valid_q, flag_valid_d;
+
+  assign m_axis_tdata  = out_data_q;
+  assign m_axis_tlast  = out_last_q;
+  assign m_axis_tvalid = out_valid_q;
+  assign m_flag_tdata  = flag_q;
+  assign m_flag_tvalid = flag_valid_q;
+
+  wire out_free  = !out_valid_q || m_axis_tready;
+  wire flag_free = !flag_valid_q || m_flag_tready;
+  wire last_beat = (count_q == CNT_W'(N_BEATS - 1));
+
+  // Input is taken when it can be placed: into the output register (PASS), or dropped
+  // (DROP). Any beat may end the frame, so the flag register must have room too; it empties
+  // into the engine's flag FIFO, so this costs nothing in practice.
+  always_comb begin
+    unique case (mode_q)
+      PASS:    s_axis_tready = out_free && flag_free;
+      DROP:    s_axis_tready = flag_free;
+      default: s_axis_tready = 1'b0;
+    endcase
+  end
+
+  wire in_fire = s_axis_tvalid && s_axis_tready;
+
+  always_comb begin
+    mode_d       = mode_q;
+    count_d      = count_q;
+    out_data_d   = out_data_q;
+    out_last_d   = out_last_q;
+    out_valid_d  = out_valid_q && !m_axis_tready;
+    flag_d       = flag_q;
+    flag_valid_d = flag_valid_q && !m_flag_tready;
+
+    unique case (mode_q)
+      PASS: if (in_fire) begin
+        out_data_d  = s_axis_tdata;
+        out_last_d  = last_beat;
+        out_valid_d = 1'b1;
+        count_d     = last_beat ? '0 : count_q + 1'b1;
+        if (last_beat && s_axis_tlast) begin
+          flag_d = 1'b0;  flag_valid_d = 1'b1;                     // well-formed
+        end else if (last_beat) begin
+          mode_d = DROP;                                           // long frame
+        end else if (s_axis_tlast) begin
+          flag_d = 1'b1;  flag_valid_d = 1'b1;  mode_d = PAD;      // short frame
+        end
+      end
+      PAD: if (out_free) begin
+        out_data_d  = '0;
+        out_last_d  = last_beat;
+        out_valid_d = 1'b1;
+        count_d     = last_beat ? '0 : count_q + 1'b1;
+        if (last_beat) mode_d = PASS;
+      end
+      DROP: if (in_fire && s_axis_tlast) begin
+        flag_d = 1'b1;  flag_valid_d = 1'b1;  mode_d = PASS;
+      end
+      default: mode_d = PASS;
+    endcase
+  end
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      mode_q       <= PASS;
+      count_q      <= '0;
+      out_valid_q  <= 1'b0;
+      flag_valid_q <= 1'b0;
+      out_data_q   <= '0;
+      out_last_q   <= 1'b0;
+      flag_q       <= 1'b0;
+    end else begin
+      mode_q       <= mode_d;
+      count_q      <= count_d;
+      out_valid_q  <= out_valid_d;
+      flag_valid_q <= flag_valid_d;
+      out_data_q   <= out_data_d;
+      out_last_q   <= out_last_d;
+      flag_q       <= flag_d;
+    end
+  end
+endmodule

@@ -1,0 +1,73 @@
+"""Engine testbench pieces shared by the image regression and the protocol tests."""
+
+from __future__ import annotations
+
+import logging
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import RisingEdge, with_timeout
+from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+
+from tb.common.axis import PAUSES, unpack
+
+
+class EngineTB:
+    """cnn_engine with an 8-bit pixel source and a 32-bit result sink (TUSER = error)."""
+
+    def __init__(self, dut, n_classes: int, in_pause="none", out_pause="none", seed: int = 1):
+        self.dut = dut
+        self.n_classes = n_classes
+        cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=1)
+        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
+        for obj in (self.source, self.sink):
+            obj.log.setLevel(logging.WARNING)
+        self.set_pauses(in_pause, out_pause, seed)
+        self.cycle = 0
+        self.frame_starts: list[int] = []  # cycle of each input frame's first accepted beat
+        self.result_ends: list[int] = []  # cycle of each result frame's last beat
+        self._in_frame = False
+        cocotb.start_soon(self._monitor())
+
+    def set_pauses(self, in_pause: str, out_pause: str, seed: int):
+        self.source.set_pause_generator(PAUSES[in_pause](seed))
+        self.sink.set_pause_generator(PAUSES[out_pause](seed + 1))
+
+    async def _monitor(self):
+        dut = self.dut
+        while True:
+            await RisingEdge(dut.clk)
+            self.cycle += 1
+            if int(dut.rst.value):
+                self._in_frame = False
+                continue
+            if int(dut.s_axis_tvalid.value) and int(dut.s_axis_tready.value):
+                if not self._in_frame:
+                    self.frame_starts.append(self.cycle)
+                self._in_frame = not int(dut.s_axis_tlast.value)
+            if int(dut.m_axis_tvalid.value) and int(dut.m_axis_tready.value) and int(dut.m_axis_tlast.value):
+                self.result_ends.append(self.cycle)
+
+    async def reset(self, cycles: int = 5):
+        self.dut.rst.value = 1
+        for _ in range(cycles):
+            await RisingEdge(self.dut.clk)
+        self.dut.rst.value = 0
+        await RisingEdge(self.dut.clk)
+
+    async def send_image(self, pixels):
+        """One input frame, TLAST on its last beat. A frame without TLAST followed by another
+        looks on the wire exactly like one long frame: send their concatenation."""
+        await self.source.send(AxiStreamFrame(bytes(np.asarray(pixels, dtype=np.uint8).ravel())))
+
+    async def recv_result(self, timeout_us: float = 5000) -> tuple[list[int], int, int]:
+        """(logits, class, error flag) of the next result frame; asserts its shape."""
+        frame = await with_timeout(self.sink.recv(compact=False), timeout_us, "us")
+        words = [int(x) for x in frame.tdata]
+        users = [int(x) for x in frame.tuser] if isinstance(frame.tuser, list) else [int(frame.tuser or 0)]
+        assert len(words) == self.n_classes + 1, f"result frame has {len(words)} beats, expected {self.n_classes + 1}"
+        assert len(set(users)) == 1, f"TUSER changes inside a result frame: {users}"
+        logits = [unpack(w, 1, 32, signed=True)[0] for w in words[: self.n_classes]]
+        return logits, words[-1], users[0]

@@ -1,0 +1,217 @@
+"""cocotb tests of cnn_engine: the image regression (make sim) and the protocol tests.
+
+Run through tb/engine/sim.py (make sim) or tb/engine/test_engine_run.py (make test); the
+environment carries NET, WEIGHTS_DIR, IMAGES, SEED and RESULTS (the JSON written here).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from cocotb.triggers import RisingEdge
+
+from tb.engine.engine_tb import EngineTB
+from tb.engine.layer_probe import first_bad_layer
+from tb.engine.vectors import load_vectors
+
+II_FRAMES = 12  # frames streamed with no stalls to measure the initiation interval
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@cocotb.test()
+async def stream_images(dut):
+    """Stream IMAGES held-out images back to back with random stalls on both sides; every
+    logit bit-exact with the integer reference, every class equal to the PyTorch quantized
+    model. Then measure II and latency with no stalls."""
+    weights = Path(os.environ["WEIGHTS_DIR"])
+    vec = load_vectors(weights)
+    n = min(env_int("IMAGES", len(vec.images)), len(vec.images))
+    seed = env_int("SEED", 1)
+    tb = EngineTB(dut, vec.n_classes, "random", "random", seed=seed)
+    await tb.reset()
+
+    t0 = time.perf_counter()
+    for img in vec.images[:n]:
+        await tb.send_image(img)
+    results = []
+    progress = _progress(n, f"{vec.net}: images through the RTL")
+    for _ in range(n):
+        results.append(await tb.recv_result(timeout_us=20000))
+        progress.update(1)
+    progress.close()
+    wall = time.perf_counter() - t0
+
+    logits = np.array([r[0] for r in results], dtype=np.int64)
+    classes = np.array([r[1] for r in results], dtype=np.int64)
+    errors = int(sum(r[2] for r in results))
+    exact = np.all(logits == vec.logits[:n], axis=1)
+    bad = np.flatnonzero(~exact)
+
+    # Initiation interval and latency with the output never stalled.
+    tb.set_pauses("none", "none", seed)
+    k = min(II_FRAMES, n)
+    start = len(tb.frame_starts)
+    end0 = len(tb.result_ends)
+    for img in vec.images[:k]:
+        await tb.send_image(img)
+    ii_results = [await tb.recv_result() for _ in range(k)]
+    starts = tb.frame_starts[start:start + k]
+    ends = tb.result_ends[end0:end0 + k]
+    ii = (starts[-1] - starts[1]) / (k - 2) if k > 2 else float("nan")
+    latency = ends[0] - starts[0]
+    assert [r[0] for r in ii_results] == vec.logits[:k].tolist(), "logits differ in the II run"
+
+    summary = {
+        "net": vec.net,
+        "images": n,
+        "logits_bit_exact": int(exact.sum()),
+        "class_equal_torch_quant": int((classes == vec.class_torch_quant[:n]).sum()),
+        "class_equal_argmax": int((classes == np.argmax(logits, axis=1)).sum()),
+        "accuracy_rtl": float((classes == vec.labels[:n]).mean()),
+        "agreement_float": float((classes == vec.class_float[:n]).mean()),
+        "ii_cycles": float(ii),
+        "latency_cycles": int(latency),
+        "sim_images_per_s": float(n / wall),
+        "wall_s": float(wall),
+        "lost_frames": int(n - len(results)),
+        "error_frames": errors,
+        "frames_in": int(dut.frames_in.value),
+        "frames_out": int(dut.frames_out.value),
+        "mismatched_images": [int(i) for i in bad[:20]],
+    }
+    if len(bad):
+        # Re-run the first failing image alone with probes on every layer's output stream.
+        await tb.reset()
+        summary["first_mismatch"] = await first_bad_layer(tb, vec, int(bad[0]))
+    Path(os.environ["RESULTS"]).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    assert not len(bad), f"{len(bad)} images with wrong logits; first: {summary.get('first_mismatch')}"
+    assert errors == 0, f"{errors} result frames flagged as malformed"
+    assert summary["class_equal_torch_quant"] == n
+    assert summary["class_equal_argmax"] == n
+
+
+def _progress(total: int, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="img", file=sys.stderr, mininterval=1.0)
+
+
+# --- protocol tests ------------------------------------------------------------------------
+
+async def _expect(tb, vec, images, flags):
+    for i, (img, flag) in enumerate(zip(images, flags, strict=True)):
+        logits, cls, err = await tb.recv_result(timeout_us=20000)
+        want = vec.reference_logits(img)
+        assert logits == want.tolist(), f"result {i}: logits {logits} != reference {want.tolist()}"
+        assert cls == int(np.argmax(want)), f"result {i}: class {cls}"
+        assert err == flag, f"result {i}: error flag {err}, expected {flag}"
+
+
+def _sanitized(pixels: np.ndarray, n: int) -> np.ndarray:
+    """What the engine computes on for a malformed frame: truncated or zero-padded to n."""
+    out = np.zeros(n, dtype=np.uint8)
+    out[: min(n, len(pixels))] = pixels[:n]
+    return out
+
+
+@cocotb.test()
+async def short_and_long_frames(dut):
+    vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
+    n = vec.pixels
+    tb = EngineTB(dut, vec.n_classes, "random", "random", seed=3)
+    await tb.reset()
+    imgs = [vec.images[i].ravel() for i in range(6)]
+    frames = [imgs[0], imgs[1][:300], imgs[2], np.concatenate([imgs[3], imgs[4][:50]]), imgs[5][:1], imgs[0]]
+    for f in frames:
+        await tb.send_image(f)
+    flags = [int(len(f) != n) for f in frames]
+    await _expect(tb, vec, [_sanitized(f, n) for f in frames], flags)
+    assert int(dut.error_frames.value) == 3 and int(dut.error_sticky.value) == 1
+    assert int(dut.frames_in.value) == len(frames) and int(dut.frames_out.value) == len(frames)
+
+
+@cocotb.test()
+async def missing_tlast_then_good_frames(dut):
+    """A frame sent without TLAST merges with the next one into one long frame: one error
+    result for both, then the engine is back in step."""
+    vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
+    n = vec.pixels
+    tb = EngineTB(dut, vec.n_classes, seed=5)
+    await tb.reset()
+    imgs = [vec.images[i].ravel() for i in range(4)]
+    await tb.send_image(np.concatenate([imgs[0], imgs[1]]))  # imgs[0] had no TLAST
+    await tb.send_image(imgs[2])
+    await tb.send_image(imgs[3])
+    await _expect(tb, vec, [imgs[0], imgs[2], imgs[3]], [1, 0, 0])
+
+
+@cocotb.test()
+async def reset_mid_frame(dut):
+    vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
+    tb = EngineTB(dut, vec.n_classes, seed=7)
+    await tb.reset()
+    await tb.send_image(vec.images[0])
+    await tb.send_image(vec.images[1])
+    # Reset while the second frame is half in (and the first still in the layers).
+    while len(tb.frame_starts) < 2:
+        await RisingEdge(dut.clk)
+    for _ in range(300):
+        await RisingEdge(dut.clk)
+    await tb.reset()
+    await tb.sink.clear() if hasattr(tb.sink.clear, "__await__") else tb.sink.clear()
+    for _ in range(5):
+        await RisingEdge(dut.clk)
+    assert int(dut.frames_in.value) == 0 and int(dut.error_sticky.value) == 0
+    await tb.send_image(vec.images[2])
+    await tb.send_image(vec.images[3])
+    await _expect(tb, vec, [vec.images[2].ravel(), vec.images[3].ravel()], [0, 0])
+    assert tb.sink.empty()
+
+
+@cocotb.test()
+async def output_stalled_10000_cycles(dut):
+    vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
+    tb = EngineTB(dut, vec.n_classes, seed=9)
+    await tb.reset()
+    tb.sink.pause = True
+    for i in range(5):
+        await tb.send_image(vec.images[i])
+    for _ in range(10_000):
+        await RisingEdge(dut.clk)
+    tb.sink.pause = False
+    await _expect(tb, vec, [vec.images[i].ravel() for i in range(5)], [0] * 5)
+    assert tb.sink.empty()
+
+
+@cocotb.test()
+async def long_input_gaps(dut):
+    vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
+    tb = EngineTB(dut, vec.n_classes, "burst", "none", seed=13)
+    await tb.reset()
+    for i in range(3):
+        await tb.send_image(vec.images[i])
+        for _ in range(3000):
+            await RisingEdge(dut.clk)
+    await _expect(tb, vec, [vec.images[i].ravel() for i in range(3)], [0] * 3)
+
+
+@cocotb.test()
+async def back_to_back_no_idle(dut):
+    vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
+    tb = EngineTB(dut, vec.n_classes, seed=17)
+    await tb.reset()
+    k = 6
+    for i in range(k):
+        await tb.send_image(vec.images[i])
+    await _expect(tb, vec, [vec.images[i].ravel() for i in range(k)], [0] * k)
+    gaps = np.diff(tb.frame_starts[-k:])
+    assert all(g <= vec.pixels * 1.05 for g in gaps), f"input stalled between frames: {gaps.tolist()}"
