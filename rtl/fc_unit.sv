@@ -1,0 +1,335 @@
+// fc_unit: fully connected layer (matrix-vector product) streaming over its input beats.
+//
+// A frame is IN_BEATS input beats of C_IN uint8 lanes: the flattened input vector in stream
+// order, x[b*C_IN + c] = lane c of beat b. For o = 0..C_OUT-1 it computes
+//
+//   acc[o] = bias[o] + sum_{b,c} w[o][b*C_IN + c] * x[b*C_IN + c]
+//
+// with w int8 (signed), x uint8 (unsigned), accumulating beat by beat (the input vector is never
+// buffered), and emits ONE output beat per frame: C_OUT signed ACC_W lanes, channel o at
+// tdata[o*ACC_W +: ACC_W], m_axis_tlast = 1. Beats are counted; s_axis_tlast is ignored.
+// The result is double-buffered: the next frame accumulates while the output waits.
+//
+// Parameters:
+//   IN_BEATS   input beats per frame
+//   C_IN       uint8 lanes per input beat, C_OUT outputs
+//   PE         outputs computed in parallel               (PE   divides C_OUT)
+//   SIMD       lanes of one input beat used per cycle     (SIMD divides C_IN)
+//   ACC_W      accumulator / output lane width (32)
+//   W_FILE     $readmemh weight file: depth IN_BEATS*(C_OUT/PE)*(C_IN/SIMD), word PE*SIMD*8 bits,
+//              address (b*(C_OUT/PE) + og)*(C_IN/SIMD) + ig,
+//              lane pe*SIMD + s = w[og*PE+pe][b*C_IN + ig*SIMD + s]
+//   B_FILE     $readmemh bias file: C_OUT words of 32 bits (int32)
+//   A missing file, or one that does not hold exactly DEPTH words, stops the simulation with
+//   $fatal naming the file.
+//
+// Folding: FOLDS = (C_OUT/PE) * (C_IN/SIMD) cycles per input beat, PE*SIMD multiplies per cycle.
+//   Loop order: beat b, then og (output group), then ig (input group) innermost.
+//
+// Throughput: one input beat every FOLDS cycles, one frame (= one output beat) every
+//   IN_BEATS*FOLDS cycles, sustained.
+// Latency: FOLDS + 3 cycles from the handshake of a frame's last input beat to the handshake
+//   of its output beat (no stalls).
+//
+// Pipeline: issue (beat register, fold counters, weight ROM address)
+//        -> S1 (weight ROM output + activation slice registered; multiplies + balanced adder tree)
+//        -> S2 (dot products registered; accumulate into a ring of C_OUT/PE groups of PE lanes)
+//        -> output register.
+// The accumulator ring rotates by one group at the end of each output group, so the group being
+// accumulated always sits at the head (no wide read muxes); after each beat it is back in lane
+// order, so after the frame's last beat it holds all C_OUT results. They move to the output
+// register at once when that is free; otherwise the ring keeps them and the whole pipeline
+// holds until the output register drains. The pipeline enable is a register: no combinational
+// path from m_axis_tready to s_axis_tready; tvalid never depends on tready.
+module fc_unit #(
+  parameter int IN_BEATS = 1,
+  parameter int C_IN     = 4,
+  parameter int C_OUT    = 4,
+  parameter int PE       = 1,
+  parameter int SIMD     = 1,
+  parameter int ACC_W    = 32,
+  parameter     W_FILE   = "",
+  parameter     B_FILE   = ""
+) (
+  input  logic                    clk,
+  input  logic                    rst,
+  input  logic [C_IN*8-1:0]       s_axis_tdata,
+  input  logic                    s_axis_tlast,   // ignored: frames are counted
+  input  logic                    s_axis_tvalid,
+  output logic                    s_axis_tready,
+  output logic [C_OUT*ACC_W-1:0]  m_axis_tdata,
+  output logic                    m_axis_tlast,
+  output logic                    m_axis_tvalid,
+  input  logic                    m_axis_tready
+);
+  localparam int NO     = C_OUT / PE;           // output groups
+  localparam int NI     = C_IN / SIMD;          // input groups
+  localparam int FOLDS  = NO * NI;
+  localparam int DEPTH  = IN_BEATS * FOLDS;     // weight words
+  localparam int GW     = SIMD * 8;             // activation slice width (one input group)
+  localparam int WW     = PE * SIMD * 8;        // weight word width
+  localparam int PROD_W = 16;                   // int8 x uint8 fits in 16 bits signed
+  localparam int NP2    = 1 << $clog2(SIMD);    // adder tree leaves (power of two)
+  localparam int DOT_W  = PROD_W + $clog2(SIMD);
+  localparam int GRP_W  = PE * ACC_W;           // one output group of accumulators
+  localparam int AW     = (DEPTH > 1) ? $clog2(DEPTH) : 1;
+  localparam int OGW    = (NO > 1) ? $clog2(NO) : 1;
+  localparam int IGW    = (NI > 1) ? $clog2(NI) : 1;
+  localparam int BW     = (IN_BEATS > 1) ? $clog2(IN_BEATS) : 1;
+  localparam int BAW    = (C_OUT > 1) ? $clog2(C_OUT) : 1;
+
+  // ---- elaboration-time parameter checks --------------------------------------------------
+  if (IN_BEATS < 1 || C_IN < 1 || C_OUT < 1 || PE < 1 || SIMD < 1) begin : g_err_pos
+    $fatal(1, "fc_unit: IN_BEATS, C_IN, C_OUT, PE, SIMD must be >= 1");
+  end
+  if (C_OUT % PE != 0) begin : g_err_pe
+    $fatal(1, "fc_unit: PE (%0d) must divide C_OUT (%0d)", PE, C_OUT);
+  end
+  if (C_IN % SIMD != 0) begin : g_err_simd
+    $fatal(1, "fc_unit: SIMD (%0d) must divide C_IN (%0d)", SIMD, C_IN);
+  end
+  if (ACC_W < 32) begin : g_err_acc
+    $fatal(1, "fc_unit: ACC_W (%0d) must be >= 32", ACC_W);
+  end
+
+  // ---- memories ---------------------------------------------------------------------------
+  logic [WW-1:0]    w_mem [DEPTH];
+  logic [31:0]      b_mem [C_OUT];
+
+`ifndef SYNTHESIS
+  // Number of whitespace-separated words in a $readmemh file, -1 when it cannot be opened.
+  function automatic int mem_file_words(input string fname);
+    int fd, ch, n;
+    bit in_word;
+    fd = $fopen(fname, "r");
+    if (fd == 0) return -1;
+    n = 0;
+    in_word = 1'b0;
+    ch = $fgetc(fd);
+    while (ch != -1) begin
+      if (ch == 32 || ch == 9 || ch == 10 || ch == 13) begin
+        in_word = 1'b0;
+      end else if (!in_word) begin
+        in_word = 1'b1;
+        n++;
+      end
+      ch = $fgetc(fd);
+    end
+    $fclose(fd);
+    return n;
+  endfunction
+
+  task automatic check_mem_file(input string what, input string fname, input int depth);
+    int n;
+    n = mem_file_words(fname);
+    if (n < 0) $fatal(1, "fc_unit: %s file '%s' is missing (cannot open)", what, fname);
+    if (n != depth) begin
+      $fatal(1, "fc_unit: %s file '%s' holds %0d words, expected exactly %0d", what, fname, n, depth);
+    end
+  endtask
+`endif
+
+  initial begin
+`ifdef SYNTHESIS
+    if (W_FILE != "") $readmemh(W_FILE, w_mem);
+    if (B_FILE != "") $readmemh(B_FILE, b_mem);
+`else
+    check_mem_file("weight", W_FILE, DEPTH);
+    check_mem_file("bias", B_FILE, C_OUT);
+    $readmemh(W_FILE, w_mem);
+    $readmemh(B_FILE, b_mem);
+`endif
+  end
+
+  // ---- control ----------------------------------------------------------------------------
+  logic en;             // pipeline advance: low only while a finished result waits in the ring
+  logic full_q;         // ring holds a finished result the output register could not take yet
+  assign en = !full_q;
+
+  // ---- issue stage: beat register and fold counters ---------------------------------------
+  logic [C_IN*8-1:0] beat_q;
+  logic              beat_valid_q;
+  logic [AW-1:0]     addr_q;   // (b*NO + og)*NI + ig
+  logic [BW-1:0]     b_q;
+  logic [OGW-1:0]    og_q;
+  logic [IGW-1:0]    ig_q;
+  logic              b_end, og_end, ig_end, issue;
+
+  assign ig_end        = (ig_q == IGW'(NI - 1));
+  assign og_end        = (og_q == OGW'(NO - 1));
+  assign b_end         = (b_q == BW'(IN_BEATS - 1));
+  assign issue         = en && beat_valid_q;
+  assign s_axis_tready = en && (!beat_valid_q || (og_end && ig_end));
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      beat_valid_q <= 1'b0;
+      addr_q       <= '0;
+      b_q          <= '0;
+      og_q         <= '0;
+      ig_q         <= '0;
+    end else begin
+      if (s_axis_tready) begin
+        beat_valid_q <= s_axis_tvalid;
+      end
+      if (issue) begin
+        addr_q <= (b_end && og_end && ig_end) ? '0 : addr_q + AW'(1);
+        ig_q   <= ig_end ? '0 : ig_q + IGW'(1);
+        if (ig_end) og_q <= og_end ? '0 : og_q + OGW'(1);
+        if (ig_end && og_end) b_q <= b_end ? '0 : b_q + BW'(1);
+      end
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (s_axis_tready && s_axis_tvalid) begin
+      beat_q <= s_axis_tdata;
+    end
+  end
+
+  // ---- S1: weight ROM output and activation slice -----------------------------------------
+  logic [WW-1:0]    w_q;
+  logic [GW-1:0]    s1_x_q;
+  logic             s1_valid_q, s1_first_q, s1_shift_q, s1_final_q;
+  logic [OGW-1:0]   s1_og_q;
+
+  always_ff @(posedge clk) begin
+    if (en) begin
+      w_q <= w_mem[addr_q];
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      s1_valid_q <= 1'b0;
+    end else if (en) begin
+      s1_valid_q <= issue;
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (issue) begin
+      s1_x_q     <= beat_q[ig_q*GW +: GW];
+      s1_first_q <= (b_q == '0) && (ig_q == '0);
+      s1_shift_q <= ig_end;
+      s1_final_q <= b_end && og_end && ig_end;
+      s1_og_q    <= og_q;
+    end
+  end
+
+  // Multiplies (int8 x uint8 -> signed 16 bits) and one balanced adder tree per PE.
+  logic [PE*DOT_W-1:0] dot;
+  always_comb begin
+    logic [NP2*DOT_W-1:0] lvl;
+    logic signed [7:0]    wv;
+    logic signed [8:0]    xv;
+    logic signed [PROD_W-1:0] prod;
+    for (int pe = 0; pe < PE; pe++) begin
+      lvl = '0;
+      for (int s = 0; s < SIMD; s++) begin
+        wv   = $signed(w_q[(pe*SIMD + s)*8 +: 8]);
+        xv   = $signed({1'b0, s1_x_q[s*8 +: 8]});
+        prod = PROD_W'(wv * xv);
+        lvl[s*DOT_W +: DOT_W] = DOT_W'(prod);
+      end
+      for (int step = 1; step < NP2; step = step * 2) begin
+        for (int k = 0; k < NP2; k = k + 2 * step) begin
+          lvl[k*DOT_W +: DOT_W] = lvl[k*DOT_W +: DOT_W] + lvl[(k+step)*DOT_W +: DOT_W];
+        end
+      end
+      dot[pe*DOT_W +: DOT_W] = lvl[0 +: DOT_W];
+    end
+  end
+
+  // ---- S2: dot products; accumulate into the ring -----------------------------------------
+  logic [PE*DOT_W-1:0] s2_dot_q;
+  logic                s2_valid_q, s2_first_q, s2_shift_q, s2_final_q;
+  logic [OGW-1:0]      s2_og_q;
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      s2_valid_q <= 1'b0;
+    end else if (en) begin
+      s2_valid_q <= s1_valid_q;
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (en && s1_valid_q) begin
+      s2_dot_q   <= dot;
+      s2_first_q <= s1_first_q;
+      s2_shift_q <= s1_shift_q;
+      s2_final_q <= s1_final_q;
+      s2_og_q    <= s1_og_q;
+    end
+  end
+
+  logic [C_OUT*ACC_W-1:0] ring_q, ring_d;
+  logic [GRP_W-1:0]       grp_new;
+  logic                   acc_fire, final_fire;
+
+  assign acc_fire   = en && s2_valid_q;
+  assign final_fire = acc_fire && s2_final_q;
+
+  always_comb begin
+    logic signed [ACC_W-1:0] base;
+    logic [BAW-1:0]          bidx;
+    for (int pe = 0; pe < PE; pe++) begin
+      bidx = BAW'(int'(s2_og_q) * PE + pe);
+      base = s2_first_q ? ACC_W'($signed(b_mem[bidx])) : $signed(ring_q[pe*ACC_W +: ACC_W]);
+      grp_new[pe*ACC_W +: ACC_W] = base + ACC_W'($signed(s2_dot_q[pe*DOT_W +: DOT_W]));
+    end
+    ring_d = ring_q;
+    if (acc_fire) begin
+      if (s2_shift_q) begin
+        // group done for this beat: rotate so the next group comes to the head
+        ring_d = ring_q >> GRP_W;
+        ring_d[(NO-1)*GRP_W +: GRP_W] = grp_new;
+      end else begin
+        ring_d[0 +: GRP_W] = grp_new;
+      end
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    ring_q <= ring_d;
+  end
+
+  // ---- output register (second buffer) ----------------------------------------------------
+  logic [C_OUT*ACC_W-1:0] out_q;
+  logic                   out_valid_q, out_free, load_out;
+
+  assign out_free = !out_valid_q || m_axis_tready;
+  assign load_out = out_free && (full_q || final_fire);
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      out_valid_q <= 1'b0;
+      full_q      <= 1'b0;
+    end else begin
+      if (load_out) begin
+        out_valid_q <= 1'b1;
+      end else if (m_axis_tready) begin
+        out_valid_q <= 1'b0;
+      end
+      if (final_fire && !out_free) begin
+        full_q <= 1'b1;
+      end else if (full_q && out_free) begin
+        full_q <= 1'b0;
+      end
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (load_out) begin
+      out_q <= ring_d;                 // ring_d == ring_q while full_q (pipeline held)
+    end
+  end
+
+  assign m_axis_tdata  = out_q;
+  assign m_axis_tlast  = 1'b1;
+  assign m_axis_tvalid = out_valid_q;
+
+  logic unused_tlast;
+  assign unused_tlast = s_axis_tlast;
+endmodule

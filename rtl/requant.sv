@@ -1,0 +1,152 @@
+// requant: per-channel requantization of C signed accumulators to C 8-bit lanes.
+//
+//   y[c] = clamp((acc[c] * m[c] + 2**(r[c]-1)) >>> r[c], LO, HI)
+//
+// `>>>` is an arithmetic (floor) shift, so rounding is half up (towards +inf) for both signs
+// (docs/architecture.md, model/quant.py). The product is exact: ACC_W + M_W + 1 bits, no
+// overflow for any accumulator and multiplier. m and r are per-channel constants read from
+// M_FILE and R_FILE ($readmemh, C words each; in simulation the files are checked as in
+// rom.sv: missing file, word count != C or a word wider than M_W / 8 bits stop with $fatal
+// naming the file; an r outside 1..62 stops too).
+//
+// Input lane c: s_axis_tdata[c*ACC_W +: ACC_W] (signed). Output lane c: m_axis_tdata[c*8 +: 8]
+// (uint8 when LO >= 0, int8 when LO < 0). tlast passes through.
+// Latency: 2 cycles (product register, output register). Cycles per output: 1 (one beat per
+// cycle in steady state). s_axis_tready depends combinationally on m_axis_tready (pipeline
+// stall chain); m_axis_tvalid/tdata/tlast come from flip-flops.
+//
+// Parameters:
+//   C       channels (lanes) per beat, >= 1
+//   ACC_W   accumulator width, 2..64
+//   M_W     multiplier width (unsigned), 1..32
+//   LO, HI  clamp bounds: 0..255 (uint8 out, LO = 0 is the fused ReLU) or -128..127 (int8 out)
+//   POW2    1: shift only (m = 1, M_FILE is not read)
+//   M_FILE  multipliers, C words (architecture.md: 32-bit words, value < 2**M_W)
+//   R_FILE  shifts, C words of 8 bits, each 1..62
+module requant #(
+  parameter int C      = 4,
+  parameter int ACC_W  = 32,
+  parameter int M_W    = 32,
+  parameter int LO     = 0,
+  parameter int HI     = 255,
+  parameter int POW2   = 0,
+  parameter     M_FILE = "",
+  parameter     R_FILE = ""
+) (
+  input  logic               clk,
+  input  logic               rst,
+  input  logic [C*ACC_W-1:0] s_axis_tdata,
+  input  logic               s_axis_tlast,
+  input  logic               s_axis_tvalid,
+  output logic               s_axis_tready,
+  output logic [C*8-1:0]     m_axis_tdata,
+  output logic               m_axis_tlast,
+  output logic               m_axis_tvalid,
+  input  logic               m_axis_tready
+);
+  if (C < 1) begin : g_bad_c
+    $fatal(1, "requant: C must be >= 1");
+  end
+  if (ACC_W < 2 || ACC_W > 64) begin : g_bad_acc_w
+    $fatal(1, "requant: ACC_W must be 2..64");
+  end
+  if (M_W < 1 || M_W > 32) begin : g_bad_m_w
+    $fatal(1, "requant: M_W must be 1..32");
+  end
+  if (!(LO < HI && ((LO >= 0 && HI <= 255) || (LO >= -128 && HI <= 127)))) begin : g_bad_clamp
+    $fatal(1, "requant: need LO < HI within 0..255 or within -128..127");
+  end
+  if (POW2 != 0 && POW2 != 1) begin : g_bad_pow2
+    $fatal(1, "requant: POW2 must be 0 or 1");
+  end
+
+  // Product width: exact signed ACC_W x unsigned M_W (or the accumulator alone in POW2 mode).
+  localparam int PW = (POW2 != 0) ? ACC_W : ACC_W + M_W + 1;
+  // Rounding sum: the product plus 2**61 (r <= 62) must not overflow.
+  localparam int SW = ((PW > 63) ? PW : 63) + 1;
+  localparam logic signed [SW-1:0] LO_S = SW'(LO);
+  localparam logic signed [SW-1:0] HI_S = SW'(HI);
+
+  logic [7:0] r_tab [C];
+
+`ifndef SYNTHESIS
+`include "mem_check.svh"
+  initial begin
+    mem_check("requant", R_FILE, C, 8);
+    $readmemh(R_FILE, r_tab);
+    for (int c = 0; c < C; c++) begin
+      if (r_tab[c] < 8'd1 || r_tab[c] > 8'd62) begin
+        $fatal(1, "requant: %s word %0d: shift %0d outside 1..62", R_FILE, c, r_tab[c]);
+      end
+    end
+  end
+`else
+  initial $readmemh(R_FILE, r_tab);
+`endif
+
+  // ---- pipeline control: two stages, each advances when the next one has room ----------
+  logic v1_q, v2_q, last1_q, last2_q;
+  wire  adv2 = !v2_q || m_axis_tready;
+  wire  adv1 = !v1_q || adv2;
+
+  assign s_axis_tready = adv1;
+  assign m_axis_tvalid = v2_q;
+  assign m_axis_tlast  = last2_q;
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      v1_q <= 1'b0;
+      v2_q <= 1'b0;
+    end else begin
+      if (adv1) v1_q <= s_axis_tvalid;
+      if (adv2) v2_q <= v1_q;
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (adv1) last1_q <= s_axis_tlast;
+    if (adv2) last2_q <= last1_q;
+  end
+
+  // ---- stage 1: product; stage 2: round, shift, clamp ---------------------------------
+  logic signed [PW-1:0] prod_d [C];
+  logic signed [PW-1:0] prod_q [C];
+  logic [7:0]           y_d [C];
+  logic [7:0]           y_q [C];
+
+  if (POW2 != 0) begin : g_pow2
+    for (genvar c = 0; c < C; c++) begin : g_lane
+      assign prod_d[c] = $signed(s_axis_tdata[c*ACC_W +: ACC_W]);
+    end
+  end else begin : g_mul
+    logic [M_W-1:0] m_tab [C];
+`ifndef SYNTHESIS
+    initial begin
+      mem_check("requant", M_FILE, C, M_W);
+      $readmemh(M_FILE, m_tab);
+    end
+`else
+    initial $readmemh(M_FILE, m_tab);
+`endif
+    for (genvar c = 0; c < C; c++) begin : g_lane
+      assign prod_d[c] = $signed(s_axis_tdata[c*ACC_W +: ACC_W]) * $signed({1'b0, m_tab[c]});
+    end
+  end
+
+  for (genvar c = 0; c < C; c++) begin : g_lane
+    logic signed [SW-1:0] sum, shifted;
+    always_comb begin
+      sum     = SW'(prod_q[c]) + (SW'(1) << (r_tab[c] - 8'd1));
+      shifted = sum >>> r_tab[c];
+      if (shifted < LO_S)      y_d[c] = LO_S[7:0];
+      else if (shifted > HI_S) y_d[c] = HI_S[7:0];
+      else                     y_d[c] = shifted[7:0];
+    end
+
+    always_ff @(posedge clk) begin
+      if (adv1) prod_q[c] <= prod_d[c];
+      if (adv2) y_q[c] <= y_d[c];
+    end
+    assign m_axis_tdata[c*8 +: 8] = y_q[c];
+  end
+endmodule

@@ -1,0 +1,170 @@
+"""Synthesizability check of one top module: generic Yosys synthesis + design-rule scan.
+
+A module passes when Yosys elaborates and synthesizes it (`synth`) and neither the RTL
+(after `proc`) nor the netlist (after `synth`) shows
+
+  * an inferred latch            ("Latch inferred", $dlatch / $_DLATCH_* / $_SR_* cells)
+  * multiple drivers             (check: "multiple conflicting drivers", "Driver-driver conflict")
+  * an undriven wire that is used, undriven outputs included (check: "used but has no driver")
+  * a combinational loop         (check: "found logic loop", "Breaking loop" in ABC)
+  * an implicitly declared net   ("is implicitly declared")
+
+and `check -assert` passes. Other Yosys warnings are listed for information only.
+Usage outside pytest: python -m syn.check [TOP ...]
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from syn import sources
+from syn.tops import Case, MemFile, NetDir, cases
+from syn.yosys import BUILD, RTL_INC, ToolError, chparam_cmd, read_cmds, rel, yosys
+
+CHECK_DIR = BUILD / "check"
+
+PROBLEMS = [
+    (re.compile(r"Latch inferred for signal"), "latch"),
+    (re.compile(r"multiple conflicting drivers"), "multiple drivers"),
+    (re.compile(r"Driver-driver conflict"), "multiple drivers"),
+    (re.compile(r"is used but has no driver"), "undriven"),
+    (re.compile(r"found logic loop"), "combinational loop"),
+    (re.compile(r"Breaking loop using new signal"), "combinational loop"),
+    (re.compile(r"is implicitly declared"), "implicit net"),
+    (re.compile(r"ERROR:"), "yosys error"),
+]
+LATCH_CELLS = re.compile(r"^\s+(\d+)\s+(\$_?(?:dlatch\w*|DLATCH\w*|SR_\w*|sr\b|dlatchsr\w*))\s*$", re.I)
+
+
+@dataclass
+class Result:
+    top: str
+    case: str
+    log: Path
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        lines = [f"{self.top}[{self.case}]: {'OK' if self.ok else 'FAILED'} (log: {rel(self.log)})"]
+        lines += [f"  PROBLEM {p}" for p in self.problems]
+        lines += [f"  warning {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def _hexword(i: int, width: int) -> str:
+    # Deterministic, non-constant contents so memories are not optimized away.
+    v = (i * 0x9E3779B1 + 0x7F4A7C15) & ((1 << width) - 1)
+    return f"{v:0{(width + 3) // 4}x}"
+
+
+def write_mem(path: Path, depth: int, width: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(_hexword(i, width) + "\n" for i in range(depth)))
+    return path
+
+
+def resolve_params(case: Case, workdir: Path) -> tuple[dict, Path | None]:
+    """Materialize MemFile / NetDir values; returns (params, weights dir used or None)."""
+    plain = {k: v for k, v in case.params.items() if not isinstance(v, MemFile | NetDir)}
+    out, net_dir = {}, None
+    for k, v in case.params.items():
+        if isinstance(v, MemFile):
+            depth, width = v.resolve(plain)
+            out[k] = rel(write_mem(workdir / f"{k.lower()}.mem", depth, width))
+        elif isinstance(v, NetDir):
+            net_dir = v.path
+            out[k] = rel(v.path)
+        else:
+            out[k] = v
+    return out, net_dir
+
+
+def script(top: str, files: list[Path], params: dict) -> str:
+    pkgs = [f for f in files if f.stem.endswith("_pkg")]
+    mods = [f for f in files if f not in pkgs]
+    lines = []
+    if pkgs:
+        lines.append(read_cmds(pkgs, [RTL_INC]))
+    # Not -defer: chparam on a deferred ($abstract) module creates a $paramod copy that
+    # `hierarchy -top` ignores (it re-derives the top with its defaults). chparam on the
+    # elaborated module replaces it under its own name.
+    lines.append(read_cmds(mods, [RTL_INC]))
+    if params:
+        lines.append(chparam_cmd(top, params))
+    lines += [
+        f"hierarchy -check -top {top}",
+        "proc",
+        "opt_clean",
+        "check",
+        "select -assert-none t:$dlatch t:$adlatch t:$dlatchsr t:$sr",
+        f"synth -top {top}",
+        "check",
+        "stat",
+        "check -assert",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def scan(text: str) -> tuple[list[str], list[str]]:
+    problems, warnings = [], []
+    for line in text.splitlines():
+        for pat, kind in PROBLEMS:
+            if pat.search(line):
+                problems.append(f"{kind}: {line.strip()}")
+                break
+        else:
+            m = LATCH_CELLS.match(line)
+            if m and int(m.group(1)) > 0:
+                problems.append(f"latch cells: {m.group(1)} x {m.group(2)}")
+            elif line.startswith("Warning:"):
+                warnings.append(line.strip())
+    # Yosys repeats some messages (log + summary at the end): keep the first of each.
+    return list(dict.fromkeys(problems)), list(dict.fromkeys(warnings))
+
+
+def run(top: str, case: Case | None = None, files: list[Path] | None = None, workdir: Path | None = None) -> Result:
+    """Synthesize top with one parameter case and scan the log; never raises on design problems."""
+    case = case or Case("defaults", {})
+    workdir = workdir or CHECK_DIR / top / case.id
+    workdir.mkdir(parents=True, exist_ok=True)
+    params, net_dir = resolve_params(case, workdir)
+    if files is None:
+        files = sources.files_for(top, net_dir)
+    log = workdir / "yosys.log"
+    res = Result(top, case.id, log)
+    try:
+        text = yosys(script(top, files, params), log, timeout=600)
+    except ToolError as err:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        res.problems.append(str(err).splitlines()[0])
+    p, w = scan(text)
+    res.problems += p
+    res.warnings += w
+    res.problems = list(dict.fromkeys(res.problems))
+    return res
+
+
+def all_cases() -> list[tuple[str, Case]]:
+    return [(top, c) for top in sources.rtl_tops() for c in cases(top)]
+
+
+def main(argv: list[str]) -> int:
+    tops = argv or sources.rtl_tops()
+    bad = 0
+    for top in tops:
+        for c in cases(top):
+            res = run(top, c)
+            print(res.summary())
+            bad += not res.ok
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

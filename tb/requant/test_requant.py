@@ -1,0 +1,200 @@
+"""requant: bit-exact against the Python-int reference y = clamp((acc*m + 2**(r-1)) >> r, LO, HI)
+on random and edge accumulators (ties of both signs, both clamps, extremes), pow2 mode,
+random stalls; one beat per cycle, latency 2."""
+
+import random
+from pathlib import Path
+
+import cocotb
+import pytest
+
+from tb.common.axis import HandshakeChecker, StreamTB, pack, params, unpack
+from tb.common.sim import mem_dir, rtl_sources, run_cocotb, sv_string, write_memh
+
+HERE = Path(__file__).parent
+LATENCY = 2
+PAUSE_PAIRS = [("none", "none"), ("random", "random"), ("burst", "none"), ("none", "burst")]
+
+
+def reference(acc: int, m: int, r: int, lo: int, hi: int) -> int:
+    return min(max((acc * m + (1 << (r - 1))) >> r, lo), hi)
+
+
+def tz(x: int) -> int:
+    return (x & -x).bit_length() - 1 if x else 0
+
+
+class Stim:
+    """Accumulators per channel: random, near the output range, exact ties, extremes."""
+
+    def __init__(self, p, seed):
+        self.p = p
+        self.rng = random.Random(seed)
+        self.ms = [1] * p["C"] if p["POW2"] else p["_M"]
+        self.rs = p["_R"]
+        w = p["ACC_W"]
+        self.amin, self.amax = -(1 << (w - 1)), (1 << (w - 1)) - 1
+
+    def clip(self, a):
+        return min(max(a, self.amin), self.amax)
+
+    def acc(self, c):
+        rng, m, r = self.rng, self.ms[c], self.rs[c]
+        kind = rng.random()
+        if kind < 0.15:
+            return rng.randint(self.amin, self.amax)
+        if kind < 0.25:
+            return rng.choice([self.amin, self.amax, self.amin + 1, 0, 1, -1])
+        if kind < 0.55 and m and tz(m) <= r - 1:
+            # exact tie: acc * m = odd * 2**(r-1)
+            t = rng.randrange(1, 600, 2) * rng.choice([1, -1])
+            odd_m = m >> tz(m)
+            t = t if (odd_m * t) % 2 else t + 1
+            return self.clip(t << (r - 1 - tz(m)))
+        # near the interesting output range (about LO-20 .. HI+20)
+        if not m:
+            return rng.randint(self.amin, self.amax)
+        y = rng.randint(self.p["LO"] - 20, self.p["HI"] + 20)
+        return self.clip(((y << r) // m) + rng.randint(-3, 3))
+
+    def beat(self):
+        return [self.acc(c) for c in range(self.p["C"])]
+
+
+@cocotb.test()
+@cocotb.parametrize(pauses=PAUSE_PAIRS)
+async def matches_reference(dut, pauses):
+    p = params()
+    tb = StreamTB(dut, *pauses, seed=21)
+    hs = HandshakeChecker(dut.clk, dut.m_axis_tvalid, dut.m_axis_tready, dut.m_axis_tdata, dut.m_axis_tlast,
+                          "m_axis")
+    await tb.reset()
+    stim = Stim(p, seed=PAUSE_PAIRS.index(pauses))
+    frames = [[stim.beat() for _ in range(stim.rng.randint(1, 24))] for _ in range(25)]
+    for f in frames:
+        await tb.send_beats([pack(b, p["ACC_W"]) for b in f])
+    ties = {1: 0, -1: 0}
+    clamps = {"lo": 0, "hi": 0}
+    for f in frames:
+        got = await tb.recv_beats()
+        assert len(got) == len(f)
+        for i, (word, accs) in enumerate(zip(got, f, strict=True)):
+            exp = [reference(a, stim.ms[c], stim.rs[c], p["LO"], p["HI"]) for c, a in enumerate(accs)]
+            out = unpack(word, p["C"], 8, signed=p["LO"] < 0)
+            assert out == exp, f"beat {i}: acc {accs} -> {out}, expected {exp}"
+            for c, a in enumerate(accs):
+                prod, r = a * stim.ms[c], stim.rs[c]
+                y = (prod + (1 << (r - 1))) >> r
+                if prod % (1 << r) == 1 << (r - 1) and p["LO"] <= y <= p["HI"]:
+                    ties[1 if prod > 0 else -1] += 1
+                clamps["lo"] += y < p["LO"]
+                clamps["hi"] += y > p["HI"]
+    assert tb.sink.empty()
+    assert hs.beats == sum(len(f) for f in frames)
+    # The stimulus did reach the interesting cases.
+    assert ties[1] and clamps["lo"] and clamps["hi"], (ties, clamps)
+    if p["LO"] < 0:
+        assert ties[-1], ties
+
+
+@cocotb.test()
+async def throughput(dut):
+    p = params()
+    tb = StreamTB(dut)
+    await tb.reset()
+    stim = Stim(p, seed=9)
+    n = 200
+    beats = [stim.beat() for _ in range(n)]
+    await tb.send_beats([pack(b, p["ACC_W"]) for b in beats])
+    start = tb.cycle
+    got = await tb.recv_beats()
+    cycles = tb.cycle - start
+    assert [unpack(w, p["C"], 8, p["LO"] < 0) for w in got] == [
+        [reference(a, stim.ms[c], stim.rs[c], p["LO"], p["HI"]) for c, a in enumerate(b)] for b in beats
+    ]
+    # Header: 1 beat per cycle, latency 2 (+1 for the source's own register).
+    assert cycles <= n + LATENCY + 2, f"{n} beats took {cycles} cycles"
+
+
+def channel_params(c: int, m_w: int, acc_w: int, seed: int):
+    """A mix of channel kinds: realistic (m ~ 2**(M_W-1), large r), small odd m with small r
+    (ties reachable), m with trailing zeros, m = 0 / 1 / max, r = 1 and r = 62."""
+    rng = random.Random(seed)
+    ms, rs = [], []
+    for i in range(c):
+        kind = i % 6
+        if kind == 0:
+            m = rng.randrange(1 << (m_w - 1), 1 << m_w) if m_w > 1 else 1
+            r = min(62, max(1, m_w + rng.randint(-2, 8)))
+        elif kind == 1:
+            m = rng.randrange(1, min(256, 1 << m_w), 2)
+            r = rng.randint(1, 10)
+        elif kind == 2:
+            m = (rng.randrange(1, 16, 2) << min(m_w - 4, 12)) if m_w > 4 else 1
+            r = min(62, tz(m) + rng.randint(1, 6))
+        elif kind == 3:
+            m, r = (1 << m_w) - 1, 62 if i % 12 == 3 else min(62, m_w + 1)
+        elif kind == 4:
+            m, r = 1, 1 if i % 12 == 4 else rng.randint(1, acc_w)
+        else:
+            m, r = (0 if i % 12 == 5 else rng.randrange(1 << m_w)), rng.randint(1, 62)
+        ms.append(m)
+        rs.append(r)
+    return ms, rs
+
+
+CONFIGS = [
+    # C, ACC_W, M_W, LO, HI, POW2
+    (6, 32, 32, 0, 255, 0),
+    (16, 32, 32, -128, 127, 0),
+    (1, 32, 16, 0, 255, 0),
+    (12, 32, 8, -128, 127, 0),
+    (2, 64, 32, 0, 255, 0),
+    (3, 32, 32, 0, 255, 1),
+    (8, 24, 32, -128, 127, 1),
+]
+
+
+@pytest.mark.parametrize("c,acc_w,m_w,lo,hi,pow2", CONFIGS)
+def test_requant(c, acc_w, m_w, lo, hi, pow2):
+    ms, rs = channel_params(c, m_w, acc_w, seed=c * 31 + m_w)
+    if pow2:
+        # shift only: keep shifts where outputs are not all clamped
+        rs = [random.Random(c + i).randint(1, 12) if i % 4 else [1, 30, 62][i % 3] for i in range(c)]
+    if c == 1:
+        ms, rs = [5], [3]  # small odd m: ties reachable in a single lane
+    name = f"{c}_{acc_w}_{m_w}_{lo}_{hi}_{pow2}"
+    m_file = write_memh(mem_dir("requant") / f"m_{name}.mem", ms, 32)
+    r_file = write_memh(mem_dir("requant") / f"r_{name}.mem", rs, 8)
+    run_cocotb(
+        toplevel="requant", sources=rtl_sources("requant"), test_module="test_requant", test_dir=HERE,
+        parameters={"C": c, "ACC_W": acc_w, "M_W": m_w, "LO": lo, "HI": hi, "POW2": pow2,
+                    "M_FILE": sv_string(m_file if not pow2 else ""), "R_FILE": sv_string(r_file),
+                    "_M": ms, "_R": rs},
+    )
+
+
+def test_requant_bad_files(capfd):
+    """Checked like rom: missing file, wrong count, too wide m, r out of range."""
+    m_file = mem_dir("requant") / "bad_m.mem"
+    r_file = mem_dir("requant") / "bad_r.mem"
+    cases = [
+        (None, "3\n3\n", f"requant: cannot open init file {m_file}"),
+        ("1\n2\n3\n", "3\n3\n", f"requant: {m_file} holds 3 words, expected 2"),
+        ("1\n10000\n", "3\n3\n", f"requant: {m_file} word 1 '10000' is wider than 16 bits"),
+        ("1\n2\n", "3\n", f"requant: {r_file} holds 1 words, expected 2"),
+        ("1\n2\n", "3\n3f\n", f"requant: {r_file} word 1: shift 63 outside 1..62"),
+        ("1\n2\n", "0\n3\n", f"requant: {r_file} word 0: shift 0 outside 1..62"),
+    ]
+    for m_text, r_text, message in cases:
+        m_file.unlink(missing_ok=True)
+        if m_text is not None:
+            m_file.write_text(m_text)
+        r_file.write_text(r_text)
+        with pytest.raises((SystemExit, RuntimeError)):  # the simulator exits non-zero
+            run_cocotb(toplevel="requant", sources=rtl_sources("requant"), test_module="test_requant",
+                       test_dir=HERE, testcase="throughput", tag="bad",
+                       parameters={"C": 2, "ACC_W": 32, "M_W": 16, "LO": 0, "HI": 255, "POW2": 0,
+                                   "M_FILE": sv_string(m_file), "R_FILE": sv_string(r_file)})
+        out = capfd.readouterr()
+        assert message in out.out + out.err, f"{message!r} not in:\n{(out.out + out.err)[-3000:]}"
