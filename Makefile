@@ -63,16 +63,23 @@ sim: $(STAMP) ## stream held-out MNIST images through the RTL in Verilator, comp
 test: $(STAMP) lint ## the whole regression: lint, model tests, per-module cocotb tests, engine, synthesis check
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup
 
+# Each library module is linted as a top level with its default parameters; the engine with
+# every network's generated package and layer chain.
+LINT_NETS := $(patsubst weights/%/cnn_layers.sv,%,$(wildcard weights/*/cnn_layers.sv))
 lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the Python
-	@for f in $(RTL_FILES); do \
-	  top=$$(basename $$f .sv); \
-	  verilator --lint-only -Wall -Irtl $(LINT_INCLUDES) --top-module $$top $(RTL_FILES) weights/tiny/cnn_cfg_pkg.sv weights/tiny/cnn_layers.sv || exit 1; \
-	done; echo "verilator lint: clean ($(words $(RTL_FILES)) files)"
+	@set -e; for f in $(filter-out rtl/cnn_engine.sv,$(RTL_FILES)); do \
+	  verilator --lint-only -Wall -Irtl -y rtl --top-module $$(basename $$f .sv) $$f; \
+	done
+	@set -e; for n in $(LINT_NETS); do \
+	  verilator --lint-only -Wall -Irtl -y rtl --top-module cnn_engine weights/$$n/cnn_cfg_pkg.sv weights/$$n/cnn_layers.sv rtl/cnn_engine.sv \
+	    -GWEIGHTS_DIR='"weights/'$$n'"'; \
+	done
+	@echo "verilator --lint-only -Wall: clean ($(words $(RTL_FILES)) files; engine with $(LINT_NETS))"
 	$(PY) -m ruff check model tb syn
 	$(PY) -m ruff format --check model tb syn
 
 weights: $(STAMP) ## regenerate weight files (default: every network on the embedded set)
-	$(PY) -m model weights $(if $(filter command line,$(origin NET)),--net $(NET)) $(if $(DATA),--data-dir $(DATA)) $(if $(OUT),--out $(OUT)) --seed $(SEED)
+	$(PY) -m model weights $(if $(filter command line environment,$(origin NET)),--net $(NET)) $(if $(DATA),--data-dir $(DATA)) $(if $(OUT),--out $(OUT)) $(if $(FOLD),--fold $(FOLD)) --seed $(SEED)
 
 synth: $(STAMP) ## Yosys synthesis (iCE40, Xilinx 7) and iCE40 UP5K place and route; writes docs/synthesis.md
 	$(PY) -m syn.report --net $(NET) $(if $(FOLD),--fold $(FOLD))

@@ -27,7 +27,7 @@ LATENCY = {
     "requant": 2,
     "act_lut": 1,
     "pool2x2": 1,
-    "result_formatter": 2,
+    "result_formatter": 1,
 }
 
 
@@ -67,7 +67,7 @@ def frame_times(net: Net, folds, t_pixels: np.ndarray) -> tuple[np.ndarray, dict
     t = _serve(t_pixels, 1, LATENCY["frame_sanitizer"])
     c, h, w = net.in_shape
     busy: dict[str, int] = {"input": int(h * w)}
-    for hw, layer in zip(plan(net, folds), net.layers, strict=True):
+    for hw in plan(net, folds):
         cs = hw.consts
         for st in hw.stages:
             m = st.module
@@ -99,7 +99,7 @@ def predict(net: Net, folds, frames: int = 4) -> Prediction:
     n = net.in_shape[1] * net.in_shape[2]
     n_classes = net.n_classes
     _, busy = frame_times(net, folds, np.arange(n))
-    busy["result_formatter"] = n_classes + 1
+    busy["result_formatter"] = n_classes + 2
     bottleneck = max(busy, key=busy.get)
     ii = float(max(busy.values()))
     # Latency of an isolated frame: first pixel in to the last result beat out.

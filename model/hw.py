@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model.nets import Conv, Dense, Fold, Net, Pool, layer_names, shapes
+from model.nets import Conv, Fold, Net, Pool, layer_names, shapes
 
 ACC_W = 32  # accumulator and logit width (int32), see docs/architecture.md
 M_W = 32  # requantization multiplier width
@@ -78,8 +78,15 @@ def plan(net: Net, folds: dict[str, Fold], pow2: bool = False) -> list[LayerHW]:
         hw = LayerHW(name, type(layer).__name__.lower())
         if isinstance(layer, Pool):
             hw.consts = {"H": h, "W": w, "C": c_in, "MODE": 0 if layer.kind == "max" else 1}
-            hw.stages.append(Stage("pool2x2", name, {k: f"{up}_{k}" for k in ("H", "W", "C", "MODE")},
-                                   f"{up}_C*8", f"{layer.kind} pool 2x2"))
+            hw.stages.append(
+                Stage(
+                    "pool2x2",
+                    name,
+                    {k: f"{up}_{k}" for k in ("H", "W", "C", "MODE")},
+                    f"{up}_C*8",
+                    f"{layer.kind} pool 2x2",
+                )
+            )
             layers.append(hw)
             continue
         f = folds[name]
@@ -87,33 +94,84 @@ def plan(net: Net, folds: dict[str, Fold], pow2: bool = False) -> list[LayerHW]:
         last = idx == n_layers - 1
         folded = folds_per_item(layer, ins, f) > 1
         if isinstance(layer, Conv):
-            hw.consts = {"H": h, "W": w, "C_IN": c_in, "C_OUT": c_out, "K": layer.k, "PAD": layer.pad,
-                         "PE": f.pe, "SIMD": f.simd}
+            hw.consts = {
+                "H": h,
+                "W": w,
+                "C_IN": c_in,
+                "C_OUT": c_out,
+                "K": layer.k,
+                "PAD": layer.pad,
+                "PE": f.pe,
+                "SIMD": f.simd,
+            }
             if folded and idx > 0:
-                hw.stages.append(Stage("axis_fifo", f"{name}_fifo", {"DATA_W": f"{up}_C_IN*8", "DEPTH": str(FIFO_DEPTH)},
-                                       f"{up}_C_IN*8", "absorbs the bursts of the stage before"))
-            hw.stages.append(Stage("window_gen", f"{name}_win",
-                                   {"H": f"{up}_H", "W": f"{up}_W", "C": f"{up}_C_IN", "DW": "8",
-                                    "K": f"{up}_K", "PAD": f"{up}_PAD"},
-                                   f"{up}_K*{up}_K*{up}_C_IN*8", f"{layer.k}x{layer.k} windows, padding {layer.pad}"))
-            hw.stages.append(Stage("conv_unit", f"{name}_mac",
-                                   {"K": f"{up}_K", "C_IN": f"{up}_C_IN", "C_OUT": f"{up}_C_OUT", "PE": f"{up}_PE",
-                                    "SIMD": f"{up}_SIMD", "ACC_W": "ACC_W",
-                                    "W_FILE": f'{{WEIGHTS_DIR, "/{name}_w.mem"}}',
-                                    "B_FILE": f'{{WEIGHTS_DIR, "/{name}_b.mem"}}'},
-                                   f"{up}_C_OUT*ACC_W", f"PE={f.pe} x SIMD={f.simd} x {layer.k * layer.k} taps"))
+                hw.stages.append(
+                    Stage(
+                        "axis_fifo",
+                        f"{name}_fifo",
+                        {"DATA_W": f"{up}_C_IN*8", "DEPTH": str(FIFO_DEPTH)},
+                        f"{up}_C_IN*8",
+                        "absorbs the bursts of the stage before",
+                    )
+                )
+            hw.stages.append(
+                Stage(
+                    "window_gen",
+                    f"{name}_win",
+                    {"H": f"{up}_H", "W": f"{up}_W", "C": f"{up}_C_IN", "DW": "8", "K": f"{up}_K", "PAD": f"{up}_PAD"},
+                    f"{up}_K*{up}_K*{up}_C_IN*8",
+                    f"{layer.k}x{layer.k} windows, padding {layer.pad}",
+                )
+            )
+            hw.stages.append(
+                Stage(
+                    "conv_unit",
+                    f"{name}_mac",
+                    {
+                        "K": f"{up}_K",
+                        "C_IN": f"{up}_C_IN",
+                        "C_OUT": f"{up}_C_OUT",
+                        "PE": f"{up}_PE",
+                        "SIMD": f"{up}_SIMD",
+                        "ACC_W": "ACC_W",
+                        "W_FILE": f'{{WEIGHTS_DIR, "/{name}_w.mem"}}',
+                        "B_FILE": f'{{WEIGHTS_DIR, "/{name}_b.mem"}}',
+                    },
+                    f"{up}_C_OUT*ACC_W",
+                    f"PE={f.pe} x SIMD={f.simd} x {layer.k * layer.k} taps",
+                )
+            )
         else:
             beats = h * w
             hw.consts = {"IN_BEATS": beats, "C_IN": c_in, "C_OUT": c_out, "PE": f.pe, "SIMD": f.simd}
             if folded and beats > 1:
-                hw.stages.append(Stage("axis_fifo", f"{name}_fifo", {"DATA_W": f"{up}_C_IN*8", "DEPTH": str(FIFO_DEPTH)},
-                                       f"{up}_C_IN*8", "absorbs the bursts of the stage before"))
-            hw.stages.append(Stage("fc_unit", f"{name}_mac",
-                                   {"IN_BEATS": f"{up}_IN_BEATS", "C_IN": f"{up}_C_IN", "C_OUT": f"{up}_C_OUT",
-                                    "PE": f"{up}_PE", "SIMD": f"{up}_SIMD", "ACC_W": "ACC_W",
-                                    "W_FILE": f'{{WEIGHTS_DIR, "/{name}_w.mem"}}',
-                                    "B_FILE": f'{{WEIGHTS_DIR, "/{name}_b.mem"}}'},
-                                   f"{up}_C_OUT*ACC_W", f"{beats} beats x {c_in} -> {c_out}, PE={f.pe} x SIMD={f.simd}"))
+                hw.stages.append(
+                    Stage(
+                        "axis_fifo",
+                        f"{name}_fifo",
+                        {"DATA_W": f"{up}_C_IN*8", "DEPTH": str(FIFO_DEPTH)},
+                        f"{up}_C_IN*8",
+                        "absorbs the bursts of the stage before",
+                    )
+                )
+            hw.stages.append(
+                Stage(
+                    "fc_unit",
+                    f"{name}_mac",
+                    {
+                        "IN_BEATS": f"{up}_IN_BEATS",
+                        "C_IN": f"{up}_C_IN",
+                        "C_OUT": f"{up}_C_OUT",
+                        "PE": f"{up}_PE",
+                        "SIMD": f"{up}_SIMD",
+                        "ACC_W": "ACC_W",
+                        "W_FILE": f'{{WEIGHTS_DIR, "/{name}_w.mem"}}',
+                        "B_FILE": f'{{WEIGHTS_DIR, "/{name}_b.mem"}}',
+                    },
+                    f"{up}_C_OUT*ACC_W",
+                    f"{beats} beats x {c_in} -> {c_out}, PE={f.pe} x SIMD={f.simd}",
+                )
+            )
         act = layer.act
         if last:
             if act != "none":
@@ -123,17 +181,34 @@ def plan(net: Net, folds: dict[str, Fold], pow2: bool = False) -> list[LayerHW]:
                 raise ValueError(f"{net.name}.{name}: only the last layer may have no activation")
             lo, hi = _act_bounds(act)
             hw.consts.update({"LO": lo, "HI": hi})
-            hw.stages.append(Stage("requant", f"{name}_rq",
-                                   {"C": f"{up}_C_OUT", "ACC_W": "ACC_W", "M_W": "M_W", "LO": f"{up}_LO",
-                                    "HI": f"{up}_HI", "POW2": "POW2",
-                                    "M_FILE": f'{{WEIGHTS_DIR, "/{name}_m.mem"}}',
-                                    "R_FILE": f'{{WEIGHTS_DIR, "/{name}_r.mem"}}'},
-                                   f"{up}_C_OUT*8", "per-channel multiply, round, shift, clamp"
-                                   + (" (fused ReLU)" if act == "relu" else "")))
+            hw.stages.append(
+                Stage(
+                    "requant",
+                    f"{name}_rq",
+                    {
+                        "C": f"{up}_C_OUT",
+                        "ACC_W": "ACC_W",
+                        "M_W": "M_W",
+                        "LO": f"{up}_LO",
+                        "HI": f"{up}_HI",
+                        "POW2": "POW2",
+                        "M_FILE": f'{{WEIGHTS_DIR, "/{name}_m.mem"}}',
+                        "R_FILE": f'{{WEIGHTS_DIR, "/{name}_r.mem"}}',
+                    },
+                    f"{up}_C_OUT*8",
+                    "per-channel multiply, round, shift, clamp" + (" (fused ReLU)" if act == "relu" else ""),
+                )
+            )
             if act == "sigmoid":
-                hw.stages.append(Stage("act_lut", f"{name}_act",
-                                       {"C": f"{up}_C_OUT", "LUT_FILE": f'{{WEIGHTS_DIR, "/{name}_lut.mem"}}'},
-                                       f"{up}_C_OUT*8", "sigmoid lookup table"))
+                hw.stages.append(
+                    Stage(
+                        "act_lut",
+                        f"{name}_act",
+                        {"C": f"{up}_C_OUT", "LUT_FILE": f'{{WEIGHTS_DIR, "/{name}_lut.mem"}}'},
+                        f"{up}_C_OUT*8",
+                        "sigmoid lookup table",
+                    )
+                )
         layers.append(hw)
     return layers
 
@@ -143,6 +218,8 @@ def render_package(net: Net, folds: dict[str, Fold], layers: list[LayerHW], pow2
     lines = [
         f"// Generated by model/hw.py for network '{net.name}': do not edit, run `make weights`.",
         "// Every shape, folding and constant the RTL needs; the RTL never sees a float.",
+        "// A table of constants: not every one is used by every configuration.",
+        "/* verilator lint_off UNUSEDPARAM */",
         "package cnn_cfg_pkg;",
         f"  localparam int IMG_H      = {h};",
         f"  localparam int IMG_W      = {w};",
@@ -151,13 +228,14 @@ def render_package(net: Net, folds: dict[str, Fold], layers: list[LayerHW], pow2
         f"  localparam int N_CLASSES  = {net.n_classes};",
         f"  localparam int ACC_W      = {ACC_W};",
         f"  localparam int M_W        = {M_W};",
-        f"  localparam bit POW2       = 1'b{int(pow2)};  // shift-only requantization",
+        f"  localparam int POW2       = {int(pow2)};  // 1: shift-only requantization (m = 1)",
     ]
     for hw in layers:
         lines.append(f"  // {hw.name} ({hw.kind})")
         for k, v in hw.consts.items():
             lines.append(f"  localparam int {hw.name.upper()}_{k:<9}= {v};")
     lines.append("endpackage")
+    lines.append("/* verilator lint_on UNUSEDPARAM */")
     return "\n".join(lines) + "\n"
 
 

@@ -105,9 +105,12 @@ def shapes(net: Net) -> list[tuple[tuple[int, int, int], tuple[int, int, int]]]:
 TINY = Net(
     name="tiny",
     layers=(
-        Conv(4, 3, pad=1), Pool("max"),
-        Conv(8, 3, pad=1), Pool("max"),
-        Dense(32), Dense(10, act="none"),
+        Conv(4, 3, pad=1),
+        Pool("max"),
+        Conv(8, 3, pad=1),
+        Pool("max"),
+        Dense(32),
+        Dense(10, act="none"),
     ),
     # One pixel per clock at the input: conv1 fully parallel; conv2 sees a quarter of the
     # pixels and spends 2 cycles on each, fc1 8 cycles on each of its 49 beats, so neither
@@ -119,14 +122,18 @@ TINY = Net(
 LENET5 = Net(
     name="lenet5",
     layers=(
-        Conv(6, 5, pad=2), Pool("max"),
-        Conv(16, 5), Pool("max"),
-        Dense(120), Dense(84), Dense(10, act="none"),
+        Conv(6, 5, pad=2),
+        Pool("max"),
+        Conv(16, 5),
+        Pool("max"),
+        Dense(120),
+        Dense(84),
+        Dense(10, act="none"),
     ),
-    folds={"conv1": Fold(6, 1), "conv2": Fold(4, 6), "fc1": Fold(8, 16), "fc2": Fold(1, 120),
-           "fc3": Fold(1, 84)},
-    alt_folds={"small": {"conv1": Fold(1, 1), "conv2": Fold(1, 1), "fc1": Fold(1, 1), "fc2": Fold(1, 1),
-                         "fc3": Fold(1, 1)}},
+    folds={"conv1": Fold(6, 1), "conv2": Fold(4, 6), "fc1": Fold(8, 16), "fc2": Fold(1, 120), "fc3": Fold(1, 84)},
+    alt_folds={
+        "small": {"conv1": Fold(1, 1), "conv2": Fold(1, 1), "fc1": Fold(1, 1), "fc2": Fold(1, 1), "fc3": Fold(1, 1)}
+    },
 )
 
 # The LeNet-5 lab's classic variant: sigmoid activations and average pooling. The sigmoid
@@ -134,9 +141,13 @@ LENET5 = Net(
 LENET5_SIGMOID = Net(
     name="lenet5_sigmoid",
     layers=(
-        Conv(6, 5, pad=2, act="sigmoid"), Pool("avg"),
-        Conv(16, 5, act="sigmoid"), Pool("avg"),
-        Dense(120, act="sigmoid"), Dense(84, act="sigmoid"), Dense(10, act="none"),
+        Conv(6, 5, pad=2, act="sigmoid"),
+        Pool("avg"),
+        Conv(16, 5, act="sigmoid"),
+        Pool("avg"),
+        Dense(120, act="sigmoid"),
+        Dense(84, act="sigmoid"),
+        Dense(10, act="none"),
     ),
     folds=LENET5.folds,
     alt_folds=LENET5.alt_folds,

@@ -96,6 +96,7 @@ class TrainConfig:
     optimizer: str = "adam"  # adam | sgd (momentum 0.9)
     lr: float = 2e-3
     weight_decay: float = 0.0
+    label_smoothing: float = 0.0
     lr_step: int = 10  # StepLR: multiply the learning rate by lr_gamma every lr_step epochs
     lr_gamma: float = 0.5
     augment: bool = True  # random shifts +-max_shift px, rotations +-max_rot degrees, zoom 1+-max_scale
@@ -109,7 +110,7 @@ class TrainConfig:
 NET_DEFAULTS: dict[str, TrainConfig] = {
     "tiny": TrainConfig(epochs=40, lr=3e-3, lr_step=10, lr_gamma=0.5),
     "lenet5": TrainConfig(epochs=40, lr=2e-3, lr_step=10, lr_gamma=0.5),
-    "lenet5_sigmoid": TrainConfig(epochs=60, lr=1e-2, lr_step=15, lr_gamma=0.5),
+    "lenet5_sigmoid": TrainConfig(epochs=60, lr=3e-3, lr_step=15, lr_gamma=0.5),
 }
 
 
@@ -215,7 +216,7 @@ def train_model(
         raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose adam or sgd")
     if cfg.epochs < 1 or cfg.batch_size < 1:
         raise ValueError("epochs and batch size must be at least 1")
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    loss_fn = loss_fn or nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     t0 = time.monotonic()
     with deterministic(seed, threads):
         if model is None:

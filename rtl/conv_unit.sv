@@ -20,15 +20,17 @@
 //   W_FILE     $readmemh weight file: depth FOLDS, word PE*SIMD*K*K*8 bits, address
 //              og*(C_IN/SIMD) + ig, lane (pe*SIMD + s)*K*K + i*K + j = w[og*PE+pe][ig*SIMD+s][i][j]
 //   B_FILE     $readmemh bias file: C_OUT words of 32 bits (int32)
-//   A missing file, or one that does not hold exactly DEPTH words, stops the simulation with
-//   $fatal naming the file.
+//   In simulation a missing file, a word count other than the depth, a non-hex word or a word
+//   wider than the memory stops the simulation with $fatal naming the file (rtl/mem_check.svh,
+//   so Verilator needs -Irtl). Synthesis (SYNTHESIS defined) just loads the files.
 //
 // Folding: FOLDS = (C_OUT/PE) * (C_IN/SIMD) cycles per window, PE*SIMD*K*K multiplies per cycle.
 //   Loop order per window: og (output group) outer, ig (input group) inner.
 //
 // Throughput: one window every FOLDS cycles, sustained (FOLDS = 1: one window per cycle).
 //   s_axis_tready is high while the window register is empty or issuing its last fold.
-// Latency: m_axis_tvalid rises FOLDS + 2 cycles after the window is accepted
+// Latency: m_axis_tvalid rises FOLDS + 2 cycles after the window is accepted, i.e. FOLDS + 3
+//   cycles from the window's input handshake to its output handshake (no stalls)
 //   (window reg -> fold issue + weight ROM read -> multiply/adder tree reg -> accumulate/out reg).
 //
 // Pipeline: issue (window register, fold counter, weight ROM address)
@@ -96,50 +98,23 @@ module conv_unit #(
   logic [WW-1:0]    w_mem [FOLDS];
   logic [31:0]      b_mem [C_OUT];
 
+  // Simulation: both files are checked before they are loaded (rtl/mem_check.svh): a missing
+  // file, a word count other than the depth, a non-hex word or a word wider than the memory
+  // stops the simulation with $fatal naming the file.
 `ifndef SYNTHESIS
-  // Number of whitespace-separated words in a $readmemh file, -1 when it cannot be opened.
-  function automatic int mem_file_words(input string fname);
-    int fd, ch, n;
-    bit in_word;
-    fd = $fopen(fname, "r");
-    if (fd == 0) return -1;
-    n = 0;
-    in_word = 1'b0;
-    ch = $fgetc(fd);
-    while (ch != -1) begin
-      if (ch == 32 || ch == 9 || ch == 10 || ch == 13) begin
-        in_word = 1'b0;
-      end else if (!in_word) begin
-        in_word = 1'b1;
-        n++;
-      end
-      ch = $fgetc(fd);
-    end
-    $fclose(fd);
-    return n;
-  endfunction
-
-  task automatic check_mem_file(input string what, input string fname, input int depth);
-    int n;
-    n = mem_file_words(fname);
-    if (n < 0) $fatal(1, "conv_unit: %s file '%s' is missing (cannot open)", what, fname);
-    if (n != depth) begin
-      $fatal(1, "conv_unit: %s file '%s' holds %0d words, expected exactly %0d", what, fname, n, depth);
-    end
-  endtask
-`endif
-
+`include "mem_check.svh"
   initial begin
-`ifdef SYNTHESIS
-    if (W_FILE != "") $readmemh(W_FILE, w_mem);
-    if (B_FILE != "") $readmemh(B_FILE, b_mem);
-`else
-    check_mem_file("weight", W_FILE, FOLDS);
-    check_mem_file("bias", B_FILE, C_OUT);
+    mem_check("conv_unit W_FILE", W_FILE, FOLDS, WW);
+    mem_check("conv_unit B_FILE", B_FILE, C_OUT, 32);
     $readmemh(W_FILE, w_mem);
     $readmemh(B_FILE, b_mem);
-`endif
   end
+`else
+  initial begin
+    if (W_FILE != "") $readmemh(W_FILE, w_mem);
+    if (B_FILE != "") $readmemh(B_FILE, b_mem);
+  end
+`endif
 
   // ---- control ----------------------------------------------------------------------------
   logic en;             // pipeline advance: low only while a finished result waits in the ring

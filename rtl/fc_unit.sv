@@ -20,16 +20,17 @@
 //              address (b*(C_OUT/PE) + og)*(C_IN/SIMD) + ig,
 //              lane pe*SIMD + s = w[og*PE+pe][b*C_IN + ig*SIMD + s]
 //   B_FILE     $readmemh bias file: C_OUT words of 32 bits (int32)
-//   A missing file, or one that does not hold exactly DEPTH words, stops the simulation with
-//   $fatal naming the file.
+//   In simulation a missing file, a word count other than the depth, a non-hex word or a word
+//   wider than the memory stops the simulation with $fatal naming the file (rtl/mem_check.svh,
+//   so Verilator needs -Irtl). Synthesis (SYNTHESIS defined) just loads the files.
 //
 // Folding: FOLDS = (C_OUT/PE) * (C_IN/SIMD) cycles per input beat, PE*SIMD multiplies per cycle.
 //   Loop order: beat b, then og (output group), then ig (input group) innermost.
 //
 // Throughput: one input beat every FOLDS cycles, one frame (= one output beat) every
 //   IN_BEATS*FOLDS cycles, sustained.
-// Latency: FOLDS + 3 cycles from the handshake of a frame's last input beat to the handshake
-//   of its output beat (no stalls).
+// Latency: m_axis_tvalid rises FOLDS + 2 cycles after the frame's last input beat is accepted,
+//   i.e. FOLDS + 3 cycles from that beat's handshake to the output handshake (no stalls).
 //
 // Pipeline: issue (beat register, fold counters, weight ROM address)
 //        -> S1 (weight ROM output + activation slice registered; multiplies + balanced adder tree)
@@ -96,50 +97,23 @@ module fc_unit #(
   logic [WW-1:0]    w_mem [DEPTH];
   logic [31:0]      b_mem [C_OUT];
 
+  // Simulation: both files are checked before they are loaded (rtl/mem_check.svh): a missing
+  // file, a word count other than the depth, a non-hex word or a word wider than the memory
+  // stops the simulation with $fatal naming the file.
 `ifndef SYNTHESIS
-  // Number of whitespace-separated words in a $readmemh file, -1 when it cannot be opened.
-  function automatic int mem_file_words(input string fname);
-    int fd, ch, n;
-    bit in_word;
-    fd = $fopen(fname, "r");
-    if (fd == 0) return -1;
-    n = 0;
-    in_word = 1'b0;
-    ch = $fgetc(fd);
-    while (ch != -1) begin
-      if (ch == 32 || ch == 9 || ch == 10 || ch == 13) begin
-        in_word = 1'b0;
-      end else if (!in_word) begin
-        in_word = 1'b1;
-        n++;
-      end
-      ch = $fgetc(fd);
-    end
-    $fclose(fd);
-    return n;
-  endfunction
-
-  task automatic check_mem_file(input string what, input string fname, input int depth);
-    int n;
-    n = mem_file_words(fname);
-    if (n < 0) $fatal(1, "fc_unit: %s file '%s' is missing (cannot open)", what, fname);
-    if (n != depth) begin
-      $fatal(1, "fc_unit: %s file '%s' holds %0d words, expected exactly %0d", what, fname, n, depth);
-    end
-  endtask
-`endif
-
+`include "mem_check.svh"
   initial begin
-`ifdef SYNTHESIS
-    if (W_FILE != "") $readmemh(W_FILE, w_mem);
-    if (B_FILE != "") $readmemh(B_FILE, b_mem);
-`else
-    check_mem_file("weight", W_FILE, DEPTH);
-    check_mem_file("bias", B_FILE, C_OUT);
+    mem_check("fc_unit W_FILE", W_FILE, DEPTH, WW);
+    mem_check("fc_unit B_FILE", B_FILE, C_OUT, 32);
     $readmemh(W_FILE, w_mem);
     $readmemh(B_FILE, b_mem);
-`endif
   end
+`else
+  initial begin
+    if (W_FILE != "") $readmemh(W_FILE, w_mem);
+    if (B_FILE != "") $readmemh(B_FILE, b_mem);
+  end
+`endif
 
   // ---- control ----------------------------------------------------------------------------
   logic en;             // pipeline advance: low only while a finished result waits in the ring

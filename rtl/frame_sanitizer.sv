@@ -61,6 +61,7 @@ module frame_sanitizer #(
       DROP:    s_axis_tready = flag_free;
       default: s_axis_tready = 1'b0;
     endcase
+    if (rst) s_axis_tready = 1'b0;  // a beat offered during reset is not taken, not lost
   end
 
   wire in_fire = s_axis_tvalid && s_axis_tready;

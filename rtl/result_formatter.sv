@@ -10,7 +10,8 @@
 //
 // Parameters: N_CLASSES, ACC_W (<= 32).
 // Latency: 1 cycle from the logits beat to the first result beat. Cycles per result frame:
-// N_CLASSES + 1 (one beat per cycle when m_axis_tready is high).
+// N_CLASSES + 2 back to back (N_CLASSES + 1 beats, then one cycle to take the next logits
+// beat), when m_axis_tready is high.
 module result_formatter #(
   parameter int N_CLASSES = 10,
   parameter int ACC_W     = 32

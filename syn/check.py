@@ -92,10 +92,15 @@ def script(top: str, files: list[Path], params: dict) -> str:
     lines = []
     if pkgs:
         lines.append(read_cmds(pkgs, [RTL_INC]))
-    # Not -defer: chparam on a deferred ($abstract) module creates a $paramod copy that
-    # `hierarchy -top` ignores (it re-derives the top with its defaults). chparam on the
-    # elaborated module replaces it under its own name.
-    lines.append(read_cmds(mods, [RTL_INC]))
+    # The top is read without -defer: chparam on a deferred ($abstract) module creates a
+    # $paramod copy that `hierarchy -top` ignores (it re-derives the top with its defaults).
+    # chparam on the elaborated module replaces it under its own name. The submodules are
+    # read with -defer: they are elaborated only with the parameters their instances pass
+    # (a submodule whose default memory file is "" would otherwise fail at read time).
+    subs = [f for f in mods if f.stem != top]
+    if subs:
+        lines.append(read_cmds(subs, [RTL_INC], defer=True))
+    lines.append(read_cmds([f for f in mods if f.stem == top] or mods, [RTL_INC]))
     if params:
         lines.append(chparam_cmd(top, params))
     lines += [
@@ -136,7 +141,7 @@ def run(top: str, case: Case | None = None, files: list[Path] | None = None, wor
     workdir.mkdir(parents=True, exist_ok=True)
     params, net_dir = resolve_params(case, workdir)
     if files is None:
-        files = sources.files_for(top, net_dir)
+        files = sources.yosys_compat(sources.files_for(top, net_dir))
     log = workdir / "yosys.log"
     res = Result(top, case.id, log)
     try:

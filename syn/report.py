@@ -298,7 +298,11 @@ def _read(files: list[Path], top: str, params: dict, defer: bool = False) -> str
     pkgs = [f for f in files if f.stem.endswith("_pkg")]
     mods = [f for f in files if f not in pkgs]
     s = (read_cmds(pkgs, [RTL_INC]) + "\n") if pkgs else ""
-    s += read_cmds(mods, [RTL_INC], defer=defer) + "\n"
+    subs = [f for f in mods if f.stem != top]  # submodules: elaborated only as instantiated
+    tops = [f for f in mods if f.stem == top] or mods
+    if subs and tops is not mods:
+        s += read_cmds(subs, [RTL_INC], defer=True) + "\n"
+    s += read_cmds(tops, [RTL_INC], defer=defer) + "\n"
     if params:  # on the elaborated top (see syn/check.py: chparam on $abstract is ignored)
         s += chparam_cmd(top, params) + "\n"
     return s
@@ -538,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args, argv: list[str]) -> int:
     wdir, params, folds = resolve_inputs(args)
     fold = args.fold or "default"
-    files = sources.files_for(args.top, wdir)
+    files = sources.yosys_compat(sources.files_for(args.top, wdir))
     work = BUILD / args.net / re.sub(r"[^\w.=-]+", "_", fold) / ("" if args.top == ENGINE else args.top)
     work.mkdir(parents=True, exist_ok=True)
     ii, ii_src = ii_cycles(args.net, folds) if args.top == ENGINE else (None, f"none (top {args.top})")

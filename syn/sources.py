@@ -81,3 +81,46 @@ def needs_net(top: str, rtl: Path = RTL) -> bool:
             return True
         todo.extend(ids & files.keys())
     return False
+
+
+# ---------------------------------------------------------------- Yosys front-end workarounds
+COMPAT_DIR = ROOT / "build" / "syn" / "compat"
+_BODY_IMPORT = re.compile(r"^([ \t]*)import\s+(\w+)::\*\s*;[ \t]*$", re.M)
+_MODULE = re.compile(r"^([ \t]*)module\b", re.M)
+
+
+def yosys_compat(files: list[Path]) -> list[Path]:
+    """Files as Yosys can read them.
+
+    Yosys 0.70's read_verilog -sv rejects a wildcard package import inside a module body
+    (`module m (...); import pkg::*;` -> "syntax error, unexpected TOK_IMPORT"), and in the
+    module header as well; it accepts one at file scope. The generated weights/<net>/cnn_layers.sv
+    (model/hw.py) imports cnn_cfg_pkg in its body, which Verilator accepts. For such a file a
+    copy is written under build/syn/compat/<content hash>/ with the import moved to file scope
+    on the `module` line and the body line blanked, so line numbers in Yosys messages still
+    match the original. Other files are returned unchanged.
+    """
+    import hashlib
+    import os
+
+    out = []
+    for f in files:
+        text = f.read_text(errors="replace")
+        imports = _BODY_IMPORT.findall(_COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text))
+        mod = _MODULE.search(text)
+        if not imports or not mod or text.count("\nmodule") + text.startswith("module") > 1:
+            out.append(f)
+            continue
+        new = _BODY_IMPORT.sub(lambda m: m.group(1) + f"// (import {m.group(2)}::* moved to file scope by syn/)", text)
+        hoisted = " ".join(f"import {pkg}::*;" for _, pkg in imports)
+        i = _MODULE.search(new).start()
+        new = new[:i] + hoisted + " " + new[i:]
+        digest = hashlib.sha1(new.encode()).hexdigest()[:12]
+        dst = COMPAT_DIR / digest / f.name
+        if not dst.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dst.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(new)
+            os.replace(tmp, dst)
+        out.append(dst)
+    return out

@@ -42,5 +42,10 @@ async def full_throughput(dut):
 
 @pytest.mark.parametrize("data_w", [1, 8, 72])
 def test_axis_skid(data_w):
-    run_cocotb(toplevel="axis_skid", sources=rtl_sources("axis_skid"), test_module="test_axis_skid",
-               test_dir=__import__("pathlib").Path(__file__).parent, parameters={"DATA_W": data_w})
+    run_cocotb(
+        toplevel="axis_skid",
+        sources=rtl_sources("axis_skid"),
+        test_module="test_axis_skid",
+        test_dir=__import__("pathlib").Path(__file__).parent,
+        parameters={"DATA_W": data_w},
+    )

@@ -21,6 +21,7 @@ def params() -> dict:
 
 # --- pause generators (cocotbext-axi style): each yields True for a stalled cycle -----------
 
+
 def no_pause():
     return itertools.repeat(False)
 
@@ -49,6 +50,7 @@ PAUSES = {
 
 # --- lane packing ------------------------------------------------------------------------
 
+
 def pack(values, width: int) -> int:
     """Lane 0 in the least significant bits; values may be negative (two's complement)."""
     mask = (1 << width) - 1
@@ -76,16 +78,13 @@ class StreamTB:
     s_axis_tdata/tvalid/tready[/tlast] and m_axis_tdata/tvalid/tready[/tlast].
     """
 
-    def __init__(self, dut, in_pause: str = "none", out_pause: str = "none", seed: int = 1,
-                 period_ns: int = 10):
+    def __init__(self, dut, in_pause: str = "none", out_pause: str = "none", seed: int = 1, period_ns: int = 10):
         self.dut = dut
         self.log = logging.getLogger("cocotb.tb")
         cocotb.start_soon(Clock(dut.clk, period_ns, unit="ns").start())
         # One lane spanning the whole tdata: beats are plain integers (see pack/unpack).
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst,
-                                      byte_lanes=1)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst,
-                                  byte_lanes=1)
+        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=1)
+        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
         for obj in (self.source, self.sink):
             obj.log.setLevel(logging.WARNING)  # cocotbext-axi logs every frame at INFO
         self.source.set_pause_generator(PAUSES[in_pause](seed))

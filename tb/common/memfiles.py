@@ -88,9 +88,10 @@ def conv_weight_words(w, pe: int, simd: int) -> np.ndarray:
         for ig in range(ni):
             for p in range(pe):
                 for s in range(simd):
+                    o, c = og * pe + p, ig * simd + s
                     for i in range(k):
                         for j in range(k):
-                            words[og * ni + ig, (p * simd + s) * k * k + i * k + j] = w[og * pe + p, ig * simd + s, i, j]
+                            words[og * ni + ig, (p * simd + s) * k * k + i * k + j] = w[o, c, i, j]
     return words
 
 

@@ -88,8 +88,7 @@ def run_cocotb(
         if lz4_available():
             args += ["--trace-fst", "--trace-structs"]
         else:
-            print("WAVES=1: lz4.h not found (apt-get install liblz4-dev for FST); writing VCD instead",
-                  file=sys.stderr)
+            print("WAVES=1: lz4.h not found (apt-get install liblz4-dev for FST); writing VCD instead", file=sys.stderr)
     args += build_args or []
 
     runner = get_runner("verilator")
@@ -113,7 +112,7 @@ def run_cocotb(
         testcase=testcase,
         waves=waves,
         seed=int(os.environ.get("SEED", "12345")),
-        results_xml=str(build_dir / f"results_{testcase or 'all'}.xml"),
+        results_xml=str(build_dir / f"results_{hashlib.sha1(str(testcase).encode()).hexdigest()[:8]}.xml"),
     )
     from cocotb_tools.check_results import get_results
 

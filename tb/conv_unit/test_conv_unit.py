@@ -82,7 +82,7 @@ async def windows_match_reference(dut, pauses):
     chk = HandshakeChecker(dut.clk, dut.m_axis_tvalid, dut.m_axis_tready, dut.m_axis_tdata, dut.m_axis_tlast, "m_axis")
     await tb.reset()
     rng = np.random.default_rng(5)
-    n = max(16, min(64, 1200 // folds(p)))
+    n = max(24, min(128, 3000 // folds(p)))
     wins = random_windows(p, n, rng)
     # windows grouped into frames of random length: m_axis_tlast must follow s_axis_tlast
     prng = random.Random(9)
@@ -130,6 +130,32 @@ async def throughput_and_latency(dut):
     assert out_gaps == {f}, f"output every {out_gaps} cycles, expected every {f}"
     assert in_gaps == {f}, f"input accepted every {in_gaps} cycles, expected every {f}"
     assert latency == f + 3, f"latency {latency}, header says FOLDS + 3 = {f + 3}"
+    assert tb.sink.empty()
+
+
+@cocotb.test()
+async def output_blocked_then_drained(dut):
+    """Output blocked for a long time: the next window still completes into the second buffer,
+    then the pipeline holds; nothing is lost or reordered when the output drains."""
+    p = params()
+    w, b = load_model(p)
+    f = folds(p)
+    tb = StreamTB(dut)
+    s_log = HandshakeLog(dut.clk, dut.s_axis_tvalid, dut.s_axis_tready)
+    await tb.reset()
+    tb.sink.clear_pause_generator()  # StreamTB's generator would clear the pause every cycle
+    tb.sink.pause = True
+    n = 8
+    wins = random_windows(p, n, np.random.default_rng(12))
+    await tb.send_beats([window_word(x) for x in wins])
+    for _ in range(4 * f + 40):
+        await RisingEdge(dut.clk)
+    assert int(dut.m_axis_tvalid.value) == 1
+    held = len(s_log.cycles)
+    assert 2 <= held < n, f"{held} windows accepted with the output blocked"
+    tb.sink.pause = False
+    got = await tb.recv_beats()
+    assert [unpack(x, p["C_OUT"], p["ACC_W"], signed=True) for x in got] == [reference(w, b, x) for x in wins]
     assert tb.sink.empty()
 
 
@@ -181,33 +207,46 @@ def cfg_id(cfg) -> str:
 def test_conv_unit(cfg):
     memdir = BUILD / "tb" / "conv_unit" / "mem" / cfg_id(cfg)
     p = make_params(cfg, memdir, seed=sum(cfg) * 7919)
-    run_cocotb(toplevel="conv_unit", sources=rtl_sources("conv_unit"), test_module="test_conv_unit",
-               test_dir=HERE, parameters=p)
+    run_cocotb(
+        toplevel="conv_unit",
+        sources=rtl_sources("conv_unit"),
+        test_module="test_conv_unit",
+        test_dir=HERE,
+        parameters=p,
+    )
 
 
 def test_conv_unit_bad_weight_file(capfd):
-    """A missing weight file, then a short one, must each stop the simulation naming the file."""
-    cfg = (1, 3, 5, 5, 3)
+    """A missing weight file, a short one and one with a too wide word must each stop the
+    simulation with a message naming the file (one build: files are read at simulation start)."""
     memdir = BUILD / "tb" / "conv_unit" / "mem" / "bad_w"
-    bad = memdir / "missing_w.mem"
+    bad = memdir / "bad_w.mem"
     bad.unlink(missing_ok=True)
-    p = make_params(cfg, memdir, seed=1, w_file=bad)
-    with pytest.raises((SystemExit, RuntimeError, AssertionError)):
-        run_cocotb(toplevel="conv_unit", sources=rtl_sources("conv_unit"), test_module="test_conv_unit",
-                   test_dir=HERE, parameters=p, testcase="throughput_and_latency", tag="badw")
-    out = capfd.readouterr()
-    text = out.out + out.err
-    assert f"weight file '{bad}' is missing" in text, text[-3000:]
-
-    # one word short (same build: the file is read at simulation start)
+    p = make_params((1, 3, 5, 5, 3), memdir, seed=1, w_file=bad)
     good = (memdir / "w.mem").read_text().splitlines()
-    bad.write_text("\n".join(good[:-1]) + "\n")
-    try:
+
+    def sim_output() -> str:
         with pytest.raises((SystemExit, RuntimeError, AssertionError)):
-            run_cocotb(toplevel="conv_unit", sources=rtl_sources("conv_unit"), test_module="test_conv_unit",
-                       test_dir=HERE, parameters=p, testcase="throughput_and_latency", tag="badw")
+            run_cocotb(
+                toplevel="conv_unit",
+                sources=rtl_sources("conv_unit"),
+                test_module="test_conv_unit",
+                test_dir=HERE,
+                parameters=p,
+                testcase="throughput_and_latency",
+                tag="badw",
+            )
         out = capfd.readouterr()
-        text = out.out + out.err
-        assert f"weight file '{bad}' holds {len(good) - 1} words" in text, text[-3000:]
+        return out.out + out.err
+
+    try:
+        text = sim_output()
+        assert f"conv_unit W_FILE: cannot open init file {bad}" in text, text[-3000:]
+        bad.write_text("".join(w + "\n" for w in good[:-1]))
+        text = sim_output()
+        assert f"conv_unit W_FILE: {bad} holds {len(good) - 1} words, expected {len(good)}" in text, text[-3000:]
+        bad.write_text("".join(w + "\n" for w in ["f" + good[0]] + good[1:]))
+        text = sim_output()
+        assert f"conv_unit W_FILE: {bad} word 0" in text and "is wider than" in text, text[-3000:]
     finally:
         bad.unlink(missing_ok=True)

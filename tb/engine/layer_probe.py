@@ -43,19 +43,24 @@ async def first_bad_layer(tb, vec, index: int) -> dict:
     img = vec.images[index]
     _, ref = run_reference(vec.qlayers, img[None], dump=True)
     probes = []
-    for hw, layer in zip(layers, net.layers, strict=True):
+    for hw in layers:
         last = hw.stages[-1]
         is_logits = last.module in ("conv_unit", "fc_unit")
         c = ref[hw.name].shape[-1]
-        probes.append((hw.name, StreamProbe(tb.dut.clk, tb.dut.u_layers, last.inst, c,
-                                            32 if is_logits else 8, is_logits)))
+        probes.append(
+            (hw.name, StreamProbe(tb.dut.clk, tb.dut.u_layers, last.inst, c, 32 if is_logits else 8, is_logits))
+        )
     await tb.send_image(img)
     await tb.recv_result(timeout_us=20000)
     report = {"image": index}
     for name, probe in probes:
         probe.stop()
         want = ref[name][0].reshape(-1, ref[name].shape[-1])
-        got = np.array(probe.beats, dtype=np.int64).reshape(-1, want.shape[-1]) if probe.beats else np.zeros((0, want.shape[-1]))
+        got = (
+            np.array(probe.beats, dtype=np.int64).reshape(-1, want.shape[-1])
+            if probe.beats
+            else np.zeros((0, want.shape[-1]))
+        )
         if got.shape != want.shape or not np.array_equal(got, want):
             report["layer"] = name
             if got.shape != want.shape:
@@ -63,8 +68,9 @@ async def first_bad_layer(tb, vec, index: int) -> dict:
             else:
                 pos, ch = np.argwhere(got != want)[0]
                 h, w = ref[name].shape[1:3]
-                report["detail"] = (f"pixel (y={pos // w}, x={pos % w}) channel {ch}: "
-                                    f"RTL {got[pos, ch]}, reference {want[pos, ch]}")
+                report["detail"] = (
+                    f"pixel (y={pos // w}, x={pos % w}) channel {ch}: RTL {got[pos, ch]}, reference {want[pos, ch]}"
+                )
             return report
     report["layer"] = None
     report["detail"] = "every layer matches when the image runs alone: look at stalls/frame overlap"

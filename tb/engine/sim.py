@@ -28,20 +28,40 @@ def engine_sources(weights_dir: Path) -> list[Path]:
     return [pkg, *lib, layers]
 
 
-def run_engine(weights_dir: Path, testcase: str, results: Path, images: int = 1000, seed: int = 1,
-               data_dir: Path | None = None, waves: bool = False) -> dict | None:
+def run_engine(
+    weights_dir: Path,
+    testcase: str,
+    results: Path,
+    images: int = 1000,
+    seed: int = 1,
+    data_dir: Path | None = None,
+    waves: bool = False,
+) -> dict | None:
     weights_dir = weights_dir.resolve()
     results.parent.mkdir(parents=True, exist_ok=True)
     vectors = prepare_vectors(weights_dir, data_dir, images, results.parent / "vectors.npz")
-    env = {"WEIGHTS_DIR": str(weights_dir), "VECTORS": str(vectors), "IMAGES": str(images),
-           "SEED": str(seed), "RESULTS": str(results)}
+    env = {
+        "WEIGHTS_DIR": str(weights_dir),
+        "VECTORS": str(vectors),
+        "IMAGES": str(images),
+        "SEED": str(seed),
+        "RESULTS": str(results),
+    }
     if results.exists():
         results.unlink()
     try:
-        run_cocotb(toplevel="cnn_engine", sources=engine_sources(weights_dir), test_module="test_engine",
-                   test_dir=Path(__file__).parent, parameters={"WEIGHTS_DIR": sv_string(weights_dir)},
-                   extra_env=env, testcase=testcase, waves=waves, build_args=[f"-I{RTL}"],
-                   tag=weights_dir.name)
+        run_cocotb(
+            toplevel="cnn_engine",
+            sources=engine_sources(weights_dir),
+            test_module="test_engine",
+            test_dir=Path(__file__).parent,
+            parameters={"WEIGHTS_DIR": sv_string(weights_dir)},
+            extra_env=env,
+            testcase=testcase,
+            waves=waves,
+            build_args=[f"-I{RTL}"],
+            tag=weights_dir.name,
+        )
     finally:
         summary = json.loads(results.read_text()) if results.exists() else None
     return summary
@@ -88,8 +108,15 @@ def main() -> int:
         return 2
     results = BUILD / "sim" / weights.name / "results.json"
     try:
-        summary = run_engine(weights, "stream_images", results, images, seed,
-                             Path(data) if data else None, os.environ.get("WAVES", "0") == "1")
+        summary = run_engine(
+            weights,
+            "stream_images",
+            results,
+            images,
+            seed,
+            Path(data) if data else None,
+            os.environ.get("WAVES", "0") == "1",
+        )
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -48,8 +48,10 @@ def prepare_vectors(weights_dir: Path, data_dir: Path | None, n: int, out: Path)
     data dir, from its t10k set, with the expected answers computed here from the export."""
     vec = weights_dir / "vectors"
     if data_dir is None:
-        arrays = {k: np.load(vec / f"{k}.npy")[:n] for k in
-                  ("images", "labels", "logits", "torch_quant_classes", "float_classes")}
+        arrays = {
+            k: np.load(vec / f"{k}.npy")[:n]
+            for k in ("images", "labels", "logits", "torch_quant_classes", "float_classes")
+        }
     else:
         import torch
 
@@ -68,8 +70,13 @@ def prepare_vectors(weights_dir: Path, data_dir: Path | None, n: int, out: Path)
         model, _ = load_checkpoint(weights_dir / "checkpoint.pt", net)
         with torch.no_grad():
             fcls = model(images_to_tensor(x)).argmax(1).numpy()
-        arrays = {"images": x, "labels": y, "logits": logits, "torch_quant_classes": np.argmax(tq, 1),
-                  "float_classes": fcls}
+        arrays = {
+            "images": x,
+            "labels": y,
+            "logits": logits,
+            "torch_quant_classes": np.argmax(tq, 1),
+            "float_classes": fcls,
+        }
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(out, **arrays)
     return out
@@ -81,8 +88,18 @@ def load_vectors(weights_dir: Path) -> Vectors:
     if path:
         a = dict(np.load(path))
     else:  # protocol tests: the export's own vectors
-        a = {k: np.load(weights_dir / "vectors" / f"{k}.npy") for k in
-             ("images", "labels", "logits", "torch_quant_classes", "float_classes")}
+        a = {
+            k: np.load(weights_dir / "vectors" / f"{k}.npy")
+            for k in ("images", "labels", "logits", "torch_quant_classes", "float_classes")
+        }
     folds = {k: Fold(v["pe"], v["simd"]) for k, v in manifest["folds"].items()}
-    return Vectors(manifest["net"], a["images"], a["labels"], a["logits"], a["torch_quant_classes"],
-                   a["float_classes"], load_qlayers(weights_dir), folds)
+    return Vectors(
+        manifest["net"],
+        a["images"],
+        a["labels"],
+        a["logits"],
+        a["torch_quant_classes"],
+        a["float_classes"],
+        load_qlayers(weights_dir),
+        folds,
+    )

@@ -144,6 +144,7 @@ async def next_frame_accumulates_while_output_waits(dut):
     tb = StreamTB(dut)
     s_log = HandshakeLog(dut.clk, dut.s_axis_tvalid, dut.s_axis_tready)
     await tb.reset()
+    tb.sink.clear_pause_generator()  # StreamTB's generator would clear the pause every cycle
     tb.sink.pause = True
     frames = random_frames(p, 3, np.random.default_rng(10))
     await tb.send_beats([x for fr in frames for x in beats_of(fr)])
@@ -203,32 +204,42 @@ def cfg_id(cfg) -> str:
 def test_fc_unit(cfg):
     memdir = BUILD / "tb" / "fc_unit" / "mem" / cfg_id(cfg)
     p = make_params(cfg, memdir, seed=sum(cfg) * 104729)
-    run_cocotb(toplevel="fc_unit", sources=rtl_sources("fc_unit"), test_module="test_fc_unit",
-               test_dir=HERE, parameters=p)
+    run_cocotb(
+        toplevel="fc_unit", sources=rtl_sources("fc_unit"), test_module="test_fc_unit", test_dir=HERE, parameters=p
+    )
 
 
 def test_fc_unit_bad_weight_file(capfd):
-    """A missing weight file, then a short one, must each stop the simulation naming the file."""
-    cfg = (4, 2, 3, 3, 2)
+    """A missing weight file, a short one and one with a too wide word must each stop the
+    simulation with a message naming the file (one build: files are read at simulation start)."""
     memdir = BUILD / "tb" / "fc_unit" / "mem" / "bad_w"
-    bad = memdir / "missing_w.mem"
+    bad = memdir / "bad_w.mem"
     bad.unlink(missing_ok=True)
-    p = make_params(cfg, memdir, seed=1, w_file=bad)
-    with pytest.raises((SystemExit, RuntimeError, AssertionError)):
-        run_cocotb(toplevel="fc_unit", sources=rtl_sources("fc_unit"), test_module="test_fc_unit",
-                   test_dir=HERE, parameters=p, testcase="throughput_and_latency", tag="badw")
-    out = capfd.readouterr()
-    text = out.out + out.err
-    assert f"weight file '{bad}' is missing" in text, text[-3000:]
-
+    p = make_params((4, 2, 3, 3, 2), memdir, seed=1, w_file=bad)
     good = (memdir / "w.mem").read_text().splitlines()
-    bad.write_text("\n".join(good[:-1]) + "\n")
-    try:
+
+    def sim_output() -> str:
         with pytest.raises((SystemExit, RuntimeError, AssertionError)):
-            run_cocotb(toplevel="fc_unit", sources=rtl_sources("fc_unit"), test_module="test_fc_unit",
-                       test_dir=HERE, parameters=p, testcase="throughput_and_latency", tag="badw")
+            run_cocotb(
+                toplevel="fc_unit",
+                sources=rtl_sources("fc_unit"),
+                test_module="test_fc_unit",
+                test_dir=HERE,
+                parameters=p,
+                testcase="throughput_and_latency",
+                tag="badw",
+            )
         out = capfd.readouterr()
-        text = out.out + out.err
-        assert f"weight file '{bad}' holds {len(good) - 1} words" in text, text[-3000:]
+        return out.out + out.err
+
+    try:
+        text = sim_output()
+        assert f"fc_unit W_FILE: cannot open init file {bad}" in text, text[-3000:]
+        bad.write_text("".join(w + "\n" for w in good[:-1]))
+        text = sim_output()
+        assert f"fc_unit W_FILE: {bad} holds {len(good) - 1} words, expected {len(good)}" in text, text[-3000:]
+        bad.write_text("".join(w + "\n" for w in ["f" + good[0]] + good[1:]))
+        text = sim_output()
+        assert f"fc_unit W_FILE: {bad} word 0" in text and "is wider than" in text, text[-3000:]
     finally:
         bad.unlink(missing_ok=True)

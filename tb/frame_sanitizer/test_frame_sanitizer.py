@@ -81,6 +81,10 @@ async def reset_mid_frame(dut):
 
 @pytest.mark.parametrize("n_beats", [1, 16, 784])
 def test_frame_sanitizer(n_beats):
-    run_cocotb(toplevel="frame_sanitizer", sources=rtl_sources("frame_sanitizer"),
-               test_module="test_frame_sanitizer", test_dir=Path(__file__).parent,
-               parameters={"N_BEATS": n_beats, "DATA_W": 8})
+    run_cocotb(
+        toplevel="frame_sanitizer",
+        sources=rtl_sources("frame_sanitizer"),
+        test_module="test_frame_sanitizer",
+        test_dir=Path(__file__).parent,
+        parameters={"N_BEATS": n_beats, "DATA_W": 8},
+    )

@@ -63,6 +63,10 @@ async def cycles_per_frame(dut):
 
 @pytest.mark.parametrize("n_classes,acc_w", [(10, 32), (2, 8), (3, 20)])
 def test_result_formatter(n_classes, acc_w):
-    run_cocotb(toplevel="result_formatter", sources=rtl_sources("result_formatter"),
-               test_module="test_result_formatter", test_dir=Path(__file__).parent,
-               parameters={"N_CLASSES": n_classes, "ACC_W": acc_w})
+    run_cocotb(
+        toplevel="result_formatter",
+        sources=rtl_sources("result_formatter"),
+        test_module="test_result_formatter",
+        test_dir=Path(__file__).parent,
+        parameters={"N_CLASSES": n_classes, "ACC_W": acc_w},
+    )
