@@ -17,8 +17,8 @@ from pathlib import Path
 from model.nets import Conv, Fold, Net, Pool, layer_names, shapes
 
 ACC_W = 32  # accumulator and logit width (int32), see docs/architecture.md
-M_W = 32  # requantization multiplier width
-FIFO_DEPTH = 32  # rate-matching FIFO in front of folded compute units
+M_W = 16  # requantization multiplier width (model/quant.py keeps m below 2**15)
+FIFO_DEPTH = 16  # rate-matching FIFO in front of folded compute units (bursts from pooling)
 
 
 @dataclass

@@ -115,7 +115,7 @@ TINY = Net(
     # One pixel per clock at the input: conv1 fully parallel; conv2 sees a quarter of the
     # pixels and spends 2 cycles on each, fc1 8 cycles on each of its 49 beats, so neither
     # is the bottleneck even with the bursts pooling makes (see model/cycles.py).
-    folds={"conv1": Fold(4, 1), "conv2": Fold(4, 4), "fc1": Fold(4, 8), "fc2": Fold(1, 32)},
+    folds={"conv1": Fold(4, 1), "conv2": Fold(4, 4), "fc1": Fold(4, 8), "fc2": Fold(1, 8)},
     alt_folds={"small": {"conv1": Fold(1, 1), "conv2": Fold(1, 1), "fc1": Fold(1, 1), "fc2": Fold(1, 1)}},
 )
 

@@ -109,7 +109,9 @@ class TrainConfig:
 # listed here trains with TrainConfig().
 NET_DEFAULTS: dict[str, TrainConfig] = {
     "tiny": TrainConfig(epochs=40, lr=3e-3, lr_step=10, lr_gamma=0.5),
-    "lenet5": TrainConfig(epochs=40, lr=2e-3, lr_step=10, lr_gamma=0.5),
+    "lenet5": TrainConfig(
+        epochs=80, lr=2e-3, lr_step=20, lr_gamma=0.5, label_smoothing=0.1, max_shift=2.5, max_rot=15.0
+    ),
     "lenet5_sigmoid": TrainConfig(epochs=60, lr=3e-3, lr_step=15, lr_gamma=0.5),
 }
 

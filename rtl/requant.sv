@@ -81,7 +81,9 @@ module requant #(
     end
   end
 `else
-  initial $readmemh(R_FILE, r_tab);
+  if (R_FILE != "") begin : g_init_r  // no file: only the default, never a real build
+    initial $readmemh(R_FILE, r_tab);
+  end
 `endif
 
   // ---- pipeline control: two stages, each advances when the next one has room ----------
@@ -109,15 +111,10 @@ module requant #(
   end
 
   // ---- stage 1: product; stage 2: round, shift, clamp ---------------------------------
-  logic signed [PW-1:0] prod_d [C];
-  logic signed [PW-1:0] prod_q [C];
-  logic [7:0]           y_d [C];
-  logic [7:0]           y_q [C];
+  logic [C*PW-1:0] prod_d;  // lane c at [c*PW +: PW], signed
 
   if (POW2 != 0) begin : g_pow2
-    for (genvar c = 0; c < C; c++) begin : g_lane
-      assign prod_d[c] = $signed(s_axis_tdata[c*ACC_W +: ACC_W]);
-    end
+    assign prod_d = s_axis_tdata;
   end else begin : g_mul
     logic [M_W-1:0] m_tab [C];
 `ifndef SYNTHESIS
@@ -126,27 +123,31 @@ module requant #(
       $readmemh(M_FILE, m_tab);
     end
 `else
-    initial $readmemh(M_FILE, m_tab);
+    if (M_FILE != "") begin : g_init_m
+      initial $readmemh(M_FILE, m_tab);
+    end
 `endif
     for (genvar c = 0; c < C; c++) begin : g_lane
-      assign prod_d[c] = $signed(s_axis_tdata[c*ACC_W +: ACC_W]) * $signed({1'b0, m_tab[c]});
+      assign prod_d[c*PW +: PW] = $signed(s_axis_tdata[c*ACC_W +: ACC_W]) * $signed({1'b0, m_tab[c]});
     end
   end
 
   for (genvar c = 0; c < C; c++) begin : g_lane
+    logic signed [PW-1:0] prod_q;
     logic signed [SW-1:0] sum, shifted;
+    logic [7:0]           y_d, y_q;
     always_comb begin
-      sum     = SW'(prod_q[c]) + (SW'(1) << (r_tab[c] - 8'd1));
+      sum     = SW'(prod_q) + (SW'(1) << (r_tab[c] - 8'd1));
       shifted = sum >>> r_tab[c];
-      if (shifted < LO_S)      y_d[c] = LO_S[7:0];
-      else if (shifted > HI_S) y_d[c] = HI_S[7:0];
-      else                     y_d[c] = shifted[7:0];
+      if (shifted < LO_S)      y_d = LO_S[7:0];
+      else if (shifted > HI_S) y_d = HI_S[7:0];
+      else                     y_d = shifted[7:0];
     end
 
     always_ff @(posedge clk) begin
-      if (adv1) prod_q[c] <= prod_d[c];
-      if (adv2) y_q[c] <= y_d[c];
+      if (adv1) prod_q <= prod_d[c*PW +: PW];
+      if (adv2) y_q <= y_d;
     end
-    assign m_axis_tdata[c*8 +: 8] = y_q[c];
+    assign m_axis_tdata[c*8 +: 8] = y_q;
   end
 endmodule

@@ -40,7 +40,7 @@ from syn.yosys import BUILD, ROOT, RTL_INC, ToolError, chparam_cmd, nextpnr_ice4
 DOC = ROOT / "docs" / "synthesis.md"
 ENGINE = "cnn_engine"
 EXPAND = {"cnn_layers"}  # instances of these modules are broken down into their children
-UP5K = {"lut": 5280, "dsp": 8, "bram": 30}
+UP5K = {"lut": 5280, "ff": 5280, "dsp": 8, "bram": 30}  # 5280 logic cells, one LUT4 + one FF each
 LAYER_RE = re.compile(r"(conv|pool|fc)\d+")
 BEGIN, END = "<!-- syn.report: results begin -->", "<!-- syn.report: results end -->"
 DETAIL_BEGIN, DETAIL_END = "<!-- syn.report: {key} begin -->", "<!-- syn.report: {key} end -->"
@@ -576,11 +576,15 @@ def run(args, argv: list[str]) -> int:
         run_["targets"]["xilinx"] = synth_xilinx(args.top, files, params, work)
     # JSON: every run of this network, keyed by folding label
     out = BUILD / args.net / "report.json"
-    data = json.loads(out.read_text()) if out.exists() else {"runs": {}}
-    data["runs"][run_["fold"]] = run_
-    out.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    if args.doc:
-        update_doc(run_, Path(args.doc))
+    import fcntl  # noqa: PLC0415 - runs of several foldings may finish together
+
+    with open(BUILD / ".report.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(out.read_text()) if out.exists() else {"runs": {}}
+        data["runs"][run_["fold"]] = run_
+        out.write_text(json.dumps(data, indent=2, default=str) + "\n")
+        if args.doc:
+            update_doc(run_, Path(args.doc))
     print(HEADER)
     for r in rows_for(run_):
         print("| " + " | ".join(r) + " |")

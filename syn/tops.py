@@ -72,6 +72,11 @@ TOPS: dict[str, list[Case]] = {
         Case("k1", {"H": 4, "W": 5, "C": 2, "DW": 8, "K": 1, "PAD": 0}),
     ],
     "frame_sanitizer": [Case("mnist", {"N_BEATS": 784, "DATA_W": 8}), Case("small", {"N_BEATS": 5, "DATA_W": 3})],
+    "requant": [
+        Case("defaults", {}),  # R_FILE "" must elaborate under SYNTHESIS (guarded $readmemh)
+        Case("c4_float", {"C": 4, "POW2": 0, "M_FILE": MemFile(_p("C"), 32), "R_FILE": MemFile(_p("C"), 8)}),
+        Case("c8_pow2", {"C": 8, "POW2": 1, "M_FILE": MemFile(_p("C"), 32), "R_FILE": MemFile(_p("C"), 8)}),
+    ],
     "cnn_engine": [Case("tiny", {"WEIGHTS_DIR": NetDir("tiny")})],
 }
 

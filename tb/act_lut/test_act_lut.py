@@ -37,8 +37,7 @@ async def matches_table(dut, pauses):
     p = params()
     lut = p["_LUT"]
     tb = StreamTB(dut, *pauses, seed=5)
-    hs = HandshakeChecker(dut.clk, dut.m_axis_tvalid, dut.m_axis_tready, dut.m_axis_tdata, dut.m_axis_tlast,
-                          "m_axis")
+    hs = HandshakeChecker(dut.clk, dut.m_axis_tvalid, dut.m_axis_tready, dut.m_axis_tdata, dut.m_axis_tlast, "m_axis")
     await tb.reset()
     rng = random.Random(PAUSE_PAIRS.index(pauses))
     all_beats = beats(p["C"], 300, rng)
@@ -75,5 +74,10 @@ async def throughput(dut):
 def test_act_lut(c, table):
     lut = tables()[table]
     path = write_memh(mem_dir("act_lut") / f"{table}_{c}.mem", lut, 8)
-    run_cocotb(toplevel="act_lut", sources=rtl_sources("act_lut", "rom"), test_module="test_act_lut",
-               test_dir=HERE, parameters={"C": c, "LUT_FILE": sv_string(path), "_LUT": lut})
+    run_cocotb(
+        toplevel="act_lut",
+        sources=rtl_sources("act_lut", "rom"),
+        test_module="test_act_lut",
+        test_dir=HERE,
+        parameters={"C": c, "LUT_FILE": sv_string(path), "_LUT": lut},
+    )

@@ -21,8 +21,16 @@ def idx_w(n: int) -> int:
 
 def logit_vectors(n: int, w: int, count: int, rng: random.Random) -> list[list[int]]:
     lo, hi = -(1 << (w - 1)), (1 << (w - 1)) - 1
-    fixed = [[lo] * n, [hi] * n, [0] * n, [lo] * (n - 1) + [hi], [hi] + [lo] * (n - 1),
-             [hi if i % 3 == 2 else lo for i in range(n)], list(range(n)), list(range(n, 0, -1))]
+    fixed = [
+        [lo] * n,
+        [hi] * n,
+        [0] * n,
+        [lo] * (n - 1) + [hi],
+        [hi] + [lo] * (n - 1),
+        [hi if i % 3 == 2 else lo for i in range(n)],
+        list(range(n)),
+        list(range(n, 0, -1)),
+    ]
     out = [[min(max(v, lo), hi) for v in f] for f in fixed]
     while len(out) < count:
         kind = rng.random()
@@ -51,8 +59,7 @@ async def matches_numpy(dut, pauses):
     n, w = p["N"], p["ACC_W"]
     assert len(dut.m_axis_tdata) == n * w + idx_w(n)
     tb = StreamTB(dut, *pauses, seed=13)
-    hs = HandshakeChecker(dut.clk, dut.m_axis_tvalid, dut.m_axis_tready, dut.m_axis_tdata, dut.m_axis_tlast,
-                          "m_axis")
+    hs = HandshakeChecker(dut.clk, dut.m_axis_tvalid, dut.m_axis_tready, dut.m_axis_tdata, dut.m_axis_tlast, "m_axis")
     await tb.reset()
     rng = random.Random(PAUSE_PAIRS.index(pauses))
     vecs = logit_vectors(n, w, 120, rng)
@@ -91,5 +98,10 @@ async def throughput(dut):
 
 @pytest.mark.parametrize("n,acc_w", [(10, 32), (1, 32), (2, 8), (7, 32), (16, 64), (3, 2)])
 def test_argmax(n, acc_w):
-    run_cocotb(toplevel="argmax", sources=rtl_sources("argmax"), test_module="test_argmax", test_dir=HERE,
-               parameters={"N": n, "ACC_W": acc_w})
+    run_cocotb(
+        toplevel="argmax",
+        sources=rtl_sources("argmax"),
+        test_module="test_argmax",
+        test_dir=HERE,
+        parameters={"N": n, "ACC_W": acc_w},
+    )

@@ -19,8 +19,7 @@ PAUSE_PAIRS = [("none", "none"), ("random", "random"), ("burst", "none"), ("none
 async def frames_pass_unchanged(dut, pauses):
     p = params()
     tb = StreamTB(dut, *pauses, seed=11)
-    hs = HandshakeChecker(dut.clk, dut.m_axis_tvalid, dut.m_axis_tready, dut.m_axis_tdata, dut.m_axis_tlast,
-                          "m_axis")
+    hs = HandshakeChecker(dut.clk, dut.m_axis_tvalid, dut.m_axis_tready, dut.m_axis_tdata, dut.m_axis_tlast, "m_axis")
     await tb.reset()
     rng = random.Random(4)
     frames = [[rng.randrange(1 << p["DATA_W"]) for _ in range(rng.randint(1, 3 * p["DEPTH"]))] for _ in range(30)]
@@ -79,5 +78,10 @@ async def capacity(dut):
 
 @pytest.mark.parametrize("data_w,depth", [(1, 2), (8, 4), (8, 16), (72, 8), (33, 64)])
 def test_axis_fifo(data_w, depth):
-    run_cocotb(toplevel="axis_fifo", sources=rtl_sources("axis_fifo"), test_module="test_axis_fifo",
-               test_dir=Path(__file__).parent, parameters={"DATA_W": data_w, "DEPTH": depth})
+    run_cocotb(
+        toplevel="axis_fifo",
+        sources=rtl_sources("axis_fifo"),
+        test_module="test_axis_fifo",
+        test_dir=Path(__file__).parent,
+        parameters={"DATA_W": data_w, "DEPTH": depth},
+    )

@@ -29,7 +29,13 @@ class EngineTB:
         self.frame_starts: list[int] = []  # cycle of each input frame's first accepted beat
         self.result_ends: list[int] = []  # cycle of each result frame's last beat
         self._in_frame = False
-        cocotb.start_soon(self._monitor())
+        self._monitor_task = None
+
+    def start_monitor(self):
+        """Record frame start / result end cycles. A per-cycle Python coroutine costs
+        simulation speed, so it runs only where timing is measured."""
+        if self._monitor_task is None:
+            self._monitor_task = cocotb.start_soon(self._monitor())
 
     def set_pauses(self, in_pause: str, out_pause: str, seed: int):
         self.source.set_pause_generator(PAUSES[in_pause](seed))

@@ -58,6 +58,7 @@ async def stream_images(dut):
 
     # Initiation interval and latency with the output never stalled.
     tb.set_pauses("none", "none", seed)
+    tb.start_monitor()
     k = min(II_FRAMES, n)
     start = len(tb.frame_starts)
     end0 = len(tb.result_ends)
@@ -162,6 +163,7 @@ async def missing_tlast_then_good_frames(dut):
 async def reset_mid_frame(dut):
     vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
     tb = EngineTB(dut, vec.n_classes, seed=7)
+    tb.start_monitor()
     await tb.reset()
     await tb.send_image(vec.images[0])
     await tb.send_image(vec.images[1])
@@ -212,6 +214,7 @@ async def long_input_gaps(dut):
 async def back_to_back_no_idle(dut):
     vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
     tb = EngineTB(dut, vec.n_classes, seed=17)
+    tb.start_monitor()
     await tb.reset()
     k = 6
     for i in range(k):

@@ -1,7 +1,6 @@
 """pool2x2: max / average 2x2 stride-2 pooling against NumPy on random images (even and odd
 sizes, floor mode), frames back to back, random stalls; one input pixel per cycle."""
 
-import random
 from pathlib import Path
 
 import cocotb
@@ -39,8 +38,7 @@ def to_beats(img: np.ndarray) -> list[int]:
 async def matches_numpy(dut, pauses):
     p = params()
     tb = StreamTB(dut, *pauses, seed=3)
-    hs = HandshakeChecker(dut.clk, dut.m_axis_tvalid, dut.m_axis_tready, dut.m_axis_tdata, dut.m_axis_tlast,
-                          "m_axis")
+    hs = HandshakeChecker(dut.clk, dut.m_axis_tvalid, dut.m_axis_tready, dut.m_axis_tdata, dut.m_axis_tlast, "m_axis")
     await tb.reset()
     rng = np.random.default_rng(PAUSE_PAIRS.index(pauses))
     n = max(3, 300 // (p["H"] * p["W"]))
@@ -72,7 +70,8 @@ async def throughput(dut):
     for img in imgs:
         got = await tb.recv_beats()
         assert [unpack(w, p["C"], 8, signed=False) for w in got] == reference(img, p["MODE"]).reshape(
-            -1, p["C"]).tolist()
+            -1, p["C"]
+        ).tolist()
     cycles = tb.cycle - start
     n_in = frames * p["H"] * p["W"]
     # The last output pixel comes with the frame's last used pixel: when H or W is odd the
@@ -98,5 +97,10 @@ CONFIGS = [
 
 @pytest.mark.parametrize("h,w,c,mode", CONFIGS)
 def test_pool2x2(h, w, c, mode):
-    run_cocotb(toplevel="pool2x2", sources=rtl_sources("pool2x2"), test_module="test_pool2x2", test_dir=HERE,
-               parameters={"H": h, "W": w, "C": c, "MODE": mode})
+    run_cocotb(
+        toplevel="pool2x2",
+        sources=rtl_sources("pool2x2"),
+        test_module="test_pool2x2",
+        test_dir=HERE,
+        parameters={"H": h, "W": w, "C": c, "MODE": mode},
+    )

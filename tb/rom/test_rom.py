@@ -78,8 +78,7 @@ def test_rom(depth, width, ports):
         test_module="test_rom",
         test_dir=HERE,
         testcase="reads_back_exactly",
-        parameters={"DEPTH": depth, "WIDTH": width, "PORTS": ports, "INIT_FILE": sv_string(path),
-                    "_FILE": str(path)},
+        parameters={"DEPTH": depth, "WIDTH": width, "PORTS": ports, "INIT_FILE": sv_string(path), "_FILE": str(path)},
     )
 
 
@@ -102,14 +101,26 @@ def test_rom_bad_files(capfd):
         if text is not None:
             path.write_text(text)
         with pytest.raises((SystemExit, RuntimeError)):  # the simulator exits non-zero
-            run_cocotb(toplevel="rom", sources=rtl_sources("rom"), test_module="test_rom", test_dir=HERE,
-                       testcase="idles", tag="bad",
-                       parameters={"DEPTH": 4, "WIDTH": 8, "PORTS": 1, "INIT_FILE": sv_string(path)})
+            run_cocotb(
+                toplevel="rom",
+                sources=rtl_sources("rom"),
+                test_module="test_rom",
+                test_dir=HERE,
+                testcase="idles",
+                tag="bad",
+                parameters={"DEPTH": 4, "WIDTH": 8, "PORTS": 1, "INIT_FILE": sv_string(path)},
+            )
         out = capfd.readouterr()
         log = out.out + out.err
         assert message.format(path=path) in log, f"{name}: message not found in:\n{log[-3000:]}"
     # Leading zeros are fine; and the same build passes with a good file.
     path.write_text("000a\n1b\n2c\nff\n")
-    run_cocotb(toplevel="rom", sources=rtl_sources("rom"), test_module="test_rom", test_dir=HERE,
-               testcase="idles", tag="bad",
-               parameters={"DEPTH": 4, "WIDTH": 8, "PORTS": 1, "INIT_FILE": sv_string(path)})
+    run_cocotb(
+        toplevel="rom",
+        sources=rtl_sources("rom"),
+        test_module="test_rom",
+        test_dir=HERE,
+        testcase="idles",
+        tag="bad",
+        parameters={"DEPTH": 4, "WIDTH": 8, "PORTS": 1, "INIT_FILE": sv_string(path)},
+    )

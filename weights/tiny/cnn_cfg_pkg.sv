@@ -9,7 +9,7 @@ package cnn_cfg_pkg;
   localparam int IN_PIXELS  = 784;
   localparam int N_CLASSES  = 10;
   localparam int ACC_W      = 32;
-  localparam int M_W        = 32;
+  localparam int M_W        = 16;
   localparam int POW2       = 0;  // 1: shift-only requantization (m = 1)
   // conv1 (conv)
   localparam int CONV1_H        = 28;
@@ -56,6 +56,6 @@ package cnn_cfg_pkg;
   localparam int FC2_C_IN     = 32;
   localparam int FC2_C_OUT    = 10;
   localparam int FC2_PE       = 1;
-  localparam int FC2_SIMD     = 32;
+  localparam int FC2_SIMD     = 8;
 endpackage
 /* verilator lint_on UNUSEDPARAM */

@@ -106,7 +106,7 @@ module cnn_layers #(
   logic conv2_fifo_tlast, conv2_fifo_tvalid, conv2_fifo_tready;
   axis_fifo #(
     .DATA_W(CONV2_C_IN*8),
-    .DEPTH(32)
+    .DEPTH(16)
   ) u_conv2_fifo (
     .clk, .rst,
     .s_axis_tdata(pool1_tdata), .s_axis_tlast(pool1_tlast),
@@ -194,7 +194,7 @@ module cnn_layers #(
   logic fc1_fifo_tlast, fc1_fifo_tvalid, fc1_fifo_tready;
   axis_fifo #(
     .DATA_W(FC1_C_IN*8),
-    .DEPTH(32)
+    .DEPTH(16)
   ) u_fc1_fifo (
     .clk, .rst,
     .s_axis_tdata(pool2_tdata), .s_axis_tlast(pool2_tlast),
@@ -243,7 +243,7 @@ module cnn_layers #(
     .m_axis_tvalid(fc1_rq_tvalid), .m_axis_tready(fc1_rq_tready)
   );
 
-  // fc2_mac: fc_unit -- 1 beats x 32 -> 10, PE=1 x SIMD=32
+  // fc2_mac: fc_unit -- 1 beats x 32 -> 10, PE=1 x SIMD=8
   logic [FC2_C_OUT*ACC_W-1:0] fc2_mac_tdata;
   logic fc2_mac_tlast, fc2_mac_tvalid, fc2_mac_tready;
   fc_unit #(

