@@ -25,8 +25,10 @@ OUT     ?=
 WAVES   ?= 0
 SEED    ?= 1
 FOLD    ?=
+CHECKPOINT ?=
+II_FRAMES ?= 12
 JOBS    ?= 2
-export NET IMAGES DATA WEIGHTS WAVES SEED FOLD
+export NET IMAGES DATA WEIGHTS WAVES SEED FOLD II_FRAMES
 
 RTL_FILES := $(sort $(wildcard rtl/*.sv))
 
@@ -43,8 +45,10 @@ help: ## list targets and variables
 	@echo "  WEIGHTS=<dir>     exported weights to simulate (default weights/<NET>)"
 	@echo "  OUT=<dir>         where make weights writes (default weights/<NET>)"
 	@echo "  FOLD=name|spec    hardware folding: default, small, or conv2=2x4,fc1=1x8 (PExSIMD)"
+	@echo "  CHECKPOINT=<pt>   make weights: quantize/export this checkpoint instead of training"
 	@echo "  WAVES=1           write a waveform of make sim (FST; VCD when lz4 is missing)"
 	@echo "  SEED=N            stall pattern / training seed (default 1)"
+	@echo "  II_FRAMES=N       make sim: unstalled frames used to measure the II (default 12)"
 	@echo "  JOBS=N            parallel test processes for make test (default 2)"
 
 venv: $(STAMP) ## create .venv with the pinned toolchain (automatic)
@@ -75,11 +79,11 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the
 	    -GWEIGHTS_DIR='"weights/'$$n'"'; \
 	done
 	@echo "verilator --lint-only -Wall: clean ($(words $(RTL_FILES)) files; engine with $(LINT_NETS))"
-	$(PY) -m ruff check model tb syn
-	$(PY) -m ruff format --check model tb syn
+	$(PY) -m ruff check model tb syn docs
+	$(PY) -m ruff format --check model tb syn docs
 
 weights: $(STAMP) ## regenerate weight files (default: every network on the embedded set)
-	$(PY) -m model weights $(if $(filter command line environment,$(origin NET)),--net $(NET)) $(if $(DATA),--data-dir $(DATA)) $(if $(OUT),--out $(OUT)) $(if $(FOLD),--fold $(FOLD)) --seed $(SEED)
+	$(PY) -m model weights $(if $(filter command line environment,$(origin NET)),--net $(NET)) $(if $(DATA),--data-dir $(DATA)) $(if $(OUT),--out $(OUT)) $(if $(FOLD),--fold $(FOLD)) $(if $(CHECKPOINT),--from-checkpoint $(CHECKPOINT)) --seed $(SEED)
 
 synth: $(STAMP) ## Yosys synthesis (iCE40, Xilinx 7) and iCE40 UP5K place and route; writes docs/synthesis.md
 	$(PY) -m syn.report --net $(NET) $(if $(FOLD),--fold $(FOLD))

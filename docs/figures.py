@@ -51,23 +51,42 @@ BOX_W, BOX_H, GAP_X, ROW_H = 3.4, 1.3, 0.6, 2.05
 
 
 def _box(ax, x, y, module, lines, color=None, dashed=False):
-    ax.add_patch(FancyBboxPatch((x, y), BOX_W, BOX_H, boxstyle="round,pad=0.02,rounding_size=0.08",
-                                fc=color or COLORS.get(module, "white"), ec="black", lw=1.0,
-                                ls="--" if dashed else "-"))
+    ax.add_patch(
+        FancyBboxPatch(
+            (x, y),
+            BOX_W,
+            BOX_H,
+            boxstyle="round,pad=0.02,rounding_size=0.08",
+            fc=color or COLORS.get(module, "white"),
+            ec="black",
+            lw=1.0,
+            ls="--" if dashed else "-",
+        )
+    )
     ax.text(x + BOX_W / 2, y + BOX_H - 0.2, module, ha="center", va="center", fontsize=9.5, weight="bold")
-    ax.text(x + BOX_W / 2, y + BOX_H - 0.4, "\n".join(lines), ha="center", va="top", fontsize=7.5,
-            linespacing=1.3)
+    ax.text(x + BOX_W / 2, y + BOX_H - 0.4, "\n".join(lines), ha="center", va="top", fontsize=7.5, linespacing=1.3)
 
 
 def _arrow(ax, pts, label=None, dashed=False, label_at=0, label_off=(0.08, 0.0)):
     xs, ys = zip(*pts, strict=True)
     ax.plot(xs[:-1] + (xs[-1],), ys, color="black", lw=1.0, ls="--" if dashed else "-")
-    ax.annotate("", xy=pts[-1], xytext=pts[-2],
-                arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.0, "shrinkA": 0, "shrinkB": 0})
+    ax.annotate(
+        "",
+        xy=pts[-1],
+        xytext=pts[-2],
+        arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.0, "shrinkA": 0, "shrinkB": 0},
+    )
     if label:
         (x0, y0), (x1, y1) = pts[label_at], pts[label_at + 1]
-        ax.text((x0 + x1) / 2 + label_off[0], (y0 + y1) / 2 + label_off[1], label, fontsize=7, color="#333333",
-                ha="left" if x0 == x1 else "center", va="center" if x0 == x1 else "bottom")
+        ax.text(
+            (x0 + x1) / 2 + label_off[0],
+            (y0 + y1) / 2 + label_off[1],
+            label,
+            fontsize=7,
+            color="#333333",
+            ha="left" if x0 == x1 else "center",
+            va="center" if x0 == x1 else "bottom",
+        )
 
 
 def _stage_lines(st, cs) -> list[str]:
@@ -77,12 +96,18 @@ def _stage_lines(st, cs) -> list[str]:
         return [f"u_{st.inst}", f"{cs['H']}x{cs['W']}x{cs['C_IN']}, K={cs['K']} PAD={cs['PAD']}"]
     if m == "conv_unit":
         f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"])
-        return [f"u_{st.inst}", f"{cs['C_IN']}->{cs['C_OUT']} ch, PE={cs['PE']} SIMD={cs['SIMD']}",
-                f"{f} cycle{'s' if f > 1 else ''}/window"]
+        return [
+            f"u_{st.inst}",
+            f"{cs['C_IN']}->{cs['C_OUT']} ch, PE={cs['PE']} SIMD={cs['SIMD']}",
+            f"{f} cycle{'s' if f > 1 else ''}/window",
+        ]
     if m == "fc_unit":
         f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"])
-        return [f"u_{st.inst}", f"{cs['IN_BEATS']} beats x {cs['C_IN']} -> {cs['C_OUT']}",
-                f"PE={cs['PE']} SIMD={cs['SIMD']}, {f} cyc/beat"]
+        return [
+            f"u_{st.inst}",
+            f"{cs['IN_BEATS']} beats x {cs['C_IN']} -> {cs['C_OUT']}",
+            f"PE={cs['PE']} SIMD={cs['SIMD']}, {f} cyc/beat",
+        ]
     if m == "requant":
         return [f"u_{st.inst}", f"clamp {cs['LO']}..{cs['HI']}" + (" (ReLU)" if cs["LO"] == 0 else "")]
     if m == "pool2x2":
@@ -154,34 +179,73 @@ def block_diagram(net_name: str) -> Path:
         prev_out = (last_x + BOX_W / 2, y)
         last_row = r
     layer_bot = row_y(last_row) - 0.22
-    ax.add_patch(FancyBboxPatch((0.02, layer_bot), x0 - 0.02 + n_cols * (BOX_W + GAP_X) - 0.25, layer_top - layer_bot,
-                                boxstyle="round,pad=0.02,rounding_size=0.15", fc="none", ec="#777777", ls=":"))
-    ax.text(x0 + n_cols * (BOX_W + GAP_X) - 0.35, layer_bot + 0.1,
-            f"cnn_layers (generated: weights/{net.name}/cnn_layers.sv)", ha="right", va="bottom", fontsize=8,
-            color="#555555", style="italic")
+    ax.add_patch(
+        FancyBboxPatch(
+            (0.02, layer_bot),
+            x0 - 0.02 + n_cols * (BOX_W + GAP_X) - 0.25,
+            layer_top - layer_bot,
+            boxstyle="round,pad=0.02,rounding_size=0.15",
+            fc="none",
+            ec="#777777",
+            ls=":",
+        )
+    )
+    ax.text(
+        x0 + n_cols * (BOX_W + GAP_X) - 0.35,
+        layer_bot + 0.1,
+        f"cnn_layers (generated: weights/{net.name}/cnn_layers.sv)",
+        ha="right",
+        va="bottom",
+        fontsize=8,
+        color="#555555",
+        style="italic",
+    )
     # Last row: formatter and output.
     y = row_y(last_row + 1)
     fx = x0
     _box(ax, fx, y, "result_formatter", ["u_formatter", f"{net.n_classes} logits + class", "TLAST, TUSER[0]=flag"])
     px, py = prev_out
     mid = py - (py - (y + BOX_H)) / 2
-    _arrow(ax, [(px, py), (px, mid), (fx + BOX_W / 2, mid), (fx + BOX_W / 2, y + BOX_H)],
-           label=f"{net.n_classes} x int32 logits, 1 beat/frame", label_at=2, label_off=(0.1, -0.05))
+    _arrow(
+        ax,
+        [(px, py), (px, mid), (fx + BOX_W / 2, mid), (fx + BOX_W / 2, y + BOX_H)],
+        label=f"{net.n_classes} x int32 logits, 1 beat/frame",
+        label_at=2,
+        label_off=(0.1, -0.05),
+    )
     _arrow(ax, [(fx + BOX_W, y + BOX_H / 2), (fx + BOX_W + 1.2, y + BOX_H / 2)])
     ax.text(fx + BOX_W + 0.1, y + BOX_H / 2 - 0.12, "m_axis\n32-bit beats", fontsize=7.5, va="top")
     # Flag FIFO side path on the right.
     qx = x0 + n_cols * (BOX_W + GAP_X) + 0.4
     qy = (row_y(0) + row_y(last_row + 1)) / 2
-    _box(ax, qx, qy, "axis_fifo", ["u_flag_fifo, DATA_W=1", f"DEPTH={FLAG_FIFO_DEPTH}"], color="#f9e0c7",
-         dashed=True)
+    _box(ax, qx, qy, "axis_fifo", ["u_flag_fifo, DATA_W=1", f"DEPTH={FLAG_FIFO_DEPTH}"], color="#f9e0c7", dashed=True)
     sy = row_y(0) + BOX_H / 2
-    _arrow(ax, [(san_x + BOX_W, sy), (qx + BOX_W / 2, sy), (qx + BOX_W / 2, qy + BOX_H)], dashed=True,
-           label="m_flag (malformed)", label_at=0, label_off=(0.0, 0.05))
+    _arrow(
+        ax,
+        [(san_x + BOX_W, sy), (qx + BOX_W / 2, sy), (qx + BOX_W / 2, qy + BOX_H)],
+        dashed=True,
+        label="m_flag (malformed)",
+        label_at=0,
+        label_off=(0.0, 0.05),
+    )
     fy = row_y(last_row + 1) + BOX_H * 0.75
-    _arrow(ax, [(qx + BOX_W / 2, qy), (qx + BOX_W / 2, fy), (fx + BOX_W, fy)], dashed=True,
-           label="s_flag", label_at=0, label_off=(0.08, 0.0))
-    ax.text(width / 2, height - 0.25, f"cnn_engine, network '{net.name}' (default folding, model.hw.plan)",
-            ha="center", va="top", fontsize=11, weight="bold")
+    _arrow(
+        ax,
+        [(qx + BOX_W / 2, qy), (qx + BOX_W / 2, fy), (fx + BOX_W, fy)],
+        dashed=True,
+        label="s_flag",
+        label_at=0,
+        label_off=(0.08, 0.0),
+    )
+    ax.text(
+        width / 2,
+        height - 0.25,
+        f"cnn_engine, network '{net.name}' (default folding, model.hw.plan)",
+        ha="center",
+        va="top",
+        fontsize=11,
+        weight="bold",
+    )
     out = OUT / f"engine_{net.name}.png"
     fig.savefig(out, dpi=130, bbox_inches="tight", metadata=PNG_META)
     plt.close(fig)
@@ -189,6 +253,7 @@ def block_diagram(net_name: str) -> Path:
 
 
 # --- timing diagram -------------------------------------------------------------------------
+
 
 def _bit(ax, t0, t1, level_at, y, amp=0.6):
     """A 1-bit waveform from t0 to t1; level_at(cycle) in {0, 1}. Cycle n spans [n, n+1)."""
@@ -208,8 +273,13 @@ def _bus(ax, t0, t1, label_at, y, amp=0.6):
             ax.plot([n, n + 1], [y + amp / 2] * 2, color="#888888", lw=1.0)
             continue
         e = 0.12
-        ax.fill([n, n + e, n + 1 - e, n + 1, n + 1 - e, n + e], [y + amp / 2, y + amp, y + amp, y + amp / 2, y, y],
-                fc="#dde8f5", ec="black", lw=0.9)
+        ax.fill(
+            [n, n + e, n + 1 - e, n + 1, n + 1 - e, n + e],
+            [y + amp / 2, y + amp, y + amp, y + amp / 2, y, y],
+            fc="#dde8f5",
+            ec="black",
+            lw=0.9,
+        )
         ax.text(n + 0.5, y + amp / 2, lab, ha="center", va="center", fontsize=6.5)
 
 
@@ -222,8 +292,11 @@ def timing_diagram(net_name: str = "tiny") -> Path:
     lat = p.latency_cycles  # first input beat at cycle 0 -> last result beat at cycle lat
     out0 = lat - n_cls  # first result beat
     windows = [(-2, 7), (n_pix - 5, n_pix + 4), (out0 - 3, lat + 3)]
-    titles = ["frame start: pixel 0 in cycle 0", f"frame end: pixel {n_pix - 1} in cycle {n_pix - 1}",
-              f"result frame: class beat in cycle {lat}"]
+    titles = [
+        "frame start: pixel 0 in cycle 0",
+        f"frame end: pixel {n_pix - 1} in cycle {n_pix - 1}",
+        f"result frame: class beat in cycle {lat}",
+    ]
 
     def s_valid(n):
         return int(0 <= n < n_pix)
@@ -250,15 +323,19 @@ def timing_diagram(net_name: str = "tiny") -> Path:
         return 0
 
     sigs = [
-        ("clk", None), ("s_axis_tvalid", ("bit", s_valid)), ("s_axis_tready", ("bit", lambda n: 1)),
-        ("s_axis_tdata[7:0]", ("bus", s_data)), ("s_axis_tlast", ("bit", s_last)),
-        ("m_axis_tvalid", ("bit", m_valid)), ("m_axis_tready", ("bit", lambda n: 1)),
-        ("m_axis_tdata[31:0]", ("bus", m_data)), ("m_axis_tlast", ("bit", m_last)),
+        ("clk", None),
+        ("s_axis_tvalid", ("bit", s_valid)),
+        ("s_axis_tready", ("bit", lambda n: 1)),
+        ("s_axis_tdata[7:0]", ("bus", s_data)),
+        ("s_axis_tlast", ("bit", s_last)),
+        ("m_axis_tvalid", ("bit", m_valid)),
+        ("m_axis_tready", ("bit", lambda n: 1)),
+        ("m_axis_tdata[31:0]", ("bus", m_data)),
+        ("m_axis_tlast", ("bit", m_last)),
         ("m_axis_tuser[0]", ("bit", m_user)),
     ]
     ratios = [w[1] - w[0] for w in windows]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 5.6), sharey=True, gridspec_kw={"width_ratios": ratios,
-                                                                                 "wspace": 0.06})
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.6), sharey=True, gridspec_kw={"width_ratios": ratios, "wspace": 0.06})
     ys = {name: (len(sigs) - 1 - i) * 1.0 for i, (name, _) in enumerate(sigs)}
     for ax, (t0, t1), title in zip(axes, windows, titles, strict=True):
         for name, spec in sigs:
@@ -283,25 +360,53 @@ def timing_diagram(net_name: str = "tiny") -> Path:
         ax.tick_params(axis="y", length=0)
     axes[0].set_yticks([ys[n] + 0.3 for n, _ in sigs])
     axes[0].set_yticklabels([n for n, _ in sigs], fontsize=8.5)
-    axes[1].set_xlabel("clock cycle (pixel 0 accepted in cycle 0, input at one pixel per cycle, output never stalled)",
-                       fontsize=8.5)
+    axes[1].set_xlabel(
+        "clock cycle (pixel 0 accepted in cycle 0, input at one pixel per cycle, output never stalled)", fontsize=8.5
+    )
     # Markers: II on the middle panel, latency on the right panel.
-    y_in = ys["s_axis_tdata[7:0]"] + 0.3
-    axes[1].text(ii + 2.0, ys["s_axis_tdata[7:0]"] + 0.3, f"II = {ii}: the next\nframe's p0 may\nenter in cycle {ii}",
-                 ha="center", va="center", fontsize=7, color="#1f4e79")
-    axes[1].text(n_pix - 1.5, ys["s_axis_tlast"] + 0.72, f"TLAST on pixel {n_pix} (p{n_pix - 1})", ha="center",
-                 fontsize=7.5)
-    axes[2].text(lat - 1.5, ys["m_axis_tlast"] + 0.72, f"TLAST on the class beat (cycle {lat} = latency)", ha="center", fontsize=7.5)
-    axes[2].text(out0 - 2.9, ys["m_axis_tuser[0]"] + 0.3, "TUSER[0] = frame's malformed flag,\nsame on all beats "
-                 "(0 here)", fontsize=7, va="center")
-    axes[2].text((out0 + lat + 1) / 2, ys["m_axis_tdata[31:0]"] + 0.9,
-                 f"{n_cls} logits L0..L{n_cls - 1} (int32), then the class", ha="center", fontsize=7.5)
+    ys["s_axis_tdata[7:0]"] + 0.3
+    axes[1].text(
+        ii + 2.0,
+        ys["s_axis_tdata[7:0]"] + 0.3,
+        f"II = {ii}: the next\nframe's p0 may\nenter in cycle {ii}",
+        ha="center",
+        va="center",
+        fontsize=7,
+        color="#1f4e79",
+    )
+    axes[1].text(
+        n_pix - 1.5, ys["s_axis_tlast"] + 0.72, f"TLAST on pixel {n_pix} (p{n_pix - 1})", ha="center", fontsize=7.5
+    )
+    axes[2].text(
+        lat - 1.5,
+        ys["m_axis_tlast"] + 0.72,
+        f"TLAST on the class beat (cycle {lat} = latency)",
+        ha="center",
+        fontsize=7.5,
+    )
+    axes[2].text(
+        out0 - 2.9,
+        ys["m_axis_tuser[0]"] + 0.3,
+        "TUSER[0] = frame's malformed flag,\nsame on all beats (0 here)",
+        fontsize=7,
+        va="center",
+    )
+    axes[2].text(
+        (out0 + lat + 1) / 2,
+        ys["m_axis_tdata[31:0]"] + 0.9,
+        f"{n_cls} logits L0..L{n_cls - 1} (int32), then the class",
+        ha="center",
+        fontsize=7.5,
+    )
     # Axis breaks.
     for ax in axes[1:]:
         ax.text(ax.get_xlim()[0], -0.45, "//", ha="center", va="center", fontsize=10)
-    fig.suptitle(f"cnn_engine AXI4-Stream ports, one frame, network '{net.name}': model.cycles.predict gives "
-                 f"II = {ii} cycles (bottleneck: {p.bottleneck}), latency = {lat} cycles "
-                 f"(pixel 0 in -> class beat out)", fontsize=10)
+    fig.suptitle(
+        f"cnn_engine AXI4-Stream ports, one frame, network '{net.name}': model.cycles.predict gives "
+        f"II = {ii} cycles (bottleneck: {p.bottleneck}), latency = {lat} cycles "
+        f"(pixel 0 in -> class beat out)",
+        fontsize=10,
+    )
     out = OUT / "engine_timing.png"
     fig.savefig(out, dpi=130, bbox_inches="tight", metadata=PNG_META)
     plt.close(fig)

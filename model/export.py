@@ -643,8 +643,14 @@ def load_qlayers(out_dir: str | Path) -> list[QuantLayer]:
     manifest = json.loads(mpath.read_text())
     qlayers = []
     for e in manifest["layers"]:
-        ql = QuantLayer(name=e["name"], kind=e["kind"], act=e["act"], in_shape=tuple(e["in_shape"]),
-                        out_shape=tuple(e["out_shape"]), pool=e["pool"])
+        ql = QuantLayer(
+            name=e["name"],
+            kind=e["kind"],
+            act=e["act"],
+            in_shape=tuple(e["in_shape"]),
+            out_shape=tuple(e["out_shape"]),
+            pool=e["pool"],
+        )
         if e["kind"] in ("conv", "dense"):
             fold = Fold(e["fold"]["pe"], e["fold"]["simd"])
             files = e["files"]

@@ -227,12 +227,23 @@ def check_fold(wdir: Path, folds: dict, args) -> None:
 
 
 def ii_cycles(net_name: str, folds: dict) -> tuple[int | None, str]:
+    import math  # noqa: PLC0415
+
+    from model.nets import get_net, parse_fold  # noqa: PLC0415
+
     res = ROOT / "build" / "sim" / net_name / "results.json"
-    if res.exists():
-        data = json.loads(res.read_text())
-        rec_folds = data.get("folds")
-        if data.get("ii_cycles") and (rec_folds is None or rec_folds == folds):
-            return int(data["ii_cycles"]), rel(res)
+    try:
+        data = json.loads(res.read_text()) if res.exists() else {}
+    except json.JSONDecodeError:  # being rewritten by a concurrent `make sim`
+        data = {}
+    # `make sim` simulates weights/<net> (default folding) and does not record its folds: a
+    # results.json without folds only stands for the default folding.
+    rec_folds = data.get("folds")
+    if rec_folds is None:
+        rec_folds = {k: [f.pe, f.simd] for k, f in parse_fold(get_net(net_name), None).items()}
+    ii = data.get("ii_cycles")
+    if isinstance(ii, int | float) and math.isfinite(ii) and ii > 0 and rec_folds == folds:
+        return int(ii), rel(res)
     try:
         from model import cycles  # noqa: PLC0415
         from model.nets import Fold, get_net

@@ -36,6 +36,7 @@ def run_engine(
     seed: int = 1,
     data_dir: Path | None = None,
     waves: bool = False,
+    ii_frames: int = 12,
 ) -> dict | None:
     weights_dir = weights_dir.resolve()
     results.parent.mkdir(parents=True, exist_ok=True)
@@ -46,6 +47,7 @@ def run_engine(
         "IMAGES": str(images),
         "SEED": str(seed),
         "RESULTS": str(results),
+        "II_FRAMES": str(ii_frames),
     }
     if results.exists():
         results.unlink()
@@ -64,6 +66,11 @@ def run_engine(
         )
     finally:
         summary = json.loads(results.read_text()) if results.exists() else None
+        if waves:  # the simulator writes its dump next to the test module: keep it with the results
+            for dump in Path(__file__).parent.glob("dump.*"):
+                target = results.parent / f"waves{dump.suffix}"
+                dump.replace(target)
+                print(f"waveform: {target}")
     return summary
 
 
@@ -101,10 +108,11 @@ def main() -> int:
     try:
         images = int(os.environ.get("IMAGES", "1000"))
         seed = int(os.environ.get("SEED", "1"))
-        if images < 1:
+        ii_frames = int(os.environ.get("II_FRAMES", "12"))
+        if images < 1 or ii_frames < 3:
             raise ValueError
     except ValueError:
-        print("error: IMAGES and SEED must be positive integers", file=sys.stderr)
+        print("error: IMAGES and SEED must be positive integers (II_FRAMES >= 3)", file=sys.stderr)
         return 2
     results = BUILD / "sim" / weights.name / "results.json"
     try:
@@ -116,6 +124,7 @@ def main() -> int:
             seed,
             Path(data) if data else None,
             os.environ.get("WAVES", "0") == "1",
+            ii_frames,
         )
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

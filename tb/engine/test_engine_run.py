@@ -6,6 +6,7 @@ Both networks' exports are committed, so this runs on a fresh clone with no trai
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,57 @@ def test_stream_images(net):
 @pytest.mark.parametrize("net", NETS[:1])
 def test_protocol(net):
     run_engine(REPO / "weights" / net, ",".join(PROTOCOL_TESTS), BUILD / "test" / net / "protocol.json")
+
+
+@pytest.mark.xdist_group("engine_small")
+def test_folded_tiny(tmp_path):
+    """FOLD is a parameter: the committed tiny checkpoint exported with the 'small' folding
+    (PE = SIMD = 1 everywhere) is still bit-exact, and its II is what the cycle model says."""
+    from model.__main__ import main as model_main
+
+    out = BUILD / "weights" / "tiny_small"
+    ckpt = REPO / "weights" / "tiny" / "checkpoint.pt"
+    assert (
+        model_main(
+            [
+                "weights",
+                "--net",
+                "tiny",
+                "--fold",
+                "small",
+                "--from-checkpoint",
+                str(ckpt),
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    s = run_engine(out, "stream_images", BUILD / "test" / "tiny_small" / "results.json", images=12, seed=2, ii_frames=4)
+    assert s["logits_bit_exact"] == s["images"] == 12
+    pred = predict(get_net("tiny"), _folds(out))
+    assert pred.ii_cycles > 10 * 784  # heavily folded
+    assert abs(s["ii_cycles"] - pred.ii_cycles) <= 0.02 * pred.ii_cycles, (s["ii_cycles"], pred)
+    assert abs(s["latency_cycles"] - pred.latency_cycles) <= 0.05 * pred.latency_cycles, (s["latency_cycles"], pred)
+
+
+@pytest.mark.xdist_group("engine_bug")
+def test_mismatch_names_first_bad_layer():
+    """The layer-dump mode finds a hardware bug: a copy of the tiny export whose generated
+    package clamps conv2's outputs at 100 instead of 255 (the RTL departs from the
+    reference there, the memory files are unchanged). make sim must fail and name conv2."""
+    src, bug = REPO / "weights" / "tiny", BUILD / "test" / "tiny_bug" / "weights"
+    shutil.rmtree(bug, ignore_errors=True)
+    shutil.copytree(src, bug)
+    pkg = bug / "cnn_cfg_pkg.sv"
+    text = pkg.read_text()
+    assert "CONV2_HI       = 255;" in text
+    pkg.write_text(text.replace("CONV2_HI       = 255;", "CONV2_HI       = 100;"))
+    results = BUILD / "test" / "tiny_bug" / "results.json"
+    with pytest.raises((SystemExit, AssertionError)):
+        run_engine(bug, "stream_images", results, images=4, seed=3, ii_frames=3)
+    s = json.loads(results.read_text())
+    assert s["logits_bit_exact"] < 4
+    assert s["first_mismatch"]["layer"] == "conv2", s["first_mismatch"]
+    assert s["first_mismatch"]["image"] == s["mismatched_images"][0]

@@ -79,6 +79,23 @@ async def reset_mid_frame(dut):
     assert flags.flags == [0]
 
 
+@cocotb.test()
+async def one_beat_per_cycle(dut):
+    """Header: latency 1 cycle, one beat per cycle, frames back to back."""
+    n = params()["N_BEATS"]
+    tb = StreamTB(dut)
+    dut.m_flag_tready.value = 1
+    await tb.reset()
+    frames = 4
+    for _ in range(frames):
+        await tb.send_beats([7] * n)
+    await tb.recv_beats()
+    start = tb.cycle
+    for _ in range(frames - 1):
+        await tb.recv_beats()
+    assert tb.cycle - start == (frames - 1) * n, f"{(frames - 1) * n} beats took {tb.cycle - start} cycles"
+
+
 @pytest.mark.parametrize("n_beats", [1, 16, 784])
 def test_frame_sanitizer(n_beats):
     run_cocotb(

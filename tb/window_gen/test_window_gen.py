@@ -24,7 +24,7 @@ class Geometry:
         self.HO = self.H + 2 * self.PAD - self.K + 1
         self.WO = self.W + 2 * self.PAD - self.K + 1
         self.npix = self.H * self.W
-        self.tail = self.PAD * (self.W + 1)            # bubble shifts after the last pixel
+        self.tail = self.PAD * (self.W + 1)  # bubble shifts after the last pixel
         self.first = (self.K - 1 - self.PAD) * (self.W + 1)  # shift index of the first window
 
     def image(self, rng: np.random.Generator) -> np.ndarray:
@@ -42,7 +42,7 @@ class Geometry:
         out = []
         for oy in range(self.HO):
             for ox in range(self.WO):
-                win = padded[oy:oy + k, ox:ox + k, :]  # (i, j, c): row-major = lane order
+                win = padded[oy : oy + k, ox : ox + k, :]  # (i, j, c): row-major = lane order
                 out.append(int.from_bytes(np.ascontiguousarray(win).tobytes(), "little"))
         return out
 
@@ -74,8 +74,7 @@ class HandshakeLog:
 
 def checker(dut):
     """AXI-Stream stability rule on the output."""
-    return HandshakeChecker(dut.clk, dut.m_axis_tvalid, dut.m_axis_tready, dut.m_axis_tdata, dut.m_axis_tlast,
-                            "m_axis")
+    return HandshakeChecker(dut.clk, dut.m_axis_tvalid, dut.m_axis_tready, dut.m_axis_tdata, dut.m_axis_tlast, "m_axis")
 
 
 async def recv_frame(tb, g: Geometry, expected: list[int], what: str):
@@ -137,8 +136,15 @@ async def throughput(dut):
     assert latency == g.first + 1, f"first window {latency} cycles after the first pixel, expected {g.first + 1}"
     total = m[-1] - s[0]
     bound = n_frames * g.npix + g.tail
-    dut._log.info("%d frames of %dx%d: %d cycles from first pixel to last window (N*H*W = %d, tail %d)",
-                  n_frames, g.H, g.W, total, n_frames * g.npix, g.tail)
+    dut._log.info(
+        "%d frames of %dx%d: %d cycles from first pixel to last window (N*H*W = %d, tail %d)",
+        n_frames,
+        g.H,
+        g.W,
+        total,
+        n_frames * g.npix,
+        g.tail,
+    )
     assert total <= bound, f"{n_frames} frames took {total} cycles, bound {bound}"
     # Windows of one frame come at one per cycle wherever the raster allows (no extra stalls):
     # window (oy, ox) of frame f exactly 1 cycle after the shift of its newest raster index.
@@ -177,8 +183,8 @@ async def input_stops(dut):
 
     await tb.send_beats(g.beats(imgs[0]))
     await tb.send_beats(g.beats(imgs[1]))
-    await stall_after(g.npix // 2)                 # mid frame 0
-    taken, lasts = await stall_after(g.npix + 1)   # frame 1 started (1 or 2 pixels taken)
+    await stall_after(g.npix // 2)  # mid frame 0
+    taken, lasts = await stall_after(g.npix + 1)  # frame 1 started (1 or 2 pixels taken)
     # Frame 0 is complete only once its PAD*(W+1) tail shifts are done; after frame 1 started
     # they must come from frame 1's pixels (no bubbles), so it waits for the input.
     done = taken - g.npix >= g.tail
@@ -213,6 +219,10 @@ CONFIGS = [
 
 @pytest.mark.parametrize("h,w,c,k,pad", CONFIGS, ids=[f"H{h}W{w}C{c}K{k}P{p}" for h, w, c, k, p in CONFIGS])
 def test_window_gen(h, w, c, k, pad):
-    run_cocotb(toplevel="window_gen", sources=rtl_sources("window_gen"), test_module="test_window_gen",
-               test_dir=Path(__file__).parent,
-               parameters={"H": h, "W": w, "C": c, "DW": 8, "K": k, "PAD": pad})
+    run_cocotb(
+        toplevel="window_gen",
+        sources=rtl_sources("window_gen"),
+        test_module="test_window_gen",
+        test_dir=Path(__file__).parent,
+        parameters={"H": h, "W": w, "C": c, "DW": 8, "K": k, "PAD": pad},
+    )
