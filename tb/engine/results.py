@@ -105,9 +105,9 @@ def render(rows: list[dict]) -> str:
     out += [f"- {r['net']} (`{r['weights']}`): {r['folding']}" for r in rows]
     out += [
         "",
-        "II is the initiation interval: cycles between the first pixels of consecutive images with",
-        "the input always valid and the output always ready; the input bound is 784 (one pixel per",
-        "clock). Latency is from an image's first pixel in to its last result beat out. The figures",
+        "II is the initiation interval: cycles between consecutive result frames once the pipeline",
+        "is full, with the input always valid and the output always ready; the input bound is 784",
+        "(one pixel per clock). Latency is from an image's first pixel in to its last result beat out. The figures",
         "in brackets are model/cycles.py's prediction (`python -m model.cycles --net NET`), which",
         "`make test` checks the measurement against. MAC utilisation = MACs per image /",
         "(multipliers x II).",
