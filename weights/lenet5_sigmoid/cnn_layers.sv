@@ -17,7 +17,6 @@ module cnn_layers #(
   output logic                                          m_axis_tvalid,
   input  logic                                          m_axis_tready
 );
-  import cnn_cfg_pkg::*;
 
   // Stream 'pix': the pixel stream.
   logic [7:0] pix_tdata;
@@ -28,15 +27,15 @@ module cnn_layers #(
   assign s_axis_tready = pix_tready;
 
   // conv1_win: window_gen -- 5x5 windows, padding 2
-  logic [CONV1_K*CONV1_K*CONV1_C_IN*8-1:0] conv1_win_tdata;
+  logic [cnn_cfg_pkg::CONV1_K*cnn_cfg_pkg::CONV1_K*cnn_cfg_pkg::CONV1_C_IN*8-1:0] conv1_win_tdata;
   logic conv1_win_tlast, conv1_win_tvalid, conv1_win_tready;
   window_gen #(
-    .H(CONV1_H),
-    .W(CONV1_W),
-    .C(CONV1_C_IN),
+    .H(cnn_cfg_pkg::CONV1_H),
+    .W(cnn_cfg_pkg::CONV1_W),
+    .C(cnn_cfg_pkg::CONV1_C_IN),
     .DW(8),
-    .K(CONV1_K),
-    .PAD(CONV1_PAD)
+    .K(cnn_cfg_pkg::CONV1_K),
+    .PAD(cnn_cfg_pkg::CONV1_PAD)
   ) u_conv1_win (
     .clk, .rst,
     .s_axis_tdata(pix_tdata), .s_axis_tlast(pix_tlast),
@@ -46,15 +45,15 @@ module cnn_layers #(
   );
 
   // conv1_mac: conv_unit -- PE=6 x SIMD=1 x 25 taps
-  logic [CONV1_C_OUT*ACC_W-1:0] conv1_mac_tdata;
+  logic [cnn_cfg_pkg::CONV1_C_OUT*cnn_cfg_pkg::ACC_W-1:0] conv1_mac_tdata;
   logic conv1_mac_tlast, conv1_mac_tvalid, conv1_mac_tready;
   conv_unit #(
-    .K(CONV1_K),
-    .C_IN(CONV1_C_IN),
-    .C_OUT(CONV1_C_OUT),
-    .PE(CONV1_PE),
-    .SIMD(CONV1_SIMD),
-    .ACC_W(ACC_W),
+    .K(cnn_cfg_pkg::CONV1_K),
+    .C_IN(cnn_cfg_pkg::CONV1_C_IN),
+    .C_OUT(cnn_cfg_pkg::CONV1_C_OUT),
+    .PE(cnn_cfg_pkg::CONV1_PE),
+    .SIMD(cnn_cfg_pkg::CONV1_SIMD),
+    .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/conv1_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/conv1_b.mem"})
   ) u_conv1_mac (
@@ -66,15 +65,15 @@ module cnn_layers #(
   );
 
   // conv1_rq: requant -- per-channel multiply, round, shift, clamp
-  logic [CONV1_C_OUT*8-1:0] conv1_rq_tdata;
+  logic [cnn_cfg_pkg::CONV1_C_OUT*8-1:0] conv1_rq_tdata;
   logic conv1_rq_tlast, conv1_rq_tvalid, conv1_rq_tready;
   requant #(
-    .C(CONV1_C_OUT),
-    .ACC_W(ACC_W),
-    .M_W(M_W),
-    .LO(CONV1_LO),
-    .HI(CONV1_HI),
-    .POW2(POW2),
+    .C(cnn_cfg_pkg::CONV1_C_OUT),
+    .ACC_W(cnn_cfg_pkg::ACC_W),
+    .M_W(cnn_cfg_pkg::M_W),
+    .LO(cnn_cfg_pkg::CONV1_LO),
+    .HI(cnn_cfg_pkg::CONV1_HI),
+    .POW2(cnn_cfg_pkg::POW2),
     .M_FILE({WEIGHTS_DIR, "/conv1_m.mem"}),
     .R_FILE({WEIGHTS_DIR, "/conv1_r.mem"})
   ) u_conv1_rq (
@@ -86,10 +85,10 @@ module cnn_layers #(
   );
 
   // conv1_act: act_lut -- sigmoid lookup table
-  logic [CONV1_C_OUT*8-1:0] conv1_act_tdata;
+  logic [cnn_cfg_pkg::CONV1_C_OUT*8-1:0] conv1_act_tdata;
   logic conv1_act_tlast, conv1_act_tvalid, conv1_act_tready;
   act_lut #(
-    .C(CONV1_C_OUT),
+    .C(cnn_cfg_pkg::CONV1_C_OUT),
     .LUT_FILE({WEIGHTS_DIR, "/conv1_lut.mem"})
   ) u_conv1_act (
     .clk, .rst,
@@ -100,13 +99,13 @@ module cnn_layers #(
   );
 
   // pool1: pool2x2 -- avg pool 2x2
-  logic [POOL1_C*8-1:0] pool1_tdata;
+  logic [cnn_cfg_pkg::POOL1_C*8-1:0] pool1_tdata;
   logic pool1_tlast, pool1_tvalid, pool1_tready;
   pool2x2 #(
-    .H(POOL1_H),
-    .W(POOL1_W),
-    .C(POOL1_C),
-    .MODE(POOL1_MODE)
+    .H(cnn_cfg_pkg::POOL1_H),
+    .W(cnn_cfg_pkg::POOL1_W),
+    .C(cnn_cfg_pkg::POOL1_C),
+    .MODE(cnn_cfg_pkg::POOL1_MODE)
   ) u_pool1 (
     .clk, .rst,
     .s_axis_tdata(conv1_act_tdata), .s_axis_tlast(conv1_act_tlast),
@@ -116,10 +115,10 @@ module cnn_layers #(
   );
 
   // conv2_fifo: axis_fifo -- absorbs the bursts of the stage before
-  logic [CONV2_C_IN*8-1:0] conv2_fifo_tdata;
+  logic [cnn_cfg_pkg::CONV2_C_IN*8-1:0] conv2_fifo_tdata;
   logic conv2_fifo_tlast, conv2_fifo_tvalid, conv2_fifo_tready;
   axis_fifo #(
-    .DATA_W(CONV2_C_IN*8),
+    .DATA_W(cnn_cfg_pkg::CONV2_C_IN*8),
     .DEPTH(16)
   ) u_conv2_fifo (
     .clk, .rst,
@@ -130,15 +129,15 @@ module cnn_layers #(
   );
 
   // conv2_win: window_gen -- 5x5 windows, padding 0
-  logic [CONV2_K*CONV2_K*CONV2_C_IN*8-1:0] conv2_win_tdata;
+  logic [cnn_cfg_pkg::CONV2_K*cnn_cfg_pkg::CONV2_K*cnn_cfg_pkg::CONV2_C_IN*8-1:0] conv2_win_tdata;
   logic conv2_win_tlast, conv2_win_tvalid, conv2_win_tready;
   window_gen #(
-    .H(CONV2_H),
-    .W(CONV2_W),
-    .C(CONV2_C_IN),
+    .H(cnn_cfg_pkg::CONV2_H),
+    .W(cnn_cfg_pkg::CONV2_W),
+    .C(cnn_cfg_pkg::CONV2_C_IN),
     .DW(8),
-    .K(CONV2_K),
-    .PAD(CONV2_PAD)
+    .K(cnn_cfg_pkg::CONV2_K),
+    .PAD(cnn_cfg_pkg::CONV2_PAD)
   ) u_conv2_win (
     .clk, .rst,
     .s_axis_tdata(conv2_fifo_tdata), .s_axis_tlast(conv2_fifo_tlast),
@@ -148,15 +147,15 @@ module cnn_layers #(
   );
 
   // conv2_mac: conv_unit -- PE=4 x SIMD=6 x 25 taps
-  logic [CONV2_C_OUT*ACC_W-1:0] conv2_mac_tdata;
+  logic [cnn_cfg_pkg::CONV2_C_OUT*cnn_cfg_pkg::ACC_W-1:0] conv2_mac_tdata;
   logic conv2_mac_tlast, conv2_mac_tvalid, conv2_mac_tready;
   conv_unit #(
-    .K(CONV2_K),
-    .C_IN(CONV2_C_IN),
-    .C_OUT(CONV2_C_OUT),
-    .PE(CONV2_PE),
-    .SIMD(CONV2_SIMD),
-    .ACC_W(ACC_W),
+    .K(cnn_cfg_pkg::CONV2_K),
+    .C_IN(cnn_cfg_pkg::CONV2_C_IN),
+    .C_OUT(cnn_cfg_pkg::CONV2_C_OUT),
+    .PE(cnn_cfg_pkg::CONV2_PE),
+    .SIMD(cnn_cfg_pkg::CONV2_SIMD),
+    .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/conv2_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/conv2_b.mem"})
   ) u_conv2_mac (
@@ -168,15 +167,15 @@ module cnn_layers #(
   );
 
   // conv2_rq: requant -- per-channel multiply, round, shift, clamp
-  logic [CONV2_C_OUT*8-1:0] conv2_rq_tdata;
+  logic [cnn_cfg_pkg::CONV2_C_OUT*8-1:0] conv2_rq_tdata;
   logic conv2_rq_tlast, conv2_rq_tvalid, conv2_rq_tready;
   requant #(
-    .C(CONV2_C_OUT),
-    .ACC_W(ACC_W),
-    .M_W(M_W),
-    .LO(CONV2_LO),
-    .HI(CONV2_HI),
-    .POW2(POW2),
+    .C(cnn_cfg_pkg::CONV2_C_OUT),
+    .ACC_W(cnn_cfg_pkg::ACC_W),
+    .M_W(cnn_cfg_pkg::M_W),
+    .LO(cnn_cfg_pkg::CONV2_LO),
+    .HI(cnn_cfg_pkg::CONV2_HI),
+    .POW2(cnn_cfg_pkg::POW2),
     .M_FILE({WEIGHTS_DIR, "/conv2_m.mem"}),
     .R_FILE({WEIGHTS_DIR, "/conv2_r.mem"})
   ) u_conv2_rq (
@@ -188,10 +187,10 @@ module cnn_layers #(
   );
 
   // conv2_act: act_lut -- sigmoid lookup table
-  logic [CONV2_C_OUT*8-1:0] conv2_act_tdata;
+  logic [cnn_cfg_pkg::CONV2_C_OUT*8-1:0] conv2_act_tdata;
   logic conv2_act_tlast, conv2_act_tvalid, conv2_act_tready;
   act_lut #(
-    .C(CONV2_C_OUT),
+    .C(cnn_cfg_pkg::CONV2_C_OUT),
     .LUT_FILE({WEIGHTS_DIR, "/conv2_lut.mem"})
   ) u_conv2_act (
     .clk, .rst,
@@ -202,13 +201,13 @@ module cnn_layers #(
   );
 
   // pool2: pool2x2 -- avg pool 2x2
-  logic [POOL2_C*8-1:0] pool2_tdata;
+  logic [cnn_cfg_pkg::POOL2_C*8-1:0] pool2_tdata;
   logic pool2_tlast, pool2_tvalid, pool2_tready;
   pool2x2 #(
-    .H(POOL2_H),
-    .W(POOL2_W),
-    .C(POOL2_C),
-    .MODE(POOL2_MODE)
+    .H(cnn_cfg_pkg::POOL2_H),
+    .W(cnn_cfg_pkg::POOL2_W),
+    .C(cnn_cfg_pkg::POOL2_C),
+    .MODE(cnn_cfg_pkg::POOL2_MODE)
   ) u_pool2 (
     .clk, .rst,
     .s_axis_tdata(conv2_act_tdata), .s_axis_tlast(conv2_act_tlast),
@@ -218,10 +217,10 @@ module cnn_layers #(
   );
 
   // fc1_fifo: axis_fifo -- absorbs the bursts of the stage before
-  logic [FC1_C_IN*8-1:0] fc1_fifo_tdata;
+  logic [cnn_cfg_pkg::FC1_C_IN*8-1:0] fc1_fifo_tdata;
   logic fc1_fifo_tlast, fc1_fifo_tvalid, fc1_fifo_tready;
   axis_fifo #(
-    .DATA_W(FC1_C_IN*8),
+    .DATA_W(cnn_cfg_pkg::FC1_C_IN*8),
     .DEPTH(16)
   ) u_fc1_fifo (
     .clk, .rst,
@@ -232,15 +231,15 @@ module cnn_layers #(
   );
 
   // fc1_mac: fc_unit -- 25 beats x 16 -> 120, PE=8 x SIMD=16
-  logic [FC1_C_OUT*ACC_W-1:0] fc1_mac_tdata;
+  logic [cnn_cfg_pkg::FC1_C_OUT*cnn_cfg_pkg::ACC_W-1:0] fc1_mac_tdata;
   logic fc1_mac_tlast, fc1_mac_tvalid, fc1_mac_tready;
   fc_unit #(
-    .IN_BEATS(FC1_IN_BEATS),
-    .C_IN(FC1_C_IN),
-    .C_OUT(FC1_C_OUT),
-    .PE(FC1_PE),
-    .SIMD(FC1_SIMD),
-    .ACC_W(ACC_W),
+    .IN_BEATS(cnn_cfg_pkg::FC1_IN_BEATS),
+    .C_IN(cnn_cfg_pkg::FC1_C_IN),
+    .C_OUT(cnn_cfg_pkg::FC1_C_OUT),
+    .PE(cnn_cfg_pkg::FC1_PE),
+    .SIMD(cnn_cfg_pkg::FC1_SIMD),
+    .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/fc1_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/fc1_b.mem"})
   ) u_fc1_mac (
@@ -252,15 +251,15 @@ module cnn_layers #(
   );
 
   // fc1_rq: requant -- per-channel multiply, round, shift, clamp
-  logic [FC1_C_OUT*8-1:0] fc1_rq_tdata;
+  logic [cnn_cfg_pkg::FC1_C_OUT*8-1:0] fc1_rq_tdata;
   logic fc1_rq_tlast, fc1_rq_tvalid, fc1_rq_tready;
   requant #(
-    .C(FC1_C_OUT),
-    .ACC_W(ACC_W),
-    .M_W(M_W),
-    .LO(FC1_LO),
-    .HI(FC1_HI),
-    .POW2(POW2),
+    .C(cnn_cfg_pkg::FC1_C_OUT),
+    .ACC_W(cnn_cfg_pkg::ACC_W),
+    .M_W(cnn_cfg_pkg::M_W),
+    .LO(cnn_cfg_pkg::FC1_LO),
+    .HI(cnn_cfg_pkg::FC1_HI),
+    .POW2(cnn_cfg_pkg::POW2),
     .M_FILE({WEIGHTS_DIR, "/fc1_m.mem"}),
     .R_FILE({WEIGHTS_DIR, "/fc1_r.mem"})
   ) u_fc1_rq (
@@ -272,10 +271,10 @@ module cnn_layers #(
   );
 
   // fc1_act: act_lut -- sigmoid lookup table
-  logic [FC1_C_OUT*8-1:0] fc1_act_tdata;
+  logic [cnn_cfg_pkg::FC1_C_OUT*8-1:0] fc1_act_tdata;
   logic fc1_act_tlast, fc1_act_tvalid, fc1_act_tready;
   act_lut #(
-    .C(FC1_C_OUT),
+    .C(cnn_cfg_pkg::FC1_C_OUT),
     .LUT_FILE({WEIGHTS_DIR, "/fc1_lut.mem"})
   ) u_fc1_act (
     .clk, .rst,
@@ -286,15 +285,15 @@ module cnn_layers #(
   );
 
   // fc2_mac: fc_unit -- 1 beats x 120 -> 84, PE=1 x SIMD=120
-  logic [FC2_C_OUT*ACC_W-1:0] fc2_mac_tdata;
+  logic [cnn_cfg_pkg::FC2_C_OUT*cnn_cfg_pkg::ACC_W-1:0] fc2_mac_tdata;
   logic fc2_mac_tlast, fc2_mac_tvalid, fc2_mac_tready;
   fc_unit #(
-    .IN_BEATS(FC2_IN_BEATS),
-    .C_IN(FC2_C_IN),
-    .C_OUT(FC2_C_OUT),
-    .PE(FC2_PE),
-    .SIMD(FC2_SIMD),
-    .ACC_W(ACC_W),
+    .IN_BEATS(cnn_cfg_pkg::FC2_IN_BEATS),
+    .C_IN(cnn_cfg_pkg::FC2_C_IN),
+    .C_OUT(cnn_cfg_pkg::FC2_C_OUT),
+    .PE(cnn_cfg_pkg::FC2_PE),
+    .SIMD(cnn_cfg_pkg::FC2_SIMD),
+    .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/fc2_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/fc2_b.mem"})
   ) u_fc2_mac (
@@ -306,15 +305,15 @@ module cnn_layers #(
   );
 
   // fc2_rq: requant -- per-channel multiply, round, shift, clamp
-  logic [FC2_C_OUT*8-1:0] fc2_rq_tdata;
+  logic [cnn_cfg_pkg::FC2_C_OUT*8-1:0] fc2_rq_tdata;
   logic fc2_rq_tlast, fc2_rq_tvalid, fc2_rq_tready;
   requant #(
-    .C(FC2_C_OUT),
-    .ACC_W(ACC_W),
-    .M_W(M_W),
-    .LO(FC2_LO),
-    .HI(FC2_HI),
-    .POW2(POW2),
+    .C(cnn_cfg_pkg::FC2_C_OUT),
+    .ACC_W(cnn_cfg_pkg::ACC_W),
+    .M_W(cnn_cfg_pkg::M_W),
+    .LO(cnn_cfg_pkg::FC2_LO),
+    .HI(cnn_cfg_pkg::FC2_HI),
+    .POW2(cnn_cfg_pkg::POW2),
     .M_FILE({WEIGHTS_DIR, "/fc2_m.mem"}),
     .R_FILE({WEIGHTS_DIR, "/fc2_r.mem"})
   ) u_fc2_rq (
@@ -326,10 +325,10 @@ module cnn_layers #(
   );
 
   // fc2_act: act_lut -- sigmoid lookup table
-  logic [FC2_C_OUT*8-1:0] fc2_act_tdata;
+  logic [cnn_cfg_pkg::FC2_C_OUT*8-1:0] fc2_act_tdata;
   logic fc2_act_tlast, fc2_act_tvalid, fc2_act_tready;
   act_lut #(
-    .C(FC2_C_OUT),
+    .C(cnn_cfg_pkg::FC2_C_OUT),
     .LUT_FILE({WEIGHTS_DIR, "/fc2_lut.mem"})
   ) u_fc2_act (
     .clk, .rst,
@@ -340,15 +339,15 @@ module cnn_layers #(
   );
 
   // fc3_mac: fc_unit -- 1 beats x 84 -> 10, PE=1 x SIMD=84
-  logic [FC3_C_OUT*ACC_W-1:0] fc3_mac_tdata;
+  logic [cnn_cfg_pkg::FC3_C_OUT*cnn_cfg_pkg::ACC_W-1:0] fc3_mac_tdata;
   logic fc3_mac_tlast, fc3_mac_tvalid, fc3_mac_tready;
   fc_unit #(
-    .IN_BEATS(FC3_IN_BEATS),
-    .C_IN(FC3_C_IN),
-    .C_OUT(FC3_C_OUT),
-    .PE(FC3_PE),
-    .SIMD(FC3_SIMD),
-    .ACC_W(ACC_W),
+    .IN_BEATS(cnn_cfg_pkg::FC3_IN_BEATS),
+    .C_IN(cnn_cfg_pkg::FC3_C_IN),
+    .C_OUT(cnn_cfg_pkg::FC3_C_OUT),
+    .PE(cnn_cfg_pkg::FC3_PE),
+    .SIMD(cnn_cfg_pkg::FC3_SIMD),
+    .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/fc3_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/fc3_b.mem"})
   ) u_fc3_mac (
