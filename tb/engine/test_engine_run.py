@@ -107,3 +107,29 @@ def test_mismatch_names_first_bad_layer():
     assert s["logits_bit_exact"] < 4
     assert s["first_mismatch"]["layer"] == "conv2", s["first_mismatch"]
     assert s["first_mismatch"]["image"] == s["mismatched_images"][0]
+
+
+@pytest.mark.xdist_group("engine")
+def test_sim_on_idx_files():
+    """make sim DATA=<dir>: images come from the user's IDX files (here written from the
+    embedded set), the expected answers are computed from the export at run time."""
+    import numpy as np
+
+    from model.data import load_dataset, write_idx
+
+    ds = load_dataset(None)
+    idx = BUILD / "test" / "idx"
+    write_idx(idx / "train-images-idx3-ubyte.gz", ds.train_x[:200])
+    write_idx(idx / "train-labels-idx1-ubyte.gz", ds.train_y[:200].astype(np.uint8))
+    write_idx(idx / "t10k-images-idx3-ubyte", ds.test_x[500:520])
+    write_idx(idx / "t10k-labels-idx1-ubyte", ds.test_y[500:520].astype(np.uint8))
+    s = run_engine(
+        REPO / "weights" / "tiny",
+        "stream_images",
+        BUILD / "test" / "idx_run" / "results.json",
+        images=20,
+        seed=4,
+        data_dir=idx,
+        ii_frames=3,
+    )
+    assert s["images"] == 20 and s["logits_bit_exact"] == 20 and s["class_equal_torch_quant"] == 20
