@@ -46,6 +46,18 @@ def _act_bounds(act: str) -> tuple[int, int]:
     return (0, 255) if act == "relu" else (-128, 127)
 
 
+def _rate_fifo(name: str) -> Stage:
+    """A FIFO in front of a folded unit, so the bursts pooling makes don't stall the input."""
+    up = name.upper()
+    return Stage(
+        "axis_fifo",
+        f"{name}_fifo",
+        {"DATA_W": f"{up}_C_IN*8", "DEPTH": str(FIFO_DEPTH)},
+        f"{up}_C_IN*8",
+        "absorbs the bursts of the stage before",
+    )
+
+
 def folds_per_item(layer, in_shape, fold: Fold) -> int:
     """Cycles a compute unit spends on one window (conv) or one input beat (dense)."""
     c_in = in_shape[0]
@@ -106,15 +118,7 @@ def plan(net: Net, folds: dict[str, Fold], pow2: bool = False) -> list[LayerHW]:
                 "SIMD": f.simd,
             }
             if folded and idx > 0:
-                hw.stages.append(
-                    Stage(
-                        "axis_fifo",
-                        f"{name}_fifo",
-                        {"DATA_W": f"{up}_C_IN*8", "DEPTH": str(FIFO_DEPTH)},
-                        f"{up}_C_IN*8",
-                        "absorbs the bursts of the stage before",
-                    )
-                )
+                hw.stages.append(_rate_fifo(name))
             hw.stages.append(
                 Stage(
                     "window_gen",
@@ -146,15 +150,7 @@ def plan(net: Net, folds: dict[str, Fold], pow2: bool = False) -> list[LayerHW]:
             beats = h * w
             hw.consts = {"IN_BEATS": beats, "C_IN": c_in, "C_OUT": c_out, "PE": f.pe, "SIMD": f.simd}
             if folded and beats > 1:
-                hw.stages.append(
-                    Stage(
-                        "axis_fifo",
-                        f"{name}_fifo",
-                        {"DATA_W": f"{up}_C_IN*8", "DEPTH": str(FIFO_DEPTH)},
-                        f"{up}_C_IN*8",
-                        "absorbs the bursts of the stage before",
-                    )
-                )
+                hw.stages.append(_rate_fifo(name))
             hw.stages.append(
                 Stage(
                     "fc_unit",

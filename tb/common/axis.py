@@ -13,6 +13,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
+from tb.common.memfiles import pack_word, unpack_word
+
 
 def params() -> dict:
     """The parameter set the testbench was built with (see tb/common/sim.py)."""
@@ -48,27 +50,10 @@ PAUSES = {
 }
 
 
-# --- lane packing ------------------------------------------------------------------------
+# --- lane packing: one definition, shared with the memory files ---------------------------
 
-
-def pack(values, width: int) -> int:
-    """Lane 0 in the least significant bits; values may be negative (two's complement)."""
-    mask = (1 << width) - 1
-    word = 0
-    for i, v in enumerate(values):
-        word |= (int(v) & mask) << (i * width)
-    return word
-
-
-def unpack(word: int, lanes: int, width: int, signed: bool) -> list[int]:
-    mask = (1 << width) - 1
-    out = []
-    for i in range(lanes):
-        v = (int(word) >> (i * width)) & mask
-        if signed and v >> (width - 1):
-            v -= 1 << width
-        out.append(v)
-    return out
+pack = pack_word  # pack(values, width): lane 0 in the least significant bits
+unpack = unpack_word  # unpack(word, lanes, width, signed)
 
 
 class StreamTB:

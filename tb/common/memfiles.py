@@ -25,9 +25,11 @@ def _check_range(values, width: int, signed: bool) -> None:
         raise ValueError(f"value {bad[0]} does not fit a {kind} {width}-bit lane")
 
 
-def pack_word(lanes, width: int, signed: bool) -> int:
-    """Lanes (lane 0 first) -> one integer word."""
-    _check_range(lanes, width, signed)
+def pack_word(lanes, width: int, signed: bool | None = None) -> int:
+    """Lanes (lane 0 first) -> one integer word; negative lanes in two's complement. With
+    `signed` given, every lane must fit a lane of that kind."""
+    if signed is not None:
+        _check_range(lanes, width, signed)
     mask = (1 << width) - 1
     word = 0
     for i, v in enumerate(lanes):
@@ -61,6 +63,11 @@ def write_mem(path: str | Path, words, width: int, signed: bool) -> Path:
     text = "".join(f"{pack_word(r, width, signed):0{digits}x}\n" for r in rows)
     path.write_text(text)
     return path
+
+
+def write_memh(path: str | Path, words, width: int) -> Path:
+    """A memory file of plain unsigned words (one lane per word)."""
+    return write_mem(path, [[w] for w in words], width, signed=False)
 
 
 def read_mem(path: str | Path, lanes: int, width: int, signed: bool) -> np.ndarray:

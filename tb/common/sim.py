@@ -127,13 +127,3 @@ def mem_dir(toplevel: str) -> Path:
     d = BUILD / "tb" / toplevel / "mem"
     d.mkdir(parents=True, exist_ok=True)
     return d
-
-
-def write_memh(path: str | Path, words, width: int) -> Path:
-    """A $readmemh file as docs/architecture.md specifies: one lower-case hex word per line,
-    two's complement in `width` bits, no comments or addresses."""
-    digits = (width + 3) // 4
-    mask = (1 << width) - 1
-    path = Path(path)
-    path.write_text("".join(f"{int(w) & mask:0{digits}x}\n" for w in words))
-    return path

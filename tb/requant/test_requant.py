@@ -9,7 +9,8 @@ import cocotb
 import pytest
 
 from tb.common.axis import HandshakeChecker, StreamTB, pack, params, unpack
-from tb.common.sim import mem_dir, rtl_sources, run_cocotb, sv_string, write_memh
+from tb.common.memfiles import write_memh
+from tb.common.sim import mem_dir, rtl_sources, run_cocotb, sv_string
 
 HERE = Path(__file__).parent
 LATENCY = 2

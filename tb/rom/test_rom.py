@@ -10,7 +10,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from tb.common.axis import params
-from tb.common.sim import mem_dir, rtl_sources, run_cocotb, sv_string, write_memh
+from tb.common.memfiles import write_memh
+from tb.common.sim import mem_dir, rtl_sources, run_cocotb, sv_string
 
 HERE = Path(__file__).parent
 
