@@ -114,6 +114,14 @@ def main() -> int:
     except ValueError:
         print("error: IMAGES and SEED must be positive integers (II_FRAMES >= 3)", file=sys.stderr)
         return 2
+    if not (weights / "manifest.json").exists():
+        exports = sorted(p.parent.name for p in (REPO / "weights").glob("*/manifest.json"))
+        print(
+            f"error: {weights} holds no export (manifest.json): NET= one of {', '.join(exports)}, "
+            "or WEIGHTS=<dir> made by `make weights ... OUT=<dir>`",
+            file=sys.stderr,
+        )
+        return 2
     results = BUILD / "sim" / weights.name / "results.json"
     try:
         summary = run_engine(

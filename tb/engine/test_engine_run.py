@@ -133,3 +133,22 @@ def test_sim_on_idx_files():
         ii_frames=3,
     )
     assert s["images"] == 20 and s["logits_bit_exact"] == 20 and s["class_equal_torch_quant"] == 20
+
+
+def test_sim_bad_arguments(monkeypatch, capsys):
+    """make sim with a network that has no export, or a bad IMAGES, fails with one clear line."""
+    from tb.engine import sim
+
+    monkeypatch.setenv("NET", "no_such_net")
+    monkeypatch.delenv("WEIGHTS", raising=False)
+    monkeypatch.delenv("DATA", raising=False)
+    assert sim.main() == 2
+    assert "holds no export" in capsys.readouterr().err
+    monkeypatch.setenv("NET", "tiny")
+    monkeypatch.setenv("IMAGES", "many")
+    assert sim.main() == 2
+    assert "IMAGES and SEED must be positive integers" in capsys.readouterr().err
+    monkeypatch.setenv("IMAGES", "5")
+    monkeypatch.setenv("DATA", "/nowhere")
+    assert sim.main() == 2
+    assert "DATA= needs WEIGHTS=" in capsys.readouterr().err
