@@ -58,6 +58,18 @@ def _rate_fifo(name: str) -> Stage:
     )
 
 
+def _mac_params(name: str, shape: str) -> dict[str, str]:
+    """Parameters of a conv_unit (shape K) or fc_unit (shape IN_BEATS): same folding, widths
+    and memory files."""
+    up = name.upper()
+    params = {shape: f"{up}_{shape}"}
+    params.update({k: f"{up}_{k}" for k in ("C_IN", "C_OUT", "PE", "SIMD")})
+    params.update(
+        {"ACC_W": "ACC_W", "W_FILE": f'{{WEIGHTS_DIR, "/{name}_w.mem"}}', "B_FILE": f'{{WEIGHTS_DIR, "/{name}_b.mem"}}'}
+    )
+    return params
+
+
 def folds_per_item(layer, in_shape, fold: Fold) -> int:
     """Cycles a compute unit spends on one window (conv) or one input beat (dense)."""
     c_in = in_shape[0]
@@ -132,16 +144,7 @@ def plan(net: Net, folds: dict[str, Fold], pow2: bool = False) -> list[LayerHW]:
                 Stage(
                     "conv_unit",
                     f"{name}_mac",
-                    {
-                        "K": f"{up}_K",
-                        "C_IN": f"{up}_C_IN",
-                        "C_OUT": f"{up}_C_OUT",
-                        "PE": f"{up}_PE",
-                        "SIMD": f"{up}_SIMD",
-                        "ACC_W": "ACC_W",
-                        "W_FILE": f'{{WEIGHTS_DIR, "/{name}_w.mem"}}',
-                        "B_FILE": f'{{WEIGHTS_DIR, "/{name}_b.mem"}}',
-                    },
+                    _mac_params(name, "K"),
                     f"{up}_C_OUT*ACC_W",
                     f"PE={f.pe} x SIMD={f.simd} x {layer.k * layer.k} taps",
                 )
@@ -155,16 +158,7 @@ def plan(net: Net, folds: dict[str, Fold], pow2: bool = False) -> list[LayerHW]:
                 Stage(
                     "fc_unit",
                     f"{name}_mac",
-                    {
-                        "IN_BEATS": f"{up}_IN_BEATS",
-                        "C_IN": f"{up}_C_IN",
-                        "C_OUT": f"{up}_C_OUT",
-                        "PE": f"{up}_PE",
-                        "SIMD": f"{up}_SIMD",
-                        "ACC_W": "ACC_W",
-                        "W_FILE": f'{{WEIGHTS_DIR, "/{name}_w.mem"}}',
-                        "B_FILE": f'{{WEIGHTS_DIR, "/{name}_b.mem"}}',
-                    },
+                    _mac_params(name, "IN_BEATS"),
                     f"{up}_C_OUT*ACC_W",
                     f"{beats} beats x {c_in} -> {c_out}, PE={f.pe} x SIMD={f.simd}",
                 )

@@ -63,7 +63,15 @@ class StreamTB:
     s_axis_tdata/tvalid/tready[/tlast] and m_axis_tdata/tvalid/tready[/tlast].
     """
 
-    def __init__(self, dut, in_pause: str = "none", out_pause: str = "none", seed: int = 1, period_ns: int = 10):
+    def __init__(
+        self,
+        dut,
+        in_pause: str = "none",
+        out_pause: str = "none",
+        seed: int = 1,
+        period_ns: int = 10,
+        count_cycles: bool = True,
+    ):
         self.dut = dut
         self.log = logging.getLogger("cocotb.tb")
         cocotb.start_soon(Clock(dut.clk, period_ns, unit="ns").start())
@@ -72,10 +80,15 @@ class StreamTB:
         self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
         for obj in (self.source, self.sink):
             obj.log.setLevel(logging.WARNING)  # cocotbext-axi logs every frame at INFO
+        self.set_pauses(in_pause, out_pause, seed)
+        self.cycle = 0
+        # A per-cycle Python coroutine costs simulation speed: long runs may leave it out.
+        if count_cycles:
+            cocotb.start_soon(self._count_cycles())
+
+    def set_pauses(self, in_pause: str, out_pause: str, seed: int):
         self.source.set_pause_generator(PAUSES[in_pause](seed))
         self.sink.set_pause_generator(PAUSES[out_pause](seed + 1))
-        self.cycle = 0
-        cocotb.start_soon(self._count_cycles())
 
     async def _count_cycles(self):
         while True:

@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import logging
-
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge, with_timeout
-from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotbext.axi import AxiStreamFrame
 
-from tb.common.axis import PAUSES, unpack
+from tb.common.axis import StreamTB, unpack
 
 
-class EngineTB:
-    """cnn_engine with an 8-bit pixel source and a 32-bit result sink (TUSER = error)."""
+class EngineTB(StreamTB):
+    """cnn_engine with an 8-bit pixel source and a 32-bit result sink (TUSER = error).
+
+    Cycles are counted only by the timing monitor (start_monitor), not on every run."""
 
     def __init__(self, dut, n_classes: int, in_pause="none", out_pause="none", seed: int = 1):
-        self.dut = dut
+        super().__init__(dut, in_pause, out_pause, seed, count_cycles=False)
         self.n_classes = n_classes
-        cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=1)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
-        for obj in (self.source, self.sink):
-            obj.log.setLevel(logging.WARNING)
-        self.set_pauses(in_pause, out_pause, seed)
-        self.cycle = 0
         self.frame_starts: list[int] = []  # cycle of each input frame's first accepted beat
         self.result_ends: list[int] = []  # cycle of each result frame's last beat
         self._in_frame = False
@@ -36,10 +28,6 @@ class EngineTB:
         simulation speed, so it runs only where timing is measured."""
         if self._monitor_task is None:
             self._monitor_task = cocotb.start_soon(self._monitor())
-
-    def set_pauses(self, in_pause: str, out_pause: str, seed: int):
-        self.source.set_pause_generator(PAUSES[in_pause](seed))
-        self.sink.set_pause_generator(PAUSES[out_pause](seed + 1))
 
     async def _monitor(self):
         dut = self.dut
@@ -57,11 +45,7 @@ class EngineTB:
                 self.result_ends.append(self.cycle)
 
     async def reset(self, cycles: int = 5):
-        self.dut.rst.value = 1
-        for _ in range(cycles):
-            await RisingEdge(self.dut.clk)
-        self.dut.rst.value = 0
-        await RisingEdge(self.dut.clk)
+        await super().reset(cycles)
 
     async def send_image(self, pixels):
         """One input frame, TLAST on its last beat. A frame without TLAST followed by another
