@@ -27,6 +27,7 @@ OUT     ?=
 WAVES   ?= 0
 SEED    ?= 1
 FOLD    ?=
+SCALE   ?=
 CHECKPOINT ?=
 II_FRAMES ?= 12
 JOBS    ?= 2
@@ -46,8 +47,9 @@ help: ## list targets and variables
 	@echo "  DATA=<dir>        MNIST-format IDX files (train-/t10k-images-idx3-ubyte[.gz], ...)"
 	@echo "  WEIGHTS=<dir>     exported weights to simulate (default weights/<NET>)"
 	@echo "  OUT=<dir>         where make weights writes (default weights/<NET>)"
-	@echo "  FOLD=name|spec    hardware folding: default, small, or conv2=2x4,fc1=1x8 (PExSIMD)"
+	@echo "  FOLD=name|spec    hardware folding: default, small, up5k, or conv2=2x4x3,fc1=1x8 (PExSIMD[xTAPS])"
 	@echo "  CHECKPOINT=<pt>   make weights: quantize/export this checkpoint instead of training"
+	@echo "  SCALE=pow2|float  make weights/synth: requantization scales (default: the checkpoint's)"
 	@echo "  WAVES=1           write a waveform of make sim (FST; VCD when lz4 is missing)"
 	@echo "  SEED=N            stall pattern / training seed (default 1)"
 	@echo "  II_FRAMES=N       make sim: unstalled frames used to measure the II (default 12)"
@@ -76,6 +78,8 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the
 	@set -e; for f in $(filter-out rtl/cnn_engine.sv,$(RTL_FILES)); do \
 	  verilator --lint-only -Wall -Irtl -y rtl --top-module $$(basename $$f .sv) $$f; \
 	done
+	@# parameter paths the defaults do not reach: tap folding
+	verilator --lint-only -Wall -Irtl -y rtl --top-module conv_unit rtl/conv_unit.sv -GC_IN=4 -GC_OUT=8 -GTAPS=3
 	@set -e; for n in $(LINT_NETS); do \
 	  verilator --lint-only -Wall -Irtl -y rtl --top-module cnn_engine weights/$$n/cnn_cfg_pkg.sv weights/$$n/cnn_layers.sv rtl/cnn_engine.sv \
 	    -GWEIGHTS_DIR='"weights/'$$n'"'; \
@@ -85,10 +89,14 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the
 	$(PY) -m ruff format --check model tb syn docs
 
 weights: $(STAMP) ## regenerate weight files (default: every network on the embedded set)
-	$(PY) -m model weights $(if $(filter command line environment,$(origin NET)),--net $(NET)) $(if $(DATA),--data-dir $(DATA)) $(if $(OUT),--out $(OUT)) $(if $(FOLD),--fold $(FOLD)) $(if $(CHECKPOINT),--from-checkpoint $(CHECKPOINT)) --seed $(SEED)
+	$(PY) -m model weights $(if $(filter command line environment,$(origin NET)),--net $(NET)) $(if $(DATA),--data-dir $(DATA)) $(if $(OUT),--out $(OUT)) $(if $(FOLD),--fold $(FOLD)) $(if $(CHECKPOINT),--from-checkpoint $(CHECKPOINT)) $(if $(SCALE),--scale $(SCALE)) --seed $(SEED)
+
+# make synth FOLD=... without WEIGHTS= exports that folding from the committed checkpoint first.
+SYNTH_WEIGHTS = $(or $(WEIGHTS),$(if $(FOLD),build/weights/$(NET)_$(FOLD)))
 
 synth: $(STAMP) ## Yosys synthesis (iCE40, Xilinx 7) and iCE40 UP5K place and route; writes docs/synthesis.md
-	$(PY) -m syn.report --net $(NET) $(if $(FOLD),--fold $(FOLD))
+	$(if $(and $(FOLD),$(if $(WEIGHTS),,y)),$(PY) -m model weights --net $(NET) --fold $(FOLD) --from-checkpoint weights/$(NET)/checkpoint.pt $(if $(SCALE),--scale $(SCALE)) --out $(SYNTH_WEIGHTS) --quiet)
+	$(PY) -m syn.report --net $(NET) $(if $(FOLD),--fold $(FOLD)) $(if $(SYNTH_WEIGHTS),--weights $(SYNTH_WEIGHTS))
 
 synth-check: $(STAMP) ## quick generic Yosys synthesis of every RTL top level
 	$(PY) -m pytest -q syn/test_synth_check.py

@@ -75,7 +75,8 @@ def frame_times(net: Net, folds, t_pixels: np.ndarray) -> tuple[np.ndarray, dict
                 t = _window_times(t, cs["H"], cs["W"], cs["K"], cs["PAD"])
                 busy[st.inst] = cs["H"] * cs["W"]
             elif m == "conv_unit":
-                f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"])
+                kk = cs["K"] ** 2
+                f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"]) * (kk // cs.get("TAPS", kk))
                 t = _serve(t, f, f + 2)
                 busy[st.inst] = f * len(t)
             elif m == "fc_unit":

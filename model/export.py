@@ -27,7 +27,6 @@ Re-exporting from the same checkpoint gives byte-identical files.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import shutil
 from pathlib import Path
@@ -35,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model import quant
+from model import hw, quant
 from model.nets import NETS, Fold, Net, get_net, parse_fold
 from model.quant import QuantLayer
 from model.reference import classify, run_reference
@@ -64,18 +63,19 @@ def fold_of(folds: dict[str, Fold], ql: QuantLayer) -> Fold:
             f"{ql.name}: PE={f.pe} must divide {c_out} output channels and "
             f"SIMD={f.simd} must divide {c_in} input channels"
         )
+    if f.taps is not None:
+        k = ql.k
+        if ql.kind != "conv":
+            raise ValueError(f"{ql.name}: TAPS applies to convolutions only")
+        if f.taps < 1 or (k * k) % f.taps:
+            raise ValueError(f"{ql.name}: TAPS={f.taps} must divide the {k * k} kernel taps")
     return f
 
 
 def check_folds(net: Net, folds: dict[str, Fold]) -> None:
-    """Every compute layer has a folding whose PE divides C_OUT and SIMD divides C_IN."""
-    from model.nets import Pool, layer_names, shapes
-
-    for name, layer, (ins, outs) in zip(layer_names(net), net.layers, shapes(net), strict=True):
-        if isinstance(layer, Pool):
-            continue
-        ql = QuantLayer(name, "conv", None, ins, outs)
-        fold_of(folds, ql)
+    """Every compute layer has a folding whose PE divides C_OUT, SIMD divides C_IN and TAPS
+    (convolutions) divides k*k: checked before any training or export starts."""
+    hw.check_folds(net, folds)
 
 
 def _lanes_to_word(lanes: np.ndarray, bits: int) -> int:
@@ -93,27 +93,35 @@ def _word_to_lanes(word: int, n: int, bits: int) -> np.ndarray:
 
 
 def pack_conv_weights(w: np.ndarray, fold: Fold) -> list[int]:
-    """Conv weights (O, I, K, K) -> words: address og*(I/SIMD) + ig,
-    lane (pe*SIMD + s)*K*K + i*K + j = w[og*PE+pe][ig*SIMD+s][i][j]."""
+    """Conv weights (O, I, K, K) -> words: address (og*(I/SIMD) + ig)*(K*K/TAPS) + tg,
+    lane (pe*SIMD + s)*TAPS + u = w[og*PE+pe][ig*SIMD+s][i][j], tap i*K + j = tg*TAPS + u
+    (rtl/conv_unit.sv; TAPS = K*K when the fold gives none)."""
     o, c, k, _ = w.shape
     pe, simd = fold.pe, fold.simd
+    taps = fold.taps or k * k
     words = []
     for og in range(o // pe):
         for ig in range(c // simd):
-            block = w[og * pe : (og + 1) * pe, ig * simd : (ig + 1) * simd]  # (PE, SIMD, K, K)
-            words.append(_lanes_to_word(block.reshape(-1), 8))
+            block = w[og * pe : (og + 1) * pe, ig * simd : (ig + 1) * simd].reshape(pe, simd, k * k)
+            for tg in range(k * k // taps):
+                words.append(_lanes_to_word(block[:, :, tg * taps : (tg + 1) * taps].reshape(-1), 8))
     return words
 
 
 def unpack_conv_weights(words: list[int], shape, fold: Fold) -> np.ndarray:
     o, c, k, _ = shape
     pe, simd = fold.pe, fold.simd
-    w = np.zeros(shape, dtype=np.int64)
+    taps = fold.taps or k * k
+    nt = k * k // taps
+    w = np.zeros((o, c, k * k), dtype=np.int64)
     for addr, word in enumerate(words):
-        og, ig = divmod(addr, c // simd)
-        lanes = _word_to_lanes(word, pe * simd * k * k, 8)
-        w[og * pe : (og + 1) * pe, ig * simd : (ig + 1) * simd] = lanes.reshape(pe, simd, k, k)
-    return w
+        og, rest = divmod(addr, (c // simd) * nt)
+        ig, tg = divmod(rest, nt)
+        lanes = _word_to_lanes(word, pe * simd * taps, 8)
+        w[og * pe : (og + 1) * pe, ig * simd : (ig + 1) * simd, tg * taps : (tg + 1) * taps] = lanes.reshape(
+            pe, simd, taps
+        )
+    return w.reshape(shape)
 
 
 def pack_fc_weights(w_stream: np.ndarray, in_beats: int, c_in: int, fold: Fold) -> list[int]:
@@ -155,7 +163,7 @@ def layer_mem_files(ql: QuantLayer, fold: Fold) -> dict[str, tuple[str, int, int
     fold_of({ql.name: fold}, ql)
     if ql.kind == "conv":
         words = pack_conv_weights(ql.weight, fold)
-        wbits = fold.pe * fold.simd * ql.k * ql.k * 8
+        wbits = fold.pe * fold.simd * (fold.taps or ql.k * ql.k) * 8
     else:
         c, h, w = ql.in_shape
         words = pack_fc_weights(quant.dense_weight_stream(ql), h * w, c, fold)
@@ -194,19 +202,9 @@ def _save_npy(path: Path, arr: np.ndarray) -> None:
         np.save(f, np.ascontiguousarray(arr), allow_pickle=False)
 
 
-def write_rtl(net: Net, folds: dict[str, Fold], qlayers, out_dir: Path, pow2: bool) -> list[Path]:
-    """model/hw.py's generated package and layer netlist (skipped while hw.py is missing)."""
-    try:
-        from model import hw
-    except ImportError:
-        return []
-    if not hasattr(hw, "write_rtl_config"):
-        return []
-    params = inspect.signature(hw.write_rtl_config).parameters
-    kwargs = {"pow2": pow2} if "pow2" in params else {}
-    if "qlayers" in params:
-        kwargs["qlayers"] = qlayers
-    return [Path(p) for p in hw.write_rtl_config(net, folds, out_dir, **kwargs)]
+def write_rtl(net: Net, folds: dict[str, Fold], out_dir: Path, pow2: bool) -> list[Path]:
+    """model/hw.py's generated package and layer netlist."""
+    return [Path(p) for p in hw.write_rtl_config(net, folds, out_dir, pow2=pow2)]
 
 
 def float_classes(net: Net, float_model, images) -> np.ndarray:
@@ -270,7 +268,7 @@ def export_dir(
                 {
                     "k": ql.k,
                     "pad": ql.pad,
-                    "fold": {"pe": fold.pe, "simd": fold.simd},
+                    "fold": fold.as_dict(),
                     "weight_shape": list(ql.weight.shape),
                     "s_w": [_f(v) for v in ql.s_w],
                     "s_pre": _f(ql.s_pre),
@@ -284,7 +282,7 @@ def export_dir(
             )
         layers_json.append(entry)
     pow2 = meta["quantization"]["scale"] == "pow2"
-    written += write_rtl(net, folds, qlayers, out_dir, pow2)
+    written += write_rtl(net, folds, out_dir, pow2)
 
     # Test vectors
     vec = out_dir / "vectors"
@@ -331,7 +329,7 @@ def export_dir(
         "net": net.name,
         "in_shape": list(net.in_shape),
         "n_classes": net.n_classes,
-        "folds": {k: {"pe": v.pe, "simd": v.simd} for k, v in sorted(folds.items())},
+        "folds": {k: v.as_dict() for k, v in sorted(folds.items())},
         "dataset": dataset_description(ds),
         "accuracy": acc,
         "layers": layers_json,
@@ -585,6 +583,9 @@ def _report(out: Path, m: Path) -> None:
     )
 
 
+FOLD_HELP = "folding: default, an alt name (small, up5k) or conv2=2x4,... (PExSIMD[xTAPS])"
+
+
 def register(subparsers) -> None:
     nets = ", ".join(NETS)
     p = subparsers.add_parser("quantize", help="float / int8 PTQ (every calibration method) / int8 QAT accuracy")
@@ -602,7 +603,7 @@ def register(subparsers) -> None:
     p.add_argument("--checkpoint", type=Path, default=None, help="checkpoint.pt (default weights/<net>/checkpoint.pt)")
     p.add_argument("--data-dir", type=Path, default=None, help="MNIST-format IDX files (default: embedded set)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default weights/<net>)")
-    p.add_argument("--fold", default=None, help="folding: default, an alt name (small) or conv2=2x4,... (PExSIMD)")
+    p.add_argument("--fold", default=None, help=FOLD_HELP)
     p.add_argument("--method", choices=quant.METHODS, default=None, help="calibration (default: checkpoint's)")
     p.add_argument("--scale", choices=quant.SCALES, default=None, help="scale mode (default: checkpoint's)")
     p.set_defaults(func=cmd_export)
@@ -612,7 +613,7 @@ def register(subparsers) -> None:
     p.add_argument("--data-dir", type=Path, default=None, help="MNIST-format IDX files (default: embedded set)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default weights/<net>)")
     p.add_argument("--seed", type=int, default=1, help="training seed (default 1)")
-    p.add_argument("--fold", default=None, help="folding: default, an alt name (small) or conv2=2x4,... (PExSIMD)")
+    p.add_argument("--fold", default=None, help=FOLD_HELP)
     p.add_argument(
         "--from-checkpoint",
         nargs="?",
@@ -652,7 +653,7 @@ def load_qlayers(out_dir: str | Path) -> list[QuantLayer]:
             pool=e["pool"],
         )
         if e["kind"] in ("conv", "dense"):
-            fold = Fold(e["fold"]["pe"], e["fold"]["simd"])
+            fold = Fold.from_dict(e["fold"])
             files = e["files"]
 
             def mem(suffix, signed, files=files):

@@ -58,12 +58,12 @@ def _rate_fifo(name: str) -> Stage:
     )
 
 
-def _mac_params(name: str, shape: str) -> dict[str, str]:
+def _mac_params(name: str, shape: str, taps: bool = False) -> dict[str, str]:
     """Parameters of a conv_unit (shape K) or fc_unit (shape IN_BEATS): same folding, widths
-    and memory files."""
+    and memory files; `taps`: pass TAPS (conv_unit's default is all K*K taps)."""
     up = name.upper()
     params = {shape: f"{up}_{shape}"}
-    params.update({k: f"{up}_{k}" for k in ("C_IN", "C_OUT", "PE", "SIMD")})
+    params.update({k: f"{up}_{k}" for k in ("C_IN", "C_OUT", "PE", "SIMD") + (("TAPS",) if taps else ())})
     params.update(
         {"ACC_W": "ACC_W", "W_FILE": f'{{WEIGHTS_DIR, "/{name}_w.mem"}}', "B_FILE": f'{{WEIGHTS_DIR, "/{name}_b.mem"}}'}
     )
@@ -73,8 +73,9 @@ def _mac_params(name: str, shape: str) -> dict[str, str]:
 def folds_per_item(layer, in_shape, fold: Fold) -> int:
     """Cycles a compute unit spends on one window (conv) or one input beat (dense)."""
     c_in = in_shape[0]
-    c_out = layer.out_ch if isinstance(layer, Conv) else layer.out
-    return (c_out // fold.pe) * (c_in // fold.simd)
+    if isinstance(layer, Conv):
+        return (layer.out_ch // fold.pe) * (c_in // fold.simd) * (layer.k * layer.k // (fold.taps or layer.k * layer.k))
+    return (layer.out // fold.pe) * (c_in // fold.simd)
 
 
 def check_folds(net: Net, folds: dict[str, Fold]) -> None:
@@ -90,6 +91,8 @@ def check_folds(net: Net, folds: dict[str, Fold]) -> None:
                 f"{net.name}.{name}: PE={f.pe} must divide {c_out} output channels and "
                 f"SIMD={f.simd} must divide {ins[0]} input channels"
             )
+        if f.taps is not None and not (isinstance(layer, Conv) and f.taps >= 1 and layer.k**2 % f.taps == 0):
+            raise ValueError(f"{net.name}.{name}: TAPS={f.taps} must divide the k*k taps of a convolution")
 
 
 def plan(net: Net, folds: dict[str, Fold], pow2: bool = False) -> list[LayerHW]:
@@ -129,6 +132,8 @@ def plan(net: Net, folds: dict[str, Fold], pow2: bool = False) -> list[LayerHW]:
                 "PE": f.pe,
                 "SIMD": f.simd,
             }
+            if f.taps is not None:  # else conv_unit computes all K*K taps per cycle
+                hw.consts["TAPS"] = f.taps
             if folded and idx > 0:
                 hw.stages.append(_rate_fifo(name))
             hw.stages.append(
@@ -144,9 +149,9 @@ def plan(net: Net, folds: dict[str, Fold], pow2: bool = False) -> list[LayerHW]:
                 Stage(
                     "conv_unit",
                     f"{name}_mac",
-                    _mac_params(name, "K"),
+                    _mac_params(name, "K", taps=f.taps is not None),
                     f"{up}_C_OUT*ACC_W",
-                    f"PE={f.pe} x SIMD={f.simd} x {layer.k * layer.k} taps",
+                    f"PE={f.pe} x SIMD={f.simd} x {f.taps or layer.k * layer.k} taps",
                 )
             )
         else:

@@ -44,11 +44,27 @@ Layer = Conv | Pool | Dense
 @dataclass(frozen=True)
 class Fold:
     """Hardware parallelism of one Conv or Dense layer: PE output channels x SIMD input
-    channels per cycle (times k*k taps for a convolution). PE divides the output channels,
-    SIMD the input channels (for Dense: the channels of one input beat)."""
+    channels per cycle (times TAPS kernel taps for a convolution). PE divides the output
+    channels, SIMD the input channels (for Dense: the channels of one input beat), TAPS the
+    k*k taps (None: all of them; Conv only)."""
 
     pe: int
     simd: int
+    taps: int | None = None
+
+    def as_list(self) -> list[int]:
+        """[pe, simd] or [pe, simd, taps]: the form manifests and reports record."""
+        return [self.pe, self.simd] + ([self.taps] if self.taps is not None else [])
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(zip(("pe", "simd", "taps"), self.as_list(), strict=False))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Fold:
+        return cls(d["pe"], d["simd"], d.get("taps"))
+
+    def __str__(self) -> str:
+        return "x".join(str(v) for v in self.as_list())
 
 
 @dataclass(frozen=True)
@@ -116,7 +132,11 @@ TINY = Net(
     # pixels and spends 2 cycles on each, fc1 8 cycles on each of its 49 beats, so neither
     # is the bottleneck even with the bursts pooling makes (see model/cycles.py).
     folds={"conv1": Fold(4, 1), "conv2": Fold(4, 4), "fc1": Fold(4, 8), "fc2": Fold(1, 8)},
-    alt_folds={"small": {"conv1": Fold(1, 1), "conv2": Fold(1, 1), "fc1": Fold(1, 1), "fc2": Fold(1, 1)}},
+    alt_folds={
+        "small": {"conv1": Fold(1, 1), "conv2": Fold(1, 1), "fc1": Fold(1, 1), "fc2": Fold(1, 1)},
+        # For the iCE40 UP5K (8 multipliers): one kernel row per cycle in the convolutions.
+        "up5k": {"conv1": Fold(1, 1, 3), "conv2": Fold(1, 1, 3), "fc1": Fold(1, 1), "fc2": Fold(1, 1)},
+    },
 )
 
 LENET5 = Net(
@@ -165,7 +185,7 @@ def get_net(name: str) -> Net:
 
 def parse_fold(net: Net, spec: str | None) -> dict[str, Fold]:
     """FOLD=... : empty for the default, a name from net.alt_folds, or
-    'conv1=4x1,conv2=2x4,...' (PExSIMD) overriding single layers."""
+    'conv1=4x1,conv2=2x4x3,...' (PExSIMD, or PExSIMDxTAPS for a Conv) overriding single layers."""
     folds = dict(net.folds)
     if not spec or spec == "default":
         return folds
@@ -174,10 +194,12 @@ def parse_fold(net: Net, spec: str | None) -> dict[str, Fold]:
     for item in spec.split(","):
         try:
             name, val = item.split("=")
-            pe, simd = (int(x) for x in val.lower().split("x"))
+            nums = [int(x) for x in val.lower().split("x")]
+            if len(nums) not in (2, 3):
+                raise ValueError
         except ValueError:
-            raise ValueError(f"bad FOLD item {item!r}: expected layer=PExSIMD, e.g. conv2=2x4") from None
+            raise ValueError(f"bad FOLD item {item!r}: expected layer=PExSIMD[xTAPS], e.g. conv2=2x4") from None
         if name not in folds:
             raise ValueError(f"FOLD names {name!r}, not a compute layer of {net.name} ({', '.join(folds)})")
-        folds[name] = Fold(pe, simd)
+        folds[name] = Fold(*nums)
     return folds

@@ -16,16 +16,21 @@
 //   C_IN       input channels, C_OUT output channels
 //   PE         output channels computed in parallel      (PE   divides C_OUT)
 //   SIMD       input channels computed in parallel        (SIMD divides C_IN)
+//   TAPS       kernel taps computed in parallel           (TAPS divides K*K; default all K*K,
+//              TAPS = K is one kernel row, TAPS = 1 one tap per cycle for the smallest FPGAs)
 //   ACC_W      accumulator / output lane width (32)
-//   W_FILE     $readmemh weight file: depth FOLDS, word PE*SIMD*K*K*8 bits, address
-//              og*(C_IN/SIMD) + ig, lane (pe*SIMD + s)*K*K + i*K + j = w[og*PE+pe][ig*SIMD+s][i][j]
+//   W_FILE     $readmemh weight file: depth FOLDS, word PE*SIMD*TAPS*8 bits, address
+//              (og*(C_IN/SIMD) + ig)*(K*K/TAPS) + tg, lane (pe*SIMD + s)*TAPS + u
+//              = w[og*PE+pe][ig*SIMD+s][i][j] with tap t = i*K + j = tg*TAPS + u
+//              (TAPS = K*K: address og*(C_IN/SIMD) + ig, lane (pe*SIMD + s)*K*K + i*K + j)
 //   B_FILE     $readmemh bias file: C_OUT words of 32 bits (int32)
 //   In simulation a missing file, a word count other than the depth, a non-hex word or a word
 //   wider than the memory stops the simulation with $fatal naming the file (rtl/mem_check.svh,
 //   so Verilator needs -Irtl). Synthesis (SYNTHESIS defined) just loads the files.
 //
-// Folding: FOLDS = (C_OUT/PE) * (C_IN/SIMD) cycles per window, PE*SIMD*K*K multiplies per cycle.
-//   Loop order per window: og (output group) outer, ig (input group) inner.
+// Folding: FOLDS = (C_OUT/PE) * (C_IN/SIMD) * (K*K/TAPS) cycles per window, PE*SIMD*TAPS
+//   multiplies per cycle. Loop order per window: og (output group) outer, then ig (input
+//   group), tg (tap group) innermost; ig and tg together are the fold-in-group counter fg.
 //
 // Throughput: one window every FOLDS cycles, sustained (FOLDS = 1: one window per cycle).
 //   s_axis_tready is high while the window register is empty or issuing its last fold.
@@ -49,6 +54,7 @@ module conv_unit #(
   parameter int C_OUT  = 4,
   parameter int PE     = 1,
   parameter int SIMD   = 1,
+  parameter int TAPS   = K * K,
   parameter int ACC_W  = 32,
   parameter     W_FILE = "",
   parameter     B_FILE = ""
@@ -67,8 +73,10 @@ module conv_unit #(
   localparam int KK     = K * K;
   localparam int NO     = C_OUT / PE;           // output groups
   localparam int NI     = C_IN / SIMD;          // input groups
-  localparam int FOLDS  = NO * NI;
-  localparam int NTERM  = SIMD * KK;            // products summed per PE per cycle
+  localparam int NT     = KK / TAPS;            // tap groups
+  localparam int NF     = NI * NT;              // folds per output group (ig, tg)
+  localparam int FOLDS  = NO * NF;
+  localparam int NTERM  = SIMD * TAPS;          // products summed per PE per cycle
   localparam int GW     = NTERM * 8;            // activation slice width (one input group)
   localparam int WW     = PE * NTERM * 8;       // weight word width
   localparam int PROD_W = 16;                   // int8 x uint8 fits in 16 bits signed
@@ -77,12 +85,15 @@ module conv_unit #(
   localparam int GRP_W  = PE * ACC_W;           // one output group of accumulators
   localparam int AW     = (FOLDS > 1) ? $clog2(FOLDS) : 1;
   localparam int OGW    = (NO > 1) ? $clog2(NO) : 1;
-  localparam int IGW    = (NI > 1) ? $clog2(NI) : 1;
+  localparam int FGW    = (NF > 1) ? $clog2(NF) : 1;
   localparam int BAW    = (C_OUT > 1) ? $clog2(C_OUT) : 1;
 
   // ---- elaboration-time parameter checks --------------------------------------------------
-  if (K < 1 || C_IN < 1 || C_OUT < 1 || PE < 1 || SIMD < 1) begin : g_err_pos
-    $fatal(1, "conv_unit: K, C_IN, C_OUT, PE, SIMD must be >= 1");
+  if (K < 1 || C_IN < 1 || C_OUT < 1 || PE < 1 || SIMD < 1 || TAPS < 1) begin : g_err_pos
+    $fatal(1, "conv_unit: K, C_IN, C_OUT, PE, SIMD, TAPS must be >= 1");
+  end
+  if (KK % TAPS != 0) begin : g_err_taps
+    $fatal(1, "conv_unit: TAPS (%0d) must divide K*K (%0d)", TAPS, KK);
   end
   if (C_OUT % PE != 0) begin : g_err_pe
     $fatal(1, "conv_unit: PE (%0d) must divide C_OUT (%0d)", PE, C_OUT);
@@ -124,30 +135,30 @@ module conv_unit #(
   // ---- issue stage: window register and fold counters -------------------------------------
   logic [KK*C_IN*8-1:0] win_q;
   logic                 win_valid_q, win_last_q;
-  logic [AW-1:0]        addr_q;   // og*NI + ig
+  logic [AW-1:0]        addr_q;   // og*NF + fg
   logic [OGW-1:0]       og_q;
-  logic [IGW-1:0]       ig_q;
-  logic                 og_end, ig_end, issue;
+  logic [FGW-1:0]       fg_q;     // ig*NT + tg
+  logic                 og_end, fg_end, issue;
 
-  assign ig_end        = (ig_q == IGW'(NI - 1));
+  assign fg_end        = (fg_q == FGW'(NF - 1));
   assign og_end        = (og_q == OGW'(NO - 1));
   assign issue         = en && win_valid_q;
-  assign s_axis_tready = en && (!win_valid_q || (og_end && ig_end));
+  assign s_axis_tready = en && (!win_valid_q || (og_end && fg_end));
 
   always_ff @(posedge clk) begin
     if (rst) begin
       win_valid_q <= 1'b0;
       addr_q      <= '0;
       og_q        <= '0;
-      ig_q        <= '0;
+      fg_q        <= '0;
     end else begin
       if (s_axis_tready) begin
         win_valid_q <= s_axis_tvalid;
       end
       if (issue) begin
-        addr_q <= (og_end && ig_end) ? '0 : addr_q + AW'(1);
-        ig_q   <= ig_end ? '0 : ig_q + IGW'(1);
-        if (ig_end) og_q <= og_end ? '0 : og_q + OGW'(1);
+        addr_q <= (og_end && fg_end) ? '0 : addr_q + AW'(1);
+        fg_q   <= fg_end ? '0 : fg_q + FGW'(1);
+        if (fg_end) og_q <= og_end ? '0 : og_q + OGW'(1);
       end
     end
   end
@@ -159,14 +170,15 @@ module conv_unit #(
     end
   end
 
-  // Activation slice of input group ig, lane s*KK + t (t = i*K + j) = window lane t*C_IN + ig*SIMD + s,
-  // matching the weight lane order (pe*SIMD + s)*KK + t.
-  logic [NI*GW-1:0] win_grp;
+  // Activation slice of fold fg = ig*NT + tg, lane s*TAPS + u = window lane
+  // (tg*TAPS + u)*C_IN + ig*SIMD + s, matching the weight lane order (pe*SIMD + s)*TAPS + u.
+  logic [NF*GW-1:0] win_grp;
   always_comb begin
-    for (int g = 0; g < NI; g++) begin
+    for (int g = 0; g < NF; g++) begin
       for (int s = 0; s < SIMD; s++) begin
-        for (int t = 0; t < KK; t++) begin
-          win_grp[(g*NTERM + s*KK + t)*8 +: 8] = win_q[(t*C_IN + g*SIMD + s)*8 +: 8];
+        for (int u = 0; u < TAPS; u++) begin
+          win_grp[(g*NTERM + s*TAPS + u)*8 +: 8] =
+              win_q[(((g % NT)*TAPS + u)*C_IN + (g / NT)*SIMD + s)*8 +: 8];
         end
       end
     end
@@ -194,10 +206,10 @@ module conv_unit #(
 
   always_ff @(posedge clk) begin
     if (issue) begin
-      s1_x_q     <= win_grp[ig_q*GW +: GW];
-      s1_first_q <= (ig_q == '0);
-      s1_shift_q <= ig_end;
-      s1_final_q <= og_end && ig_end;
+      s1_x_q     <= win_grp[fg_q*GW +: GW];
+      s1_first_q <= (fg_q == '0);
+      s1_shift_q <= fg_end;
+      s1_final_q <= og_end && fg_end;
       s1_og_q    <= og_q;
       s1_last_q  <= win_last_q;
     end

@@ -15,7 +15,8 @@ Inputs: sources = rtl/*.sv files the top needs (syn/sources.py) + weights/<net>/
 and cnn_layers.sv from the weights folder, whose path is also passed as WEIGHTS_DIR. The
 weights folder is --weights, else weights/<net> (its manifest.json, when it records the
 folding, must match --fold). II: build/sim/<net>/results.json "ii_cycles", else
-model.cycles.predict(net, folds), else blank.
+model.cycles.predict(net, folds), else blank. images/s = fmax / II on the iCE40 (fmax from
+nextpnr), clock / II on Xilinx at the stated --xilinx-clock (no open place and route there).
 
 P&R: the engine has more port bits than the UP5K sg48 package has pins, so the netlist that
 goes to nextpnr wraps the top in syn/io_wrap (generated): every input bit comes from a shift
@@ -205,11 +206,13 @@ def resolve_inputs(args) -> tuple[Path | None, dict, dict]:
         check_fold(wdir, folds, args)
         if args.top == ENGINE or "WEIGHTS_DIR" not in params:
             params.setdefault("WEIGHTS_DIR", rel(wdir))
-    return wdir, params, {k: [f.pe, f.simd] for k, f in folds.items()}
+    return wdir, params, {k: f.as_list() for k, f in folds.items()}
 
 
 def check_fold(wdir: Path, folds: dict, args) -> None:
     """The exported netlist fixes the folding: refuse a --fold the weights folder was not made for."""
+    from model.nets import Fold  # noqa: PLC0415
+
     man = wdir / "manifest.json"
     if not man.exists():
         return
@@ -217,8 +220,8 @@ def check_fold(wdir: Path, folds: dict, args) -> None:
     rec = data.get("folds") or data.get("fold")
     if not isinstance(rec, dict):
         return
-    got = {k: [v["pe"], v["simd"]] if isinstance(v, dict) else list(v) for k, v in rec.items()}
-    want = {k: [f.pe, f.simd] for k, f in folds.items()}
+    got = {k: Fold.from_dict(v).as_list() if isinstance(v, dict) else list(v) for k, v in rec.items()}
+    want = {k: f.as_list() for k, f in folds.items()}
     if got != want:
         raise ValueError(
             f"{wdir} was exported with folds {got}, --fold {args.fold or 'default'} means {want}: "
@@ -240,7 +243,7 @@ def ii_cycles(net_name: str, folds: dict) -> tuple[int | None, str]:
     # results.json without folds only stands for the default folding.
     rec_folds = data.get("folds")
     if rec_folds is None:
-        rec_folds = {k: [f.pe, f.simd] for k, f in parse_fold(get_net(net_name), None).items()}
+        rec_folds = {k: f.as_list() for k, f in parse_fold(get_net(net_name), None).items()}
     ii = data.get("ii_cycles")
     if isinstance(ii, int | float) and math.isfinite(ii) and ii > 0 and rec_folds == folds:
         return int(ii), rel(res)
@@ -410,7 +413,12 @@ def rows_for(run: dict) -> list[list[str]]:
         r = run["targets"].get(target)
         if not r:
             continue
-        fmax = r.get("pnr", {}).get("fmax_mhz") if target == "ice40" else None
+        if target == "ice40":
+            fmax = r.get("pnr", {}).get("fmax_mhz")
+            clock_cell = _fmt(fmax) if fmax else r.get("pnr", {}).get("skipped", "")
+        else:  # no open place and route for Xilinx: images/s at the stated clock
+            fmax = run.get("xilinx_clock_mhz")
+            clock_cell = f"{_fmt(fmax)} (stated, no P&R)" if fmax else ""
         ips = round(fmax * 1e6 / run["ii_cycles"]) if fmax and run.get("ii_cycles") else None
         bram = _fmt(r["bram"])
         if target == "xilinx" and (r.get("bram36") or r.get("bram18")):
@@ -425,7 +433,7 @@ def rows_for(run: dict) -> list[list[str]]:
                 _fmt(r["ff"]),
                 _fmt(r["dsp"]),
                 bram,
-                _fmt(fmax) if fmax else ("" if target == "xilinx" else r.get("pnr", {}).get("skipped", "")),
+                clock_cell,
                 _fmt(run.get("ii_cycles")),
                 _fmt(ips),
                 f"`{run['command']}`",
@@ -468,7 +476,8 @@ def update_doc(run: dict, doc: Path) -> None:
 def _detail(run: dict) -> str:
     out = [f"### {run['net']}, folding {run['fold']} (top `{run['top']}`)", ""]
     out.append(f"Command: `{run['command']}`  ")
-    out.append(f"Folds (PE x SIMD): {', '.join(f'{k}={v[0]}x{v[1]}' for k, v in run['folds'].items())}  ")
+    folds = ", ".join(f"{k}=" + "x".join(map(str, v)) for k, v in run["folds"].items())
+    out.append(f"Folds (PE x SIMD[ x TAPS]): {folds}  ")
     out.append(f"Weights: `{run['weights'] or '-'}`; II source: {run['ii_source']}  ")
     out.append(f"{run['yosys_version']}; {run.get('nextpnr_version', '-')}")
     for target, r in run["targets"].items():
@@ -534,6 +543,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto: place and route when the iCE40 counts fit the UP5K",
     )
     p.add_argument("--freq", type=float, default=12.0, help="nextpnr target MHz (default 12)")
+    p.add_argument(
+        "--xilinx-clock",
+        type=float,
+        default=100.0,
+        help="stated clock (MHz) for the Xilinx images/s: no open place and route gives an fmax (default 100)",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--pnr-timeout", type=float, default=3600)
     p.add_argument("--doc", default=str(DOC), help="markdown to update ('' for none)")
@@ -568,6 +583,7 @@ def run(args, argv: list[str]) -> int:
         "command": "python -m syn.report " + shlex.join(argv),
         "ii_cycles": ii,
         "ii_source": ii_src,
+        "xilinx_clock_mhz": args.xilinx_clock if "xilinx" in args.targets else None,
         "targets": {},
         **versions(),
     }

@@ -77,6 +77,23 @@ TOPS: dict[str, list[Case]] = {
         Case("c4_float", {"C": 4, "POW2": 0, "M_FILE": MemFile(_p("C"), 32), "R_FILE": MemFile(_p("C"), 8)}),
         Case("c8_pow2", {"C": 8, "POW2": 1, "M_FILE": MemFile(_p("C"), 32), "R_FILE": MemFile(_p("C"), 8)}),
     ],
+    "conv_unit": [
+        Case("defaults", {}),
+        # tap folding (one kernel row per cycle): depth (C_OUT/PE)*(C_IN/SIMD)*(K*K/TAPS)
+        Case(
+            "k3_taps3",
+            {
+                "K": 3,
+                "C_IN": 4,
+                "C_OUT": 8,
+                "PE": 1,
+                "SIMD": 1,
+                "TAPS": 3,
+                "W_FILE": MemFile(8 * 4 * 3, 3 * 8),
+                "B_FILE": MemFile(8, 32),
+            },
+        ),
+    ],
     "cnn_engine": [Case("tiny", {"WEIGHTS_DIR": NetDir("tiny")})],
 }
 

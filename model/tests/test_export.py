@@ -12,19 +12,42 @@ from model.__main__ import main
 from model.nets import TINY, Fold
 
 
-@pytest.mark.parametrize("fold", [Fold(1, 1), Fold(2, 1), Fold(4, 2), Fold(8, 6), Fold(2, 3)])
+@pytest.mark.parametrize(
+    "fold", [Fold(1, 1), Fold(2, 1), Fold(4, 2), Fold(8, 6), Fold(2, 3), Fold(1, 1, 3), Fold(2, 3, 1), Fold(4, 2, 9)]
+)
 def test_conv_pack_round_trip(fold):
     rng = np.random.default_rng(0)
     w = rng.integers(-127, 128, (8, 6, 3, 3))
     words = export.pack_conv_weights(w, fold)
-    assert len(words) == (8 // fold.pe) * (6 // fold.simd)
+    taps = fold.taps or 9
+    nt = 9 // taps
+    assert len(words) == (8 // fold.pe) * (6 // fold.simd) * nt
     assert np.array_equal(export.unpack_conv_weights(words, w.shape, fold), w)
-    # the contract, lane by lane
+    # the contract (rtl/conv_unit.sv), lane by lane
     ig_n = 6 // fold.simd
     for og, ig, pe, s, i, j in [(0, 0, 0, 0, 0, 0), (8 // fold.pe - 1, ig_n - 1, fold.pe - 1, fold.simd - 1, 2, 1)]:
-        lane = (pe * fold.simd + s) * 9 + i * 3 + j
-        v = (words[og * ig_n + ig] >> (8 * lane)) & 0xFF
+        tg, u = divmod(i * 3 + j, taps)
+        lane = (pe * fold.simd + s) * taps + u
+        v = (words[(og * ig_n + ig) * nt + tg] >> (8 * lane)) & 0xFF
         assert v == w[og * fold.pe + pe, ig * fold.simd + s, i, j] & 0xFF
+
+
+def test_parse_fold_taps():
+    from model.nets import parse_fold
+
+    folds = parse_fold(TINY, "conv2=1x2x3,fc1=2x4")
+    assert folds["conv2"] == Fold(1, 2, 3) and folds["fc1"] == Fold(2, 4)
+    assert str(folds["conv2"]) == "1x2x3" and Fold.from_dict(folds["conv2"].as_dict()) == folds["conv2"]
+    assert parse_fold(TINY, "up5k")["conv1"].taps == 3
+    for bad in ("conv2=1x2x3x4", "conv2=1", "conv2=axb"):
+        with pytest.raises(ValueError, match="expected layer=PExSIMD"):
+            parse_fold(TINY, bad)
+    from model.hw import plan
+
+    with pytest.raises(ValueError, match="TAPS=2 must divide"):
+        plan(TINY, parse_fold(TINY, "conv2=1x1x2"))
+    with pytest.raises(ValueError, match="TAPS=3 must divide"):
+        plan(TINY, parse_fold(TINY, "fc1=1x1x3"))
 
 
 @pytest.mark.parametrize("fold", [Fold(1, 1), Fold(2, 8), Fold(4, 4), Fold(5, 2)])
@@ -107,7 +130,7 @@ def test_export_is_deterministic_and_follows_contract(tiny_checkpoint, tmp_path)
             assert lines[-1] == "" and len(lines) - 1 == info["depth"]
             assert all(re.fullmatch(f"[0-9a-f]{{{(info['width'] + 3) // 4}}}", x) for x in lines[:-1])
     conv2 = next(x for x in man["layers"] if x["name"] == "conv2")
-    fold = Fold(conv2["fold"]["pe"], conv2["fold"]["simd"])
+    fold = Fold.from_dict(conv2["fold"])
     words = export.read_mem(a / "conv2_w.mem", conv2["files"]["w"]["width"])
     w = export.unpack_conv_weights(words, conv2["weight_shape"], fold)
     assert w.min() >= -127 and w.max() <= 127

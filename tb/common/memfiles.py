@@ -81,16 +81,18 @@ def read_mem(path: str | Path, lanes: int, width: int, signed: bool) -> np.ndarr
 # --- weight layouts (docs/architecture.md, "Memory files") -----------------------------------
 
 
-def conv_weight_words(w, pe: int, simd: int) -> np.ndarray:
-    """Conv weights w[o][c][i][j] (C_OUT x C_IN x K x K) -> words (FOLDS x PE*SIMD*K*K lanes).
+def conv_weight_words(w, pe: int, simd: int, taps: int | None = None) -> np.ndarray:
+    """Conv weights w[o][c][i][j] (C_OUT x C_IN x K x K) -> words (FOLDS x PE*SIMD*TAPS lanes).
 
-    Address og*(C_IN/SIMD) + ig; lane (pe*SIMD + s)*K*K + i*K + j = w[og*PE+pe][ig*SIMD+s][i][j].
+    Address (og*(C_IN/SIMD) + ig)*(K*K/TAPS) + tg; lane (pe*SIMD + s)*TAPS + u =
+    w[og*PE+pe][ig*SIMD+s][i][j] with tap i*K + j = tg*TAPS + u (TAPS None: all K*K).
     """
     w = np.asarray(w)
     c_out, c_in, k, k2 = w.shape
-    assert k == k2 and c_out % pe == 0 and c_in % simd == 0
-    no, ni = c_out // pe, c_in // simd
-    words = np.zeros((no * ni, pe * simd * k * k), dtype=np.int64)
+    taps = taps or k * k
+    assert k == k2 and c_out % pe == 0 and c_in % simd == 0 and (k * k) % taps == 0
+    no, ni, nt = c_out // pe, c_in // simd, k * k // taps
+    words = np.zeros((no * ni * nt, pe * simd * taps), dtype=np.int64)
     for og in range(no):
         for ig in range(ni):
             for p in range(pe):
@@ -98,7 +100,8 @@ def conv_weight_words(w, pe: int, simd: int) -> np.ndarray:
                     o, c = og * pe + p, ig * simd + s
                     for i in range(k):
                         for j in range(k):
-                            words[og * ni + ig, (p * simd + s) * k * k + i * k + j] = w[o, c, i, j]
+                            tg, u = divmod(i * k + j, taps)
+                            words[(og * ni + ig) * nt + tg, (p * simd + s) * taps + u] = w[o, c, i, j]
     return words
 
 

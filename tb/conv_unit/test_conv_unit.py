@@ -24,7 +24,7 @@ PAUSE_PAIRS = [("none", "none"), ("random", "random"), ("burst", "burst"), ("non
 
 
 def folds(p: dict) -> int:
-    return (p["C_OUT"] // p["PE"]) * (p["C_IN"] // p["SIMD"])
+    return (p["C_OUT"] // p["PE"]) * (p["C_IN"] // p["SIMD"]) * (p["K"] ** 2 // p["TAPS"])
 
 
 def load_model(p: dict):
@@ -161,28 +161,34 @@ async def output_blocked_then_drained(dut):
 
 # --- pytest: build and run per configuration ---------------------------------------------
 
-# (K, C_IN, C_OUT, PE, SIMD)
+# (K, C_IN, C_OUT, PE, SIMD, TAPS); TAPS = K*K is the default (all taps per cycle)
 CONFIGS = [
-    (3, 1, 4, 4, 1),
-    (3, 4, 8, 2, 4),
-    (3, 4, 8, 1, 1),
-    (5, 1, 6, 6, 1),
-    (5, 6, 16, 4, 6),
-    (1, 3, 5, 5, 3),
-    (3, 4, 8, 8, 4),
-    (2, 6, 6, 3, 2),
+    (3, 1, 4, 4, 1, 9),
+    (3, 4, 8, 2, 4, 9),
+    (3, 4, 8, 1, 1, 9),
+    (5, 1, 6, 6, 1, 25),
+    (5, 6, 16, 4, 6, 25),
+    (1, 3, 5, 5, 3, 1),
+    (3, 4, 8, 8, 4, 9),
+    (2, 6, 6, 3, 2, 4),
+    # tap folding: one kernel row, one tap, two taps per cycle
+    (3, 1, 4, 1, 1, 3),
+    (3, 4, 8, 1, 1, 1),
+    (3, 4, 8, 2, 2, 3),
+    (5, 1, 6, 3, 1, 5),
+    (2, 6, 6, 3, 2, 2),
 ]
 
 
 def make_params(cfg, memdir: Path, seed: int, w_file: Path | None = None) -> dict:
-    k, c_in, c_out, pe, simd = cfg
+    k, c_in, c_out, pe, simd, taps = cfg
     rng = np.random.default_rng(seed)
     w = rng.integers(-128, 128, (c_out, c_in, k, k), dtype=np.int64)
     w.flat[0], w.flat[-1] = -128, 127  # both int8 extremes present
     # int32 biases, kept far enough from the limits that no accumulator overflows int32
     b = rng.integers(-(2**31) + 2**24, 2**31 - 2**24, c_out, dtype=np.int64)
     memdir.mkdir(parents=True, exist_ok=True)
-    write_mem(memdir / "w.mem", conv_weight_words(w, pe, simd), width=8, signed=True)
+    write_mem(memdir / "w.mem", conv_weight_words(w, pe, simd, taps), width=8, signed=True)
     write_mem(memdir / "b.mem", bias_words(b), width=32, signed=True)
     np.save(memdir / "w.npy", w)
     np.save(memdir / "b.npy", b)
@@ -192,6 +198,7 @@ def make_params(cfg, memdir: Path, seed: int, w_file: Path | None = None) -> dic
         "C_OUT": c_out,
         "PE": pe,
         "SIMD": simd,
+        "TAPS": taps,
         "ACC_W": 32,
         "W_FILE": sv_string(w_file or memdir / "w.mem"),
         "B_FILE": sv_string(memdir / "b.mem"),
@@ -200,7 +207,7 @@ def make_params(cfg, memdir: Path, seed: int, w_file: Path | None = None) -> dic
 
 
 def cfg_id(cfg) -> str:
-    return "k{}_ci{}_co{}_pe{}_simd{}".format(*cfg)
+    return "k{}_ci{}_co{}_pe{}_simd{}_taps{}".format(*cfg)
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=cfg_id)
@@ -222,7 +229,7 @@ def test_conv_unit_bad_weight_file(capfd):
     memdir = BUILD / "tb" / "conv_unit" / "mem" / "bad_w"
     bad = memdir / "bad_w.mem"
     bad.unlink(missing_ok=True)
-    p = make_params((1, 3, 5, 5, 3), memdir, seed=1, w_file=bad)
+    p = make_params((1, 3, 5, 5, 3, 1), memdir, seed=1, w_file=bad)
     good = (memdir / "w.mem").read_text().splitlines()
 
     def sim_output() -> str:

@@ -19,7 +19,7 @@ from tb.common.sim import BUILD, REPO
 
 
 def macs_and_multipliers(net, folds: dict[str, Fold]) -> tuple[int, int]:
-    """MACs per image, and multipliers instantiated (PE*SIMD*K*K per compute layer)."""
+    """MACs per image, and multipliers instantiated (PE*SIMD*TAPS per compute layer)."""
     macs = mults = 0
     for name, layer, (ins, outs) in zip(layer_names(net), net.layers, shapes(net), strict=True):
         if name not in folds:
@@ -27,7 +27,7 @@ def macs_and_multipliers(net, folds: dict[str, Fold]) -> tuple[int, int]:
         f = folds[name]
         if isinstance(layer, Conv):
             macs += outs[1] * outs[2] * outs[0] * ins[0] * layer.k * layer.k
-            mults += f.pe * f.simd * layer.k * layer.k
+            mults += f.pe * f.simd * (f.taps or layer.k * layer.k)
         else:
             macs += ins[0] * ins[1] * ins[2] * outs[0]
             mults += f.pe * f.simd
@@ -40,10 +40,10 @@ def row(weights: Path, results: Path) -> dict | None:
     m = json.loads((weights / "manifest.json").read_text())
     r = json.loads(results.read_text())
     net = get_net(m["net"])
-    folds = {k: Fold(v["pe"], v["simd"]) for k, v in m["folds"].items()}
+    folds = {k: Fold.from_dict(v) for k, v in m["folds"].items()}
     macs, mults = macs_and_multipliers(net, folds)
     pred = predict(net, folds)
-    fold_txt = ", ".join(f"{k}={v.pe}x{v.simd}" for k, v in folds.items())
+    fold_txt = ", ".join(f"{k}={v}" for k, v in folds.items())
     return {
         "net": m["net"],
         "folding": fold_txt,
@@ -83,6 +83,9 @@ def render(rows: list[dict]) -> str:
         "make sim NET=tiny WEIGHTS=build/weights/tiny_small IMAGES=100 II_FRAMES=4",
         "make weights NET=lenet5 FOLD=small CHECKPOINT=weights/lenet5/checkpoint.pt OUT=build/weights/lenet5_small",
         "make sim NET=lenet5 WEIGHTS=build/weights/lenet5_small IMAGES=20 II_FRAMES=4",
+        "# the iCE40 UP5K folding (one kernel row per cycle in the convolutions, shift-only requant):",
+        "make weights NET=tiny FOLD=up5k SCALE=pow2 CHECKPOINT=weights/tiny/checkpoint.pt OUT=build/weights/tiny_up5k",
+        "make sim NET=tiny WEIGHTS=build/weights/tiny_up5k IMAGES=100 II_FRAMES=4",
         ".venv/bin/python -m tb.engine.results   # writes this page",
         "```",
         "",
@@ -99,7 +102,8 @@ def render(rows: list[dict]) -> str:
         )
     out += [
         "",
-        "Foldings (PE x SIMD per layer; a convolution also does its k*k taps in parallel):",
+        "Foldings (PE x SIMD per layer; a convolution also does its k*k taps in parallel, or the",
+        "TAPS of a third figure):",
         "",
     ]
     out += [f"- {r['net']} (`{r['weights']}`): {r['folding']}" for r in rows]

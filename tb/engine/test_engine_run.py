@@ -29,7 +29,7 @@ NETS = [n for n in ("tiny", "lenet5", "lenet5_sigmoid") if (REPO / "weights" / n
 
 def _folds(weights: Path) -> dict[str, Fold]:
     manifest = json.loads((weights / "manifest.json").read_text())
-    return {k: Fold(v["pe"], v["simd"]) for k, v in manifest["folds"].items()}
+    return {k: Fold.from_dict(v) for k, v in manifest["folds"].items()}
 
 
 @pytest.mark.xdist_group("engine")
@@ -55,32 +55,25 @@ def test_protocol(net):
     run_engine(REPO / "weights" / net, ",".join(PROTOCOL_TESTS), BUILD / "test" / net / "protocol.json")
 
 
+# Foldings exported from the committed tiny checkpoint: 'small' (PE = SIMD = 1 everywhere) and
+# 'up5k' (also one kernel row per cycle in the convolutions, shift-only requantization: the
+# configuration docs/synthesis.md sizes for the iCE40 UP5K).
+FOLDED = {"small": [], "up5k": ["--scale", "pow2"]}
+
+
 @pytest.mark.xdist_group("engine_small")
-def test_folded_tiny(tmp_path):
-    """FOLD is a parameter: the committed tiny checkpoint exported with the 'small' folding
-    (PE = SIMD = 1 everywhere) is still bit-exact, and its II is what the cycle model says."""
+@pytest.mark.parametrize("fold", FOLDED)
+def test_folded_tiny(fold):
+    """FOLD is a parameter: the committed tiny checkpoint exported with a heavily folded
+    configuration is still bit-exact, and its II is what the cycle model says."""
     from model.__main__ import main as model_main
 
-    out = BUILD / "weights" / "tiny_small"
+    out = BUILD / "weights" / f"tiny_{fold}"
     ckpt = REPO / "weights" / "tiny" / "checkpoint.pt"
-    assert (
-        model_main(
-            [
-                "weights",
-                "--net",
-                "tiny",
-                "--fold",
-                "small",
-                "--from-checkpoint",
-                str(ckpt),
-                "--out",
-                str(out),
-                "--quiet",
-            ]
-        )
-        == 0
-    )
-    s = run_engine(out, "stream_images", BUILD / "test" / "tiny_small" / "results.json", images=12, seed=2, ii_frames=4)
+    argv = ["weights", "--net", "tiny", "--fold", fold, "--from-checkpoint", str(ckpt), "--out", str(out), "--quiet"]
+    assert model_main(argv + FOLDED[fold]) == 0
+    results = BUILD / "test" / f"tiny_{fold}" / "results.json"
+    s = run_engine(out, "stream_images", results, images=12, seed=2, ii_frames=4)
     assert s["logits_bit_exact"] == s["images"] == 12
     pred = predict(get_net("tiny"), _folds(out))
     assert pred.ii_cycles > 10 * 784  # heavily folded

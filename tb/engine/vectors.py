@@ -92,7 +92,7 @@ def load_vectors(weights_dir: Path) -> Vectors:
             k: np.load(weights_dir / "vectors" / f"{k}.npy")
             for k in ("images", "labels", "logits", "torch_quant_classes", "float_classes")
         }
-    folds = {k: Fold(v["pe"], v["simd"]) for k, v in manifest["folds"].items()}
+    folds = {k: Fold.from_dict(v) for k, v in manifest["folds"].items()}
     return Vectors(
         manifest["net"],
         a["images"],
