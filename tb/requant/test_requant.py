@@ -152,6 +152,9 @@ CONFIGS = [
     (2, 64, 32, 0, 255, 0),
     (3, 32, 32, 0, 255, 1),
     (8, 24, 32, -128, 127, 1),
+    # narrow accumulators (a rounding sum narrower than the 9-bit clamp in the second)
+    (4, 12, 3, -128, 127, 0),
+    (3, 6, 32, 0, 10, 1),
 ]
 
 
