@@ -47,7 +47,7 @@ help: ## list targets and variables
 	@echo "  DATA=<dir>        MNIST-format IDX files (train-/t10k-images-idx3-ubyte[.gz], ...)"
 	@echo "  WEIGHTS=<dir>     exported weights to simulate (default weights/<NET>)"
 	@echo "  OUT=<dir>         where make weights writes (default weights/<NET>)"
-	@echo "  FOLD=name|spec    hardware folding: default, small, up5k, or conv2=2x4x3,fc1=1x8 (PExSIMD[xTAPS])"
+	@echo "  FOLD=name|spec    hardware folding: default, small, up5k, or conv2=2x4x3,fc1=1x8+serial (PExSIMD[xTAPS][+serial][+wload])"
 	@echo "  CHECKPOINT=<pt>   make weights: quantize/export this checkpoint instead of training"
 	@echo "  SCALE=pow2|float  make weights/synth: requantization scales (default: the checkpoint's)"
 	@echo "  WAVES=1           write a waveform of make sim (FST; VCD when lz4 is missing)"
@@ -78,8 +78,10 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the
 	@set -e; for f in $(filter-out rtl/cnn_engine.sv,$(RTL_FILES)); do \
 	  verilator --lint-only -Wall -Irtl -y rtl --top-module $$(basename $$f .sv) $$f; \
 	done
-	@# parameter paths the defaults do not reach: tap folding
-	verilator --lint-only -Wall -Irtl -y rtl --top-module conv_unit rtl/conv_unit.sv -GC_IN=4 -GC_OUT=8 -GTAPS=3
+	@# parameter paths the defaults do not reach: tap folding, serial outputs, run-time weights
+	verilator --lint-only -Wall -Irtl -y rtl --top-module conv_unit rtl/conv_unit.sv -GC_IN=4 -GC_OUT=8 -GTAPS=3 -GSERIAL=1
+	verilator --lint-only -Wall -Irtl -y rtl --top-module fc_serial rtl/fc_serial.sv -GW_LOAD=1
+	verilator --lint-only -Wall -Irtl -y rtl --top-module requant rtl/requant.sv -GC=1 -GBEATS=32
 	@set -e; for n in $(LINT_NETS); do \
 	  verilator --lint-only -Wall -Irtl -y rtl --top-module cnn_engine weights/$$n/cnn_cfg_pkg.sv weights/$$n/cnn_layers.sv rtl/cnn_engine.sv \
 	    -GWEIGHTS_DIR='"weights/'$$n'"'; \

@@ -28,6 +28,8 @@ LATENCY = {
     "act_lut": 1,
     "pool2x2": 1,
     "result_formatter": 1,
+    "fc_serial": 3,  # from a group's last fold issued to its output beat
+    "axis_gather": 1,
 }
 
 
@@ -77,13 +79,28 @@ def frame_times(net: Net, folds, t_pixels: np.ndarray) -> tuple[np.ndarray, dict
             elif m == "conv_unit":
                 kk = cs["K"] ** 2
                 f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"]) * (kk // cs.get("TAPS", kk))
-                t = _serve(t, f, f + 2)
                 busy[st.inst] = f * len(t)
+                if "OUT_BEATS" in cs:  # SERIAL: group og of a window leaves (og+1)*f/OUT_BEATS + 2 after its start
+                    nb = cs["OUT_BEATS"]
+                    start = _serve(t, f, f) - f
+                    t = (start[:, None] + (f // nb) * (np.arange(nb) + 1) + 2).ravel()
+                else:
+                    t = _serve(t, f, f + 2)
             elif m == "fc_unit":
                 f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"])
                 done = _serve(t, f, f)
                 t = np.array([done[-1] + 3])
                 busy[st.inst] = f * cs["IN_BEATS"]
+            elif m == "fc_serial":
+                no, ni = cs["C_OUT"] // cs["PE"], cs["C_IN"] // cs["SIMD"]
+                done = _serve(t, no * ni, no * ni)
+                # output group og completes during the last input beat, NI cycles apart
+                t = done[-1] - no * ni + ni * (np.arange(no) + 1) + LATENCY[m]
+                busy[st.inst] = no * ni * cs["IN_BEATS"]
+            elif m == "axis_gather":
+                n = int(cs["OUT_BEATS"])
+                t = t[n - 1 :: n] + LATENCY[m]
+                busy[st.inst] = len(t) * n
             elif m == "pool2x2":
                 hh, ww = cs["H"], cs["W"]
                 py, px = np.divmod(np.arange((hh // 2) * (ww // 2)), ww // 2)

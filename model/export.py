@@ -158,15 +158,16 @@ def read_mem(path: str | Path, bits: int, signed: bool = False) -> list[int]:
     return vals
 
 
-def layer_mem_files(ql: QuantLayer, fold: Fold) -> dict[str, tuple[str, int, int]]:
-    """suffix -> (text, depth, word bits) of every memory file of one compute layer."""
-    fold_of({ql.name: fold}, ql)
+def layer_mem_files(ql: QuantLayer, fold: Fold, beats_lanes: tuple[int, int]) -> dict[str, tuple[str, int, int]]:
+    """suffix -> (text, depth, word bits) of every memory file of one compute layer;
+    `beats_lanes`: how its input arrives (model/hw.py stream_formats), which a Dense layer's
+    weight words follow."""
     if ql.kind == "conv":
+        fold_of({ql.name: fold}, ql)
         words = pack_conv_weights(ql.weight, fold)
         wbits = fold.pe * fold.simd * (fold.taps or ql.k * ql.k) * 8
     else:
-        c, h, w = ql.in_shape
-        words = pack_fc_weights(quant.dense_weight_stream(ql), h * w, c, fold)
+        words = pack_fc_weights(quant.dense_weight_stream(ql), *beats_lanes, fold)
         wbits = fold.pe * fold.simd * 8
     out = {"w": (format_mem(words, wbits), len(words), wbits), "b": (format_mem(ql.bias, 32), len(ql.bias), 32)}
     if ql.m is not None:
@@ -244,6 +245,7 @@ def export_dir(
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     layers_json = []
+    formats = hw.stream_formats(net, folds)
     for ql in qlayers:
         entry = {
             "name": ql.name,
@@ -257,7 +259,7 @@ def export_dir(
         }
         if ql.is_compute:
             fold = fold_of(folds, ql)
-            mems = layer_mem_files(ql, fold)
+            mems = layer_mem_files(ql, fold, formats[ql.name])
             files = {}
             for suffix, (text, depth, bits) in mems.items():
                 p = out_dir / f"{ql.name}_{suffix}.mem"
@@ -583,7 +585,7 @@ def _report(out: Path, m: Path) -> None:
     )
 
 
-FOLD_HELP = "folding: default, an alt name (small, up5k) or conv2=2x4,... (PExSIMD[xTAPS])"
+FOLD_HELP = "folding: default, an alt name (small, up5k) or conv2=2x4,... (PExSIMD[xTAPS][+serial][+wload])"
 
 
 def register(subparsers) -> None:
@@ -642,6 +644,7 @@ def load_qlayers(out_dir: str | Path) -> list[QuantLayer]:
     if not mpath.exists():
         raise FileNotFoundError(f"{mpath} is missing: not an export (run `make weights`)")
     manifest = json.loads(mpath.read_text())
+    formats = hw.stream_formats(get_net(manifest["net"]), {k: Fold.from_dict(v) for k, v in manifest["folds"].items()})
     qlayers = []
     for e in manifest["layers"]:
         ql = QuantLayer(
@@ -669,7 +672,7 @@ def load_qlayers(out_dir: str | Path) -> list[QuantLayer]:
                 ql.weight = unpack_conv_weights(mem("w", False), shape, fold).astype(np.int64)
             else:
                 c, h, w = ql.in_shape
-                stream = unpack_fc_weights(mem("w", False), shape[0], h * w, c, fold)
+                stream = unpack_fc_weights(mem("w", False), shape[0], *formats[ql.name], fold)
                 # stream order (y, x, c) back to PyTorch's (c, y, x) columns
                 ql.weight = stream.reshape(shape[0], h, w, c).transpose(0, 3, 1, 2).reshape(shape).astype(np.int64)
             ql.bias = np.array(mem("b", True), dtype=np.int64)

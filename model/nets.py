@@ -46,25 +46,45 @@ class Fold:
     """Hardware parallelism of one Conv or Dense layer: PE output channels x SIMD input
     channels per cycle (times TAPS kernel taps for a convolution). PE divides the output
     channels, SIMD the input channels (for Dense: the channels of one input beat), TAPS the
-    k*k taps (None: all of them; Conv only)."""
+    k*k taps (None: all of them; Conv only).
+
+    Dense only, for small FPGAs: `serial` uses rtl/fc_serial.sv (accumulators in RAM, PE
+    outputs per beat instead of all C_OUT in one beat), `wload` also keeps its weights in RAM
+    written at run time through the engine's weight-load stream (SPRAM on the iCE40 UP5K)."""
 
     pe: int
     simd: int
     taps: int | None = None
+    serial: bool = False
+    wload: bool = False
 
-    def as_list(self) -> list[int]:
-        """[pe, simd] or [pe, simd, taps]: the form manifests and reports record."""
-        return [self.pe, self.simd] + ([self.taps] if self.taps is not None else [])
+    FLAGS = ("serial", "wload")
 
-    def as_dict(self) -> dict[str, int]:
-        return dict(zip(("pe", "simd", "taps"), self.as_list(), strict=False))
+    def as_dict(self) -> dict:
+        """The form manifests record: pe, simd, and taps / flags only when set."""
+        d: dict = {"pe": self.pe, "simd": self.simd}
+        if self.taps is not None:
+            d["taps"] = self.taps
+        d.update({f: True for f in self.FLAGS if getattr(self, f)})
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Fold:
-        return cls(d["pe"], d["simd"], d.get("taps"))
+        return cls(d["pe"], d["simd"], d.get("taps"), *(bool(d.get(f, False)) for f in cls.FLAGS))
 
     def __str__(self) -> str:
-        return "x".join(str(v) for v in self.as_list())
+        """PExSIMD[xTAPS][+serial][+wload], as FOLD= takes it."""
+        nums = [self.pe, self.simd] + ([self.taps] if self.taps is not None else [])
+        return "x".join(map(str, nums)) + "".join(f"+{f}" for f in self.FLAGS if getattr(self, f))
+
+    @classmethod
+    def parse(cls, text: str) -> Fold:
+        """The inverse of str(): '2x4', '1x1x3', '1x1+serial+wload'."""
+        head, *flags = text.strip().lower().split("+")
+        nums = [int(x) for x in head.split("x")]
+        if len(nums) not in (2, 3) or any(f not in cls.FLAGS for f in flags):
+            raise ValueError(f"bad fold {text!r}")
+        return cls(*nums, **{f: True for f in flags})
 
 
 @dataclass(frozen=True)
@@ -134,8 +154,16 @@ TINY = Net(
     folds={"conv1": Fold(4, 1), "conv2": Fold(4, 4), "fc1": Fold(4, 8), "fc2": Fold(1, 8)},
     alt_folds={
         "small": {"conv1": Fold(1, 1), "conv2": Fold(1, 1), "fc1": Fold(1, 1), "fc2": Fold(1, 1)},
-        # For the iCE40 UP5K (8 multipliers): one kernel row per cycle in the convolutions.
-        "up5k": {"conv1": Fold(1, 1, 3), "conv2": Fold(1, 1, 3), "fc1": Fold(1, 1), "fc2": Fold(1, 1)},
+        # For the iCE40 UP5K (5,280 logic cells, 8 multipliers, 30 x 4 Kbit block RAM, 4 x 256
+        # Kbit SPRAM): one kernel row per cycle in the convolutions, every unit serial (one
+        # group of 32-bit accumulators, not all channels), fc1's 12,544 weight bytes in SPRAM,
+        # loaded at run time (docs/synthesis.md).
+        "up5k": {
+            "conv1": Fold(1, 1, 3, serial=True),
+            "conv2": Fold(1, 1, 3, serial=True),
+            "fc1": Fold(1, 1, serial=True, wload=True),
+            "fc2": Fold(1, 1, serial=True),
+        },
     },
 )
 
@@ -194,12 +222,12 @@ def parse_fold(net: Net, spec: str | None) -> dict[str, Fold]:
     for item in spec.split(","):
         try:
             name, val = item.split("=")
-            nums = [int(x) for x in val.lower().split("x")]
-            if len(nums) not in (2, 3):
-                raise ValueError
+            fold = Fold.parse(val)
         except ValueError:
-            raise ValueError(f"bad FOLD item {item!r}: expected layer=PExSIMD[xTAPS], e.g. conv2=2x4") from None
+            raise ValueError(
+                f"bad FOLD item {item!r}: expected layer=PExSIMD[xTAPS][+serial][+wload], e.g. conv2=2x4"
+            ) from None
         if name not in folds:
             raise ValueError(f"FOLD names {name!r}, not a compute layer of {net.name} ({', '.join(folds)})")
-        folds[name] = Fold(*nums)
+        folds[name] = fold
     return folds

@@ -13,6 +13,14 @@
 // Status (for a CPU or a logic analyser): frames_in counts input frames ended, frames_out
 // result frames sent, error_frames malformed frames; error_sticky stays set after the first
 // malformed frame until reset.
+//
+// Run-time weights: a configuration with a `+wload` layer (model/nets.py, e.g. fc1 of tiny's
+// `up5k` folding, whose weights sit in iCE40 SPRAM, which a bitstream cannot initialise)
+// takes that layer's weight words on s_wload_axis: one frame of cnn_cfg_pkg::WLOAD_WORDS
+// beats in the order of its .mem file, TLAST on the last. Until a complete frame has
+// arrived, weights_valid is low and images wait (nothing is lost); a frame of the wrong
+// length counts in weight_load_errors and must be sent again. After reset, load again.
+// Without such a layer s_wload_axis_tready stays low and weights_valid is high.
 module cnn_engine #(
   parameter WEIGHTS_DIR = "weights/tiny",  // folder of the $readmemh files
   parameter int FLAG_FIFO_DEPTH = 8        // frames in flight between input and output
@@ -31,9 +39,15 @@ module cnn_engine #(
   output logic [31:0] frames_in,
   output logic [31:0] frames_out,
   output logic [31:0] error_frames,
-  output logic        error_sticky
+  output logic        error_sticky,
+  input  logic [cnn_cfg_pkg::WLOAD_W-1:0] s_wload_axis_tdata,
+  input  logic        s_wload_axis_tlast,
+  input  logic        s_wload_axis_tvalid,
+  output logic        s_wload_axis_tready,
+  output logic        weights_valid,
+  output logic [31:0] weight_load_errors
 );
-  localparam int LOGITS_W = cnn_cfg_pkg::N_CLASSES * cnn_cfg_pkg::ACC_W;
+  localparam int LOGITS_W = cnn_cfg_pkg::OUT_LANES * cnn_cfg_pkg::ACC_W;  // one beat of the logits stream
 
   // Pixels, sanitized.
   logic [7:0] pix_tdata;
@@ -43,7 +57,8 @@ module cnn_engine #(
   logic       flag_tdata, flag_tvalid, flag_tready;
   logic       flag_q_tdata, flag_q_tvalid, flag_q_tready;
   logic       flag_q_tlast_unused;
-  // The logits beat.
+  logic       w_load_error;
+  // The logits: all N_CLASSES in one beat, or (a serial last layer) OUT_LANES per beat.
   logic [LOGITS_W-1:0] logits_tdata;
   logic                logits_tlast, logits_tvalid, logits_tready;
 
@@ -76,12 +91,15 @@ module cnn_engine #(
     .s_axis_tdata(pix_tdata), .s_axis_tlast(pix_tlast),
     .s_axis_tvalid(pix_tvalid), .s_axis_tready(pix_tready),
     .m_axis_tdata(logits_tdata), .m_axis_tlast(logits_tlast),
-    .m_axis_tvalid(logits_tvalid), .m_axis_tready(logits_tready)
+    .m_axis_tvalid(logits_tvalid), .m_axis_tready(logits_tready),
+    .s_wload_axis_tdata, .s_wload_axis_tlast, .s_wload_axis_tvalid, .s_wload_axis_tready,
+    .w_valid(weights_valid), .w_load_error
   );
 
   result_formatter #(
     .N_CLASSES(cnn_cfg_pkg::N_CLASSES),
-    .ACC_W    (cnn_cfg_pkg::ACC_W)
+    .ACC_W    (cnn_cfg_pkg::ACC_W),
+    .IN_LANES (cnn_cfg_pkg::OUT_LANES)
   ) u_formatter (
     .clk, .rst,
     .s_axis_tdata(logits_tdata), .s_axis_tlast(logits_tlast),
@@ -97,7 +115,9 @@ module cnn_engine #(
       frames_out   <= '0;
       error_frames <= '0;
       error_sticky <= 1'b0;
+      weight_load_errors <= '0;
     end else begin
+      if (w_load_error) weight_load_errors <= weight_load_errors + 1'b1;
       if (flag_tvalid && flag_tready) begin
         frames_in <= frames_in + 1'b1;
         if (flag_tdata) begin

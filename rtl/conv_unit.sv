@@ -19,6 +19,11 @@
 //   TAPS       kernel taps computed in parallel           (TAPS divides K*K; default all K*K,
 //              TAPS = K is one kernel row, TAPS = 1 one tap per cycle for the smallest FPGAs)
 //   ACC_W      accumulator / output lane width (32)
+//   SERIAL     0: one output beat per window with all C_OUT channels (m_axis C_OUT lanes);
+//              1: one output beat per output group, PE lanes, C_OUT/PE beats per window in
+//              channel order, m_axis_tlast on the window's last beat only if the window had
+//              s_axis_tlast. SERIAL = 1 keeps one group of accumulators instead of C_OUT
+//              (flip-flops matter on the smallest FPGAs; requant's BEATS takes this stream).
 //   W_FILE     $readmemh weight file: depth FOLDS, word PE*SIMD*TAPS*8 bits, address
 //              (og*(C_IN/SIMD) + ig)*(K*K/TAPS) + tg, lane (pe*SIMD + s)*TAPS + u
 //              = w[og*PE+pe][ig*SIMD+s][i][j] with tap t = i*K + j = tg*TAPS + u
@@ -33,12 +38,15 @@
 //   group), tg (tap group) innermost; ig and tg together are the fold-in-group counter fg.
 //
 // Throughput: one window every FOLDS cycles, sustained (FOLDS = 1: one window per cycle).
-//   s_axis_tready is high while the window register is empty or issuing its last fold.
-// Latency: m_axis_tvalid rises FOLDS + 2 cycles after the window is accepted, i.e. FOLDS + 3
-//   cycles from the window's input handshake to its output handshake (no stalls)
-//   (window reg -> fold issue + weight ROM read -> multiply/adder tree reg -> accumulate/out reg).
+//   The window is issued fold by fold straight from s_axis (held stable by the AXI-Stream
+//   rule); s_axis_tready is high with its last fold, which is the input handshake.
+// Latency: the output handshake comes 3 cycles after the window's input handshake, i.e.
+//   FOLDS + 2 cycles after s_axis_tvalid rose (no stalls)
+//   (fold issue + weight ROM read -> multiply/adder tree reg -> accumulate -> output reg).
+//   SERIAL = 1: the beat of output group og comes (og+1)*FOLDS/(C_OUT/PE) + 2 cycles after
+//   s_axis_tvalid rose, one beat every FOLDS/(C_OUT/PE) cycles.
 //
-// Pipeline: issue (window register, fold counter, weight ROM address)
+// Pipeline: issue (fold counter, weight ROM address, activation slice of the held window)
 //        -> S1 (weight ROM output + activation slice registered; multiplies + balanced adder tree)
 //        -> S2 (dot products registered; accumulate into a ring of C_OUT/PE groups of PE lanes)
 //        -> output register.
@@ -56,6 +64,7 @@ module conv_unit #(
   parameter int SIMD   = 1,
   parameter int TAPS   = K * K,
   parameter int ACC_W  = 32,
+  parameter int SERIAL = 0,
   parameter     W_FILE = "",
   parameter     B_FILE = ""
 ) (
@@ -65,7 +74,7 @@ module conv_unit #(
   input  logic                    s_axis_tlast,
   input  logic                    s_axis_tvalid,
   output logic                    s_axis_tready,
-  output logic [C_OUT*ACC_W-1:0]  m_axis_tdata,
+  output logic [(SERIAL != 0 ? PE : C_OUT)*ACC_W-1:0] m_axis_tdata,
   output logic                    m_axis_tlast,
   output logic                    m_axis_tvalid,
   input  logic                    m_axis_tready
@@ -83,6 +92,8 @@ module conv_unit #(
   localparam int NP2    = 1 << $clog2(NTERM);   // adder tree leaves (power of two)
   localparam int DOT_W  = PROD_W + $clog2(NTERM);
   localparam int GRP_W  = PE * ACC_W;           // one output group of accumulators
+  localparam int RING_G = (SERIAL != 0) ? 1 : NO;  // groups held: all, or the one in progress
+  localparam int OUT_W  = RING_G * GRP_W;
   localparam int AW     = (FOLDS > 1) ? $clog2(FOLDS) : 1;
   localparam int OGW    = (NO > 1) ? $clog2(NO) : 1;
   localparam int FGW    = (NF > 1) ? $clog2(NF) : 1;
@@ -91,6 +102,9 @@ module conv_unit #(
   // ---- elaboration-time parameter checks --------------------------------------------------
   if (K < 1 || C_IN < 1 || C_OUT < 1 || PE < 1 || SIMD < 1 || TAPS < 1) begin : g_err_pos
     $fatal(1, "conv_unit: K, C_IN, C_OUT, PE, SIMD, TAPS must be >= 1");
+  end
+  if (SERIAL != 0 && SERIAL != 1) begin : g_err_serial
+    $fatal(1, "conv_unit: SERIAL must be 0 or 1");
   end
   if (KK % TAPS != 0) begin : g_err_taps
     $fatal(1, "conv_unit: TAPS (%0d) must divide K*K (%0d)", TAPS, KK);
@@ -132,9 +146,9 @@ module conv_unit #(
   logic full_q;         // ring holds a finished result the output register could not take yet
   assign en = !full_q;
 
-  // ---- issue stage: window register and fold counters -------------------------------------
-  logic [KK*C_IN*8-1:0] win_q;
-  logic                 win_valid_q, win_last_q;
+  // ---- issue stage: fold counters over the held input window ------------------------------
+  // No copy of the window: AXI-Stream keeps s_axis_tdata stable until its handshake, which
+  // comes with the window's last fold (a K*K*C_IN*8-bit register less, 288 FFs for tiny's conv2).
   logic [AW-1:0]        addr_q;   // og*NF + fg
   logic [OGW-1:0]       og_q;
   logic [FGW-1:0]       fg_q;     // ig*NT + tg
@@ -142,19 +156,15 @@ module conv_unit #(
 
   assign fg_end        = (fg_q == FGW'(NF - 1));
   assign og_end        = (og_q == OGW'(NO - 1));
-  assign issue         = en && win_valid_q;
-  assign s_axis_tready = en && (!win_valid_q || (og_end && fg_end));
+  assign issue         = en && s_axis_tvalid;
+  assign s_axis_tready = en && og_end && fg_end;
 
   always_ff @(posedge clk) begin
     if (rst) begin
-      win_valid_q <= 1'b0;
       addr_q      <= '0;
       og_q        <= '0;
       fg_q        <= '0;
     end else begin
-      if (s_axis_tready) begin
-        win_valid_q <= s_axis_tvalid;
-      end
       if (issue) begin
         addr_q <= (og_end && fg_end) ? '0 : addr_q + AW'(1);
         fg_q   <= fg_end ? '0 : fg_q + FGW'(1);
@@ -163,12 +173,6 @@ module conv_unit #(
     end
   end
 
-  always_ff @(posedge clk) begin
-    if (s_axis_tready && s_axis_tvalid) begin
-      win_q      <= s_axis_tdata;
-      win_last_q <= s_axis_tlast;
-    end
-  end
 
   // Activation slice of fold fg = ig*NT + tg, lane s*TAPS + u = window lane
   // (tg*TAPS + u)*C_IN + ig*SIMD + s, matching the weight lane order (pe*SIMD + s)*TAPS + u.
@@ -178,7 +182,7 @@ module conv_unit #(
       for (int s = 0; s < SIMD; s++) begin
         for (int u = 0; u < TAPS; u++) begin
           win_grp[(g*NTERM + s*TAPS + u)*8 +: 8] =
-              win_q[(((g % NT)*TAPS + u)*C_IN + (g / NT)*SIMD + s)*8 +: 8];
+              s_axis_tdata[(((g % NT)*TAPS + u)*C_IN + (g / NT)*SIMD + s)*8 +: 8];
         end
       end
     end
@@ -211,7 +215,7 @@ module conv_unit #(
       s1_shift_q <= fg_end;
       s1_final_q <= og_end && fg_end;
       s1_og_q    <= og_q;
-      s1_last_q  <= win_last_q;
+      s1_last_q  <= s_axis_tlast;
     end
   end
 
@@ -263,12 +267,14 @@ module conv_unit #(
     end
   end
 
-  logic [C_OUT*ACC_W-1:0] ring_q, ring_d;
+  logic [OUT_W-1:0]       ring_q, ring_d;
   logic [GRP_W-1:0]       grp_new;
-  logic                   acc_fire, final_fire;
+  logic                   acc_fire, final_fire, emit_last;
 
   assign acc_fire   = en && s2_valid_q;
-  assign final_fire = acc_fire && s2_final_q;
+  // A result leaves when the window is done, or (SERIAL) when each output group is done.
+  assign final_fire = acc_fire && ((SERIAL != 0) ? s2_shift_q : s2_final_q);
+  assign emit_last  = s2_last_q && ((SERIAL != 0) ? s2_final_q : 1'b1);
 
   always_comb begin
     logic signed [ACC_W-1:0] base;
@@ -282,8 +288,8 @@ module conv_unit #(
     if (acc_fire) begin
       if (s2_shift_q) begin
         // group done: rotate so the next group comes to the head, this one goes to the tail
-        ring_d = ring_q >> GRP_W;
-        ring_d[(NO-1)*GRP_W +: GRP_W] = grp_new;
+        if (RING_G > 1) ring_d = ring_q >> GRP_W;
+        ring_d[(RING_G-1)*GRP_W +: GRP_W] = grp_new;
       end else begin
         ring_d[0 +: GRP_W] = grp_new;
       end
@@ -295,7 +301,7 @@ module conv_unit #(
   end
 
   // ---- output register (second buffer) ----------------------------------------------------
-  logic [C_OUT*ACC_W-1:0] out_q;
+  logic [OUT_W-1:0]       out_q;
   logic                   out_valid_q, out_last_q, ring_last_q, out_free, load_out;
 
   assign out_free = !out_valid_q || m_axis_tready;
@@ -321,11 +327,11 @@ module conv_unit #(
 
   always_ff @(posedge clk) begin
     if (final_fire) begin
-      ring_last_q <= s2_last_q;
+      ring_last_q <= emit_last;
     end
     if (load_out) begin
       out_q      <= ring_d;            // ring_d == ring_q while full_q (pipeline held)
-      out_last_q <= full_q ? ring_last_q : s2_last_q;
+      out_last_q <= full_q ? ring_last_q : emit_last;
     end
   end
 

@@ -1,13 +1,20 @@
 // requant: per-channel requantization of C signed accumulators to C 8-bit lanes.
 //
-//   y[c] = clamp((acc[c] * m[c] + 2**(r[c]-1)) >>> r[c], LO, HI)
+//   y[k] = clamp((acc[k] * m[k] + 2**(r[k]-1)) >>> r[k], LO, HI)    (k: channel)
 //
 // `>>>` is an arithmetic (floor) shift, so rounding is half up (towards +inf) for both signs
 // (docs/architecture.md, model/quant.py). The product is exact: ACC_W + M_W + 1 bits, no
 // overflow for any accumulator and multiplier. m and r are per-channel constants read from
-// M_FILE and R_FILE ($readmemh, C words each; in simulation the files are checked as in
-// rom.sv: missing file, word count != C or a word wider than M_W / 8 bits stop with $fatal
-// naming the file; an r outside 1..62 stops too).
+// M_FILE and R_FILE ($readmemh, C*BEATS words each, channel order; in simulation the files are
+// checked as in rom.sv: missing file, word count != C*BEATS or a word wider than M_W / 8 bits
+// stop with $fatal naming the file; an r outside 1..62 stops too).
+//
+// A frame carries C*BEATS channels as BEATS beats of C lanes: lane c of beat j is channel
+// k = j*C + c. BEATS > 1 serves a producer that emits its channels a group at a time (C = 1:
+// one lane of hardware for any channel count); its m and r become a lookup by the beat
+// counter instead of per-lane constants. The counter counts accepted input beats and returns
+// to 0 after beat BEATS-1 or after any beat with tlast, so a frame cut short resynchronises
+// at its tlast (a frame longer than BEATS beats wraps to channel 0).
 //
 // Input lane c: s_axis_tdata[c*ACC_W +: ACC_W] (signed). Output lane c: m_axis_tdata[c*8 +: 8]
 // (uint8 when LO >= 0, int8 when LO < 0). tlast passes through.
@@ -17,14 +24,16 @@
 //
 // Parameters:
 //   C       channels (lanes) per beat, >= 1
+//   BEATS   beats per frame, >= 1 (1: one beat holds all channels, the tables are constants)
 //   ACC_W   accumulator width, 2..64
 //   M_W     multiplier width (unsigned), 1..32
 //   LO, HI  clamp bounds: 0..255 (uint8 out, LO = 0 is the fused ReLU) or -128..127 (int8 out)
 //   POW2    1: shift only (m = 1, M_FILE is not read)
-//   M_FILE  multipliers, C words (architecture.md: 32-bit words, value < 2**M_W)
-//   R_FILE  shifts, C words of 8 bits, each 1..62
+//   M_FILE  multipliers, C*BEATS words (architecture.md: 32-bit words, value < 2**M_W)
+//   R_FILE  shifts, C*BEATS words of 8 bits, each 1..62
 module requant #(
   parameter int C      = 4,
+  parameter int BEATS  = 1,
   parameter int ACC_W  = 32,
   parameter int M_W    = 32,
   parameter int LO     = 0,
@@ -46,6 +55,9 @@ module requant #(
 );
   if (C < 1) begin : g_bad_c
     $fatal(1, "requant: C must be >= 1");
+  end
+  if (BEATS < 1) begin : g_bad_beats
+    $fatal(1, "requant: BEATS must be >= 1");
   end
   if (ACC_W < 2 || ACC_W > 64) begin : g_bad_acc_w
     $fatal(1, "requant: ACC_W must be 2..64");
@@ -71,16 +83,20 @@ module requant #(
   localparam logic signed [8:0] LO_9 = 9'(LO);
   localparam logic signed [8:0] HI_9 = 9'(HI);
 
-  logic [7:0] r_tab [C];
+  localparam int N  = C * BEATS;                         // channels per frame: table depth
+  localparam int NW = (N > 1) ? $clog2(N) : 1;            // table index width
+  localparam int BW = (BEATS > 1) ? $clog2(BEATS) : 1;    // beat counter width
+
+  logic [7:0] r_tab [N];
 
 `ifndef SYNTHESIS
 `include "mem_check.svh"
   initial begin
-    mem_check("requant", R_FILE, C, 8);
+    mem_check("requant", R_FILE, N, 8);
     $readmemh(R_FILE, r_tab);
-    for (int c = 0; c < C; c++) begin
-      if (r_tab[c] < 8'd1 || r_tab[c] > 8'd62) begin
-        $fatal(1, "requant: %s word %0d: shift %0d outside 1..62", R_FILE, c, r_tab[c]);
+    for (int k = 0; k < N; k++) begin
+      if (r_tab[k] < 8'd1 || r_tab[k] > 8'd62) begin
+        $fatal(1, "requant: %s word %0d: shift %0d outside 1..62", R_FILE, k, r_tab[k]);
       end
     end
   end
@@ -114,16 +130,41 @@ module requant #(
     if (adv2) last2_q <= last1_q;
   end
 
+  // ---- beat counter: beat0_d is the input beat's index, beat1_q the one in stage 1 -------
+  // Stage 1 looks up m by the input beat, stage 2 r by the beat it holds. With BEATS = 1 both
+  // are the constant 0, so every lookup below has a constant index and folds to a constant.
+  logic [BW-1:0] beat0_d, beat1_q;
+
+  if (BEATS > 1) begin : g_beat
+    logic [BW-1:0] beat_q;
+    always_ff @(posedge clk) begin
+      if (rst) begin
+        beat_q <= '0;
+      end else if (s_axis_tvalid && adv1) begin
+        beat_q <= (s_axis_tlast || beat_q == BW'(BEATS - 1)) ? '0 : beat_q + 1'b1;
+      end
+    end
+    always_ff @(posedge clk) begin
+      if (adv1) beat1_q <= beat_q;
+    end
+    assign beat0_d = beat_q;
+  end else begin : g_one_beat
+    assign beat0_d = '0;
+    assign beat1_q = '0;
+  end
+
   // ---- stage 1: product; stage 2: round, shift, clamp ---------------------------------
   logic [C*PW-1:0] prod_d;  // lane c at [c*PW +: PW], signed
 
   if (POW2 != 0) begin : g_pow2
     assign prod_d = s_axis_tdata;
+    logic [BW-1:0] unused_beat;  // m = 1: nothing to look up in stage 1
+    assign unused_beat = beat0_d;
   end else begin : g_mul
-    logic [M_W-1:0] m_tab [C];
+    logic [M_W-1:0] m_tab [N];
 `ifndef SYNTHESIS
     initial begin
-      mem_check("requant", M_FILE, C, M_W);
+      mem_check("requant", M_FILE, N, M_W);
       $readmemh(M_FILE, m_tab);
     end
 `else
@@ -132,11 +173,15 @@ module requant #(
     end
 `endif
     for (genvar c = 0; c < C; c++) begin : g_lane
-      assign prod_d[c*PW +: PW] = $signed(s_axis_tdata[c*ACC_W +: ACC_W]) * $signed({1'b0, m_tab[c]});
+      wire [NW-1:0]  k = NW'(int'(beat0_d) * C + c);  // channel of lane c in the input beat
+      wire [M_W-1:0] m = m_tab[k];
+      assign prod_d[c*PW +: PW] = $signed(s_axis_tdata[c*ACC_W +: ACC_W]) * $signed({1'b0, m});
     end
   end
 
   for (genvar c = 0; c < C; c++) begin : g_lane
+    wire  [NW-1:0]        k = NW'(int'(beat1_q) * C + c);  // channel of lane c in stage 1
+    wire  [7:0]           r = r_tab[k];
     logic signed [PW-1:0] prod_q;
     logic signed [SW-1:0] sum, shifted;
     logic signed [XW-1:0] ext;
@@ -144,9 +189,9 @@ module requant #(
     logic [XW-9:0]        top;      // ext[XW-1:8]: all equal iff ext fits 9 bits signed
     logic [7:0]           y_d, y_q;
     always_comb begin
-      if (int'(r_tab[c]) <= PW) begin
-        sum     = SW'(prod_q) + (SW'(1) << (r_tab[c] - 8'd1));
-        shifted = sum >>> r_tab[c];
+      if (int'(r) <= PW) begin
+        sum     = SW'(prod_q) + (SW'(1) << (r - 8'd1));
+        shifted = sum >>> r;
       end else begin
         sum     = '0;
         shifted = '0;

@@ -41,7 +41,7 @@ from syn.yosys import BUILD, ROOT, RTL_INC, ToolError, chparam_cmd, nextpnr_ice4
 DOC = ROOT / "docs" / "synthesis.md"
 ENGINE = "cnn_engine"
 EXPAND = {"cnn_layers"}  # instances of these modules are broken down into their children
-UP5K = {"lut": 5280, "ff": 5280, "dsp": 8, "bram": 30}  # 5280 logic cells, one LUT4 + one FF each
+UP5K = {"lut": 5280, "ff": 5280, "dsp": 8, "bram": 30, "spram": 4}  # 5280 logic cells, one LUT4 + one FF each
 LAYER_RE = re.compile(r"(conv|pool|fc)\d+")
 BEGIN, END = "<!-- syn.report: results begin -->", "<!-- syn.report: results end -->"
 DETAIL_BEGIN, DETAIL_END = "<!-- syn.report: {key} begin -->", "<!-- syn.report: {key} end -->"
@@ -206,7 +206,12 @@ def resolve_inputs(args) -> tuple[Path | None, dict, dict]:
         check_fold(wdir, folds, args)
         if args.top == ENGINE or "WEIGHTS_DIR" not in params:
             params.setdefault("WEIGHTS_DIR", rel(wdir))
-    return wdir, params, {k: f.as_list() for k, f in folds.items()}
+    return wdir, params, {k: str(f) for k, f in folds.items()}
+
+
+def fold_text(v) -> str:
+    """A recorded fold as FOLD= text: runs before 2026-11-26 stored [pe, simd] lists."""
+    return v if isinstance(v, str) else "x".join(map(str, v))
 
 
 def check_fold(wdir: Path, folds: dict, args) -> None:
@@ -220,8 +225,8 @@ def check_fold(wdir: Path, folds: dict, args) -> None:
     rec = data.get("folds") or data.get("fold")
     if not isinstance(rec, dict):
         return
-    got = {k: Fold.from_dict(v).as_list() if isinstance(v, dict) else list(v) for k, v in rec.items()}
-    want = {k: f.as_list() for k, f in folds.items()}
+    got = {k: str(Fold.from_dict(v)) if isinstance(v, dict) else fold_text(v) for k, v in rec.items()}
+    want = {k: str(f) for k, f in folds.items()}
     if got != want:
         raise ValueError(
             f"{wdir} was exported with folds {got}, --fold {args.fold or 'default'} means {want}: "
@@ -243,7 +248,7 @@ def ii_cycles(net_name: str, folds: dict) -> tuple[int | None, str]:
     # results.json without folds only stands for the default folding.
     rec_folds = data.get("folds")
     if rec_folds is None:
-        rec_folds = {k: f.as_list() for k, f in parse_fold(get_net(net_name), None).items()}
+        rec_folds = {k: str(f) for k, f in parse_fold(get_net(net_name), None).items()}
     ii = data.get("ii_cycles")
     if isinstance(ii, int | float) and math.isfinite(ii) and ii > 0 and rec_folds == folds:
         return int(ii), rel(res)
@@ -251,7 +256,7 @@ def ii_cycles(net_name: str, folds: dict) -> tuple[int | None, str]:
         from model import cycles  # noqa: PLC0415
         from model.nets import Fold, get_net
 
-        pred = cycles.predict(get_net(net_name), {k: Fold(*v) for k, v in folds.items()})
+        pred = cycles.predict(get_net(net_name), {k: Fold.parse(fold_text(v)) for k, v in folds.items()})
         if isinstance(pred, dict):
             pred = pred.get("ii_cycles", pred.get("ii"))
         pred = getattr(pred, "ii_cycles", getattr(pred, "ii", pred))
@@ -323,7 +328,9 @@ def _read(files: list[Path], top: str, params: dict, defer: bool = False) -> str
 
 
 def synth_ice40(top, files, params, work: Path, args) -> dict:
-    """iCE40: synth_ice40 -dsp -noflatten on the IO wrapper; counts = the top's subtree."""
+    """iCE40: synth_ice40 -dsp -spram -noflatten on the IO wrapper; counts = the top's subtree.
+    Run-time-loaded weight memories (fc_serial's `w_load_mem`) go to SPRAM, which no
+    bitstream initialises: the UP5K's 4 x 256 Kbit next to its 30 x 4 Kbit block RAMs."""
     ports = elaborate_ports(top, files, params, work)
     wrap = work / "io_wrap.sv"
     wrap.write_text(io_wrapper(top, ports, params))
@@ -333,7 +340,8 @@ def synth_ice40(top, files, params, work: Path, args) -> dict:
         _read(files, top, {}, defer=True)
         + read_cmds([wrap], defer=True)
         + "\nhierarchy -check -top syn_io_wrap\n"
-        + "synth_ice40 -dsp -noflatten -top syn_io_wrap\n"
+        + 'setattr -set ram_style "huge" m:*w_load_mem\n'
+        + "synth_ice40 -dsp -spram -noflatten -top syn_io_wrap\n"
         + f"write_json {rel(hier)}\nflatten\nstat\nwrite_json {rel(flat)}\n",
         work / "ice40.log",
     )
@@ -398,7 +406,8 @@ def pnr(ice: dict, work: Path, args) -> dict:
     cmd = ["--up5k", "--package", "sg48", "--json", ice["pnr_json"], "--pcf-allow-unconstrained"]
     cmd += ["--freq", str(args.freq), "--seed", str(args.seed), "--report", rel(rep)]
     text = nextpnr_ice40(cmd, log, timeout=args.pnr_timeout)
-    fmax = [float(m) for m in re.findall(r"Max frequency for clock\s+'[^']*':\s+([\d.]+) MHz", text)]
+    # the design clock (nextpnr also times its constant-driver net as a "clock")
+    fmax = [float(m) for m in re.findall(r"Max frequency for clock\s+'clk[^']*':\s+([\d.]+) MHz", text)]
     util = _utilisation(text)
     return {
         "fmax_mhz": fmax[-1] if fmax else None,  # the last report is the post-route one
@@ -410,7 +419,7 @@ def pnr(ice: dict, work: Path, args) -> dict:
 
 
 def fits_up5k(ice: dict) -> list[str]:
-    return [f"{k} {ice[k]} > {cap}" for k, cap in UP5K.items() if ice[k] > cap]
+    return [f"{k} {ice.get(k, 0)} > {cap}" for k, cap in UP5K.items() if ice.get(k, 0) > cap]
 
 
 # ---------------------------------------------------------------- output
@@ -436,6 +445,8 @@ def rows_for(run: dict) -> list[list[str]]:
             clock_cell = f"{_fmt(fmax)} (stated, no P&R)" if fmax else ""
         ips = round(fmax * 1e6 / run["ii_cycles"]) if fmax and run.get("ii_cycles") else None
         bram = _fmt(r["bram"])
+        if r.get("spram"):
+            bram += f" + {r['spram']} SPRAM"
         if target == "xilinx" and (r.get("bram36") or r.get("bram18")):
             bram += f" ({r.get('bram36', 0)}x36K+{r.get('bram18', 0)}x18K)"
         label = {"ice40": "iCE40 UP5K", "xilinx": "Xilinx 7"}[target]
@@ -491,8 +502,8 @@ def update_doc(run: dict, doc: Path) -> None:
 def _detail(run: dict) -> str:
     out = [f"### {run['net']}, folding {run['fold']} (top `{run['top']}`)", ""]
     out.append(f"Command: `{run['command']}`  ")
-    folds = ", ".join(f"{k}=" + "x".join(map(str, v)) for k, v in run["folds"].items())
-    out.append(f"Folds (PE x SIMD[ x TAPS]): {folds}  ")
+    folds = ", ".join(f"{k}={fold_text(v)}" for k, v in run["folds"].items())
+    out.append(f"Folds (PExSIMD[xTAPS][+flags]): {folds}  ")
     out.append(f"Weights: `{run['weights'] or '-'}`; II source: {run['ii_source']}  ")
     out.append(f"{run['yosys_version']}; {run.get('nextpnr_version', '-')}")
     for target, r in run["targets"].items():

@@ -55,6 +55,16 @@ def _p(name: str) -> Callable[[dict], int]:
     return lambda p: p[name]
 
 
+def _cb(p: dict) -> int:
+    return p["C"] * p["BEATS"]  # requant's table depth
+
+
+def _fc_depth(p: dict) -> int:
+    return p["IN_BEATS"] * (p["C_OUT"] // p["PE"]) * (p["C_IN"] // p["SIMD"])
+
+
+_FC1 = {"IN_BEATS": 49, "C_IN": 8, "C_OUT": 32, "PE": 1, "SIMD": 1}  # tiny's fc1, one multiply
+
 TOPS: dict[str, list[Case]] = {
     "axis_skid": [Case("w8", {"DATA_W": 8}), Case("w72", {"DATA_W": 72})],
     "rom": [
@@ -76,6 +86,10 @@ TOPS: dict[str, list[Case]] = {
         Case("defaults", {}),  # R_FILE "" must elaborate under SYNTHESIS (guarded $readmemh)
         Case("c4_float", {"C": 4, "POW2": 0, "M_FILE": MemFile(_p("C"), 32), "R_FILE": MemFile(_p("C"), 8)}),
         Case("c8_pow2", {"C": 8, "POW2": 1, "M_FILE": MemFile(_p("C"), 32), "R_FILE": MemFile(_p("C"), 8)}),
+        # lane-serial: C*BEATS table words looked up by the beat counter
+        Case("c1_b32_float", {"C": 1, "BEATS": 32, "POW2": 0, "M_FILE": MemFile(_cb, 32), "R_FILE": MemFile(_cb, 8)}),
+        Case("c1_b32_pow2", {"C": 1, "BEATS": 32, "POW2": 1, "M_FILE": MemFile(_cb, 32), "R_FILE": MemFile(_cb, 8)}),
+        Case("c2_b3_float", {"C": 2, "BEATS": 3, "POW2": 0, "M_FILE": MemFile(_cb, 32), "R_FILE": MemFile(_cb, 8)}),
     ],
     "conv_unit": [
         Case("defaults", {}),
@@ -93,6 +107,43 @@ TOPS: dict[str, list[Case]] = {
                 "B_FILE": MemFile(8, 32),
             },
         ),
+    ],
+    "fc_serial": [
+        Case("defaults", {}),  # W_FILE / B_FILE "" must elaborate under SYNTHESIS (guarded $readmemh)
+        # tiny's fc1 on the iCE40: weights from a file, depth IN_BEATS*(C_OUT/PE)*(C_IN/SIMD)
+        Case(
+            "fc1_rom",
+            {
+                **_FC1,
+                "W_FILE": MemFile(_fc_depth, lambda p: p["PE"] * p["SIMD"] * 8),
+                "B_FILE": MemFile(_p("C_OUT"), 32),
+            },
+        ),
+        # run-time loadable weights (w_load_mem, single-port RAM), tiny's fc2. Generic `synth`
+        # maps memories to flip-flops: fc1's 12,544-word RAM takes longer than the 600 s limit.
+        Case(
+            "fc2_wload",
+            {
+                "IN_BEATS": 32,
+                "C_IN": 1,
+                "C_OUT": 10,
+                "PE": 1,
+                "SIMD": 1,
+                "W_LOAD": 1,
+                "B_FILE": MemFile(_p("C_OUT"), 32),
+            },
+        ),
+    ],
+    "result_formatter": [
+        Case("defaults", {}),  # one beat of N_CLASSES logits per frame (the engine's default)
+        Case("in_lanes1", {"IN_LANES": 1}),  # lane-serial: one logit per input beat
+        Case("in_lanes5", {"IN_LANES": 5}),
+    ],
+    "axis_gather": [
+        Case("defaults", {}),
+        Case("n1", {"DATA_W": 8, "N": 1}),  # wires
+        Case("n8_w8", {"DATA_W": 8, "N": 8}),
+        Case("n10_w32", {"DATA_W": 32, "N": 10}),
     ],
     "cnn_engine": [Case("tiny", {"WEIGHTS_DIR": NetDir("tiny")})],
 }

@@ -38,8 +38,11 @@ def test_parse_fold_taps():
     folds = parse_fold(TINY, "conv2=1x2x3,fc1=2x4")
     assert folds["conv2"] == Fold(1, 2, 3) and folds["fc1"] == Fold(2, 4)
     assert str(folds["conv2"]) == "1x2x3" and Fold.from_dict(folds["conv2"].as_dict()) == folds["conv2"]
+    f = Fold.parse("1x1+serial+wload")
+    assert f == Fold(1, 1, serial=True, wload=True) and Fold.parse(str(f)) == f == Fold.from_dict(f.as_dict())
+    assert Fold(2, 4).as_dict() == {"pe": 2, "simd": 4}  # manifests of existing exports unchanged
     assert parse_fold(TINY, "up5k")["conv1"].taps == 3
-    for bad in ("conv2=1x2x3x4", "conv2=1", "conv2=axb"):
+    for bad in ("conv2=1x2x3x4", "conv2=1", "conv2=axb", "fc1=1x1+fast"):
         with pytest.raises(ValueError, match="expected layer=PExSIMD"):
             parse_fold(TINY, bad)
     from model.hw import plan
@@ -89,7 +92,7 @@ def test_bad_fold_rejected():
         bias=np.zeros(8, dtype=np.int64),
     )
     with pytest.raises(ValueError, match="must divide"):
-        export.layer_mem_files(ql, Fold(3, 1))
+        export.layer_mem_files(ql, Fold(3, 1), (196, 4))
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+from pathlib import Path
+
 import cocotb
 import numpy as np
 from cocotb.triggers import RisingEdge, with_timeout
-from cocotbext.axi import AxiStreamFrame
+from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSource
 
 from tb.common.axis import StreamTB, unpack
+
+
+def wload_words(weights_dir: str | Path) -> list[int] | None:
+    """The weight-load frame of an export whose folding loads a layer's weights at run time
+    (`+wload`): that layer's .mem words in file order; None when every weight is in a file."""
+    weights_dir = Path(weights_dir)
+    manifest = json.loads((weights_dir / "manifest.json").read_text())
+    for name, fold in manifest["folds"].items():
+        if fold.get("wload"):
+            return [int(w, 16) for w in (weights_dir / f"{name}_w.mem").read_text().split()]
+    return None
 
 
 class EngineTB(StreamTB):
@@ -22,6 +38,14 @@ class EngineTB(StreamTB):
         self.result_ends: list[int] = []  # cycle of each result frame's last beat
         self._in_frame = False
         self._monitor_task = None
+        weights_dir = os.environ.get("WEIGHTS_DIR")
+        self.wload_words = wload_words(weights_dir) if weights_dir else None
+        if self.wload_words:
+            self.wload = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_wload_axis"), dut.clk, dut.rst, byte_lanes=1)
+            self.wload.log.setLevel(logging.WARNING)
+        else:
+            self.wload = None
+            dut.s_wload_axis_tvalid.value = 0
 
     def start_monitor(self):
         """Record frame start / result end cycles. A per-cycle Python coroutine costs
@@ -44,8 +68,20 @@ class EngineTB(StreamTB):
             if int(dut.m_axis_tvalid.value) and int(dut.m_axis_tready.value) and int(dut.m_axis_tlast.value):
                 self.result_ends.append(self.cycle)
 
-    async def reset(self, cycles: int = 5):
+    async def reset(self, cycles: int = 5, load: bool = True):
+        """Reset; a configuration with run-time weights then loads them (reset clears them)
+        unless `load` is False."""
         await super().reset(cycles)
+        if self.wload_words and load:
+            await self.load_weights(self.wload_words)
+
+    async def load_weights(self, words: list[int], expect_valid: bool = True):
+        """Send one weight-load frame and wait until the engine has taken all of it."""
+        await self.wload.send(AxiStreamFrame(words))
+        await self.wload.wait()
+        for _ in range(8):
+            await RisingEdge(self.dut.clk)
+        assert int(self.dut.weights_valid.value) == int(expect_valid), "weights_valid after a weight-load frame"
 
     async def send_image(self, pixels):
         """One input frame, TLAST on its last beat. A frame without TLAST followed by another

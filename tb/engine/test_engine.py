@@ -233,3 +233,29 @@ async def back_to_back_no_idle(dut):
     await _expect(tb, vec, [vec.images[i].ravel() for i in range(k)], [0] * k)
     gaps = np.diff(tb.frame_starts[-k:])
     assert all(g <= vec.pixels * 1.05 for g in gaps), f"input stalled between frames: {gaps.tolist()}"
+
+
+@cocotb.test()
+async def weights_load_after_images(dut):
+    """Run-time weights (`+wload` foldings only): images sent before the weights wait inside
+    the engine and come out right once a weight-load frame has arrived; a load frame one word
+    short and one a word too long are each counted in weight_load_errors and leave the
+    weights invalid (the images keep waiting) until a good frame."""
+    vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
+    tb = EngineTB(dut, vec.n_classes, seed=19)
+    assert tb.wload_words, "this test needs an export whose folding loads weights at run time"
+    words = tb.wload_words
+    await tb.reset(load=False)
+    assert int(dut.weights_valid.value) == 0
+    for i in range(2):
+        await tb.send_image(vec.images[i])
+    for _ in range(3 * vec.pixels):
+        await RisingEdge(dut.clk)
+    assert tb.sink.empty(), "a result left before the weights were loaded"
+    await tb.load_weights(words[:-1], expect_valid=False)
+    await tb.load_weights(words + words[:1], expect_valid=False)
+    assert int(dut.weight_load_errors.value) == 2
+    assert tb.sink.empty()
+    await tb.load_weights(words)
+    await _expect(tb, vec, [vec.images[i].ravel() for i in range(2)], [0, 0])
+    assert int(dut.weight_load_errors.value) == 2 and tb.sink.empty()

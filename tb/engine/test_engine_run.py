@@ -59,6 +59,7 @@ def test_protocol(net):
 # 'up5k' (also one kernel row per cycle in the convolutions, shift-only requantization: the
 # configuration docs/synthesis.md sizes for the iCE40 UP5K).
 FOLDED = {"small": [], "up5k": ["--scale", "pow2"]}
+WLOAD_TESTS = ["weights_load_after_images", "reset_mid_frame"]
 
 
 @pytest.mark.xdist_group("engine_small")
@@ -75,6 +76,8 @@ def test_folded_tiny(fold):
     results = BUILD / "test" / f"tiny_{fold}" / "results.json"
     s = run_engine(out, "stream_images", results, images=12, seed=2, ii_frames=4)
     assert s["logits_bit_exact"] == s["images"] == 12
+    if any(f.wload for f in _folds(out).values()):  # run-time weights: the load protocol
+        run_engine(out, ",".join(WLOAD_TESTS), BUILD / "test" / f"tiny_{fold}" / "protocol.json", seed=2)
     pred = predict(get_net("tiny"), _folds(out))
     assert pred.ii_cycles > 10 * 784  # heavily folded
     assert abs(s["ii_cycles"] - pred.ii_cycles) <= 0.02 * pred.ii_cycles, (s["ii_cycles"], pred)

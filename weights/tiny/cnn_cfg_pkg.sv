@@ -11,6 +11,10 @@ package cnn_cfg_pkg;
   localparam int ACC_W      = 32;
   localparam int M_W        = 16;
   localparam int POW2       = 0;  // 1: shift-only requantization (m = 1)
+  localparam int OUT_LANES  = 10;  // logits per beat of the layer chain's output
+  // run-time weight load: none (every weight from a file)
+  localparam int WLOAD_W    = 8;  // bits per weight-load beat
+  localparam int WLOAD_WORDS = 0;  // beats per weight-load frame (0: no port in use)
   // conv1 (conv)
   localparam int CONV1_H        = 28;
   localparam int CONV1_W        = 28;

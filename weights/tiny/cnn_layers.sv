@@ -2,7 +2,8 @@
 //
 // The layer chain: a netlist of rtl/ library instances, each stage's m_axis feeding the
 // next stage's s_axis. Input: one 8-bit pixel per beat (exactly IN_PIXELS per frame,
-// guaranteed by frame_sanitizer). Output: one beat of N_CLASSES int32 logits per frame.
+// guaranteed by frame_sanitizer). Output: the N_CLASSES int32 logits of a frame, OUT_LANES
+// per beat (N_CLASSES: one beat), TLAST on the frame's last beat.
 module cnn_layers #(
   parameter WEIGHTS_DIR = "weights/tiny"  // folder of the $readmemh files
 ) (
@@ -12,10 +13,16 @@ module cnn_layers #(
   input  logic                                          s_axis_tlast,
   input  logic                                          s_axis_tvalid,
   output logic                                          s_axis_tready,
-  output logic [cnn_cfg_pkg::N_CLASSES*cnn_cfg_pkg::ACC_W-1:0] m_axis_tdata,
+  output logic [cnn_cfg_pkg::OUT_LANES*cnn_cfg_pkg::ACC_W-1:0] m_axis_tdata,
   output logic                                          m_axis_tlast,
   output logic                                          m_axis_tvalid,
-  input  logic                                          m_axis_tready
+  input  logic                                          m_axis_tready,
+  input  logic [cnn_cfg_pkg::WLOAD_W-1:0]               s_wload_axis_tdata,
+  input  logic                                          s_wload_axis_tlast,
+  input  logic                                          s_wload_axis_tvalid,
+  output logic                                          s_wload_axis_tready,
+  output logic                                          w_valid,
+  output logic                                          w_load_error
 );
 
   // Stream 'pix': the pixel stream.
@@ -261,6 +268,15 @@ module cnn_layers #(
     .m_axis_tdata(fc2_mac_tdata), .m_axis_tlast(fc2_mac_tlast),
     .m_axis_tvalid(fc2_mac_tvalid), .m_axis_tready(fc2_mac_tready)
   );
+
+  // No layer loads its weights at run time: the weight-load port takes nothing.
+  assign s_wload_axis_tready = 1'b0;
+  assign w_valid = 1'b1;
+  assign w_load_error = 1'b0;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic wload_unused;
+  assign wload_unused = ^{s_wload_axis_tdata, s_wload_axis_tlast, s_wload_axis_tvalid};
+  /* verilator lint_on UNUSEDSIGNAL */
 
   // The last stage's accumulators are the logits.
   assign m_axis_tdata  = fc2_mac_tdata;
