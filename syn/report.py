@@ -14,8 +14,8 @@ knows what the numbers should be.
 Inputs: sources = rtl/*.sv files the top needs (syn/sources.py) + weights/<net>/cnn_cfg_pkg.sv
 and cnn_layers.sv from the weights folder, whose path is also passed as WEIGHTS_DIR. The
 weights folder is --weights, else weights/<net> (its manifest.json, when it records the
-folding, must match --fold). II: build/sim/<net>/results.json "ii_cycles", else
-model.cycles.predict(net, folds), else blank. images/s = fmax / II on the iCE40 (fmax from
+folding, must match --fold). II: measured by `make sim` on that weights folder
+(build/sim/*/results.json), else model.cycles.predict(net, folds). images/s = fmax / II on the iCE40 (fmax from
 nextpnr), clock / II on Xilinx at the stated --xilinx-clock (no open place and route there).
 
 P&R: the engine has more port bits than the UP5K sg48 package has pins, so the netlist that
@@ -234,35 +234,27 @@ def check_fold(wdir: Path, folds: dict, args) -> None:
         )
 
 
-def ii_cycles(net_name: str, folds: dict) -> tuple[int | None, str]:
+def ii_cycles(net_name: str, folds: dict, wdir: Path | None) -> tuple[int | None, str]:
+    """The II measured by `make sim` on this very weights folder (build/sim/*/results.json
+    records the folder it simulated), else model.cycles.predict (which `make test` checks
+    against measurements)."""
     import math  # noqa: PLC0415
 
-    from model.nets import get_net, parse_fold  # noqa: PLC0415
+    from model import cycles  # noqa: PLC0415
+    from model.nets import Fold, get_net  # noqa: PLC0415
 
-    res = ROOT / "build" / "sim" / net_name / "results.json"
-    try:
-        data = json.loads(res.read_text()) if res.exists() else {}
-    except json.JSONDecodeError:  # being rewritten by a concurrent `make sim`
-        data = {}
-    # `make sim` simulates weights/<net> (default folding) and does not record its folds: a
-    # results.json without folds only stands for the default folding.
-    rec_folds = data.get("folds")
-    if rec_folds is None:
-        rec_folds = {k: str(f) for k, f in parse_fold(get_net(net_name), None).items()}
-    ii = data.get("ii_cycles")
-    if isinstance(ii, int | float) and math.isfinite(ii) and ii > 0 and rec_folds == folds:
-        return int(ii), rel(res)
-    try:
-        from model import cycles  # noqa: PLC0415
-        from model.nets import Fold, get_net
-
-        pred = cycles.predict(get_net(net_name), {k: Fold.parse(fold_text(v)) for k, v in folds.items()})
-        if isinstance(pred, dict):
-            pred = pred.get("ii_cycles", pred.get("ii"))
-        pred = getattr(pred, "ii_cycles", getattr(pred, "ii", pred))
-        return int(pred), "model.cycles.predict"
-    except Exception:  # noqa: BLE001 - no model yet: leave blank
-        return None, "none (no build/sim results.json nor model.cycles)"
+    if wdir is not None:
+        for res in sorted((ROOT / "build" / "sim").glob("*/results.json")):
+            try:
+                data = json.loads(res.read_text())
+            except json.JSONDecodeError:  # being rewritten by a concurrent `make sim`
+                continue
+            ii = data.get("ii_cycles")
+            same = data.get("weights") and Path(data["weights"]).resolve() == Path(wdir).resolve()
+            if same and isinstance(ii, int | float) and math.isfinite(ii) and ii > 0:
+                return int(ii), f"measured, {rel(res)}"
+    pred = cycles.predict(get_net(net_name), {k: Fold.parse(fold_text(v)) for k, v in folds.items()})
+    return int(pred.ii_cycles), "model.cycles.predict"
 
 
 # ---------------------------------------------------------------- flows
@@ -597,7 +589,7 @@ def run(args, argv: list[str]) -> int:
     files = sources.yosys_compat(sources.files_for(args.top, wdir))
     work = BUILD / args.net / re.sub(r"[^\w.=-]+", "_", fold) / ("" if args.top == ENGINE else args.top)
     work.mkdir(parents=True, exist_ok=True)
-    ii, ii_src = ii_cycles(args.net, folds) if args.top == ENGINE else (None, f"none (top {args.top})")
+    ii, ii_src = ii_cycles(args.net, folds, wdir) if args.top == ENGINE else (None, f"none (top {args.top})")
     run_ = {
         "net": args.net,
         "fold": fold if args.top == ENGINE else f"{fold}, top {args.top}" + "".join(f" {p}" for p in args.param),

@@ -83,7 +83,7 @@ def render(rows: list[dict]) -> str:
         "make sim NET=tiny WEIGHTS=build/weights/tiny_small IMAGES=100 II_FRAMES=4",
         "make weights NET=lenet5 FOLD=small CHECKPOINT=weights/lenet5/checkpoint.pt OUT=build/weights/lenet5_small",
         "make sim NET=lenet5 WEIGHTS=build/weights/lenet5_small IMAGES=20 II_FRAMES=4",
-        "# the iCE40 UP5K folding (one kernel row per cycle in the convolutions, shift-only requant):",
+        "# the iCE40 UP5K folding (docs/synthesis.md; shift-only requant):",
         "make weights NET=tiny FOLD=up5k SCALE=pow2 CHECKPOINT=weights/tiny/checkpoint.pt OUT=build/weights/tiny_up5k",
         "make sim NET=tiny WEIGHTS=build/weights/tiny_up5k IMAGES=100 II_FRAMES=4",
         ".venv/bin/python -m tb.engine.results   # writes this page",
@@ -103,7 +103,8 @@ def render(rows: list[dict]) -> str:
     out += [
         "",
         "Foldings (PE x SIMD per layer; a convolution also does its k*k taps in parallel, or the",
-        "TAPS of a third figure):",
+        "TAPS of a third figure; `+serial`: one beat per channel group, `+wload`: weights loaded",
+        "at run time, see docs/synthesis.md):",
         "",
     ]
     out += [f"- {r['net']} (`{r['weights']}`): {r['folding']}" for r in rows]
