@@ -127,3 +127,31 @@ def mem_dir(toplevel: str) -> Path:
     d = BUILD / "tb" / toplevel / "mem"
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def expect_bad_mem_file_errors(label: str, bad: Path, good: list[str], run_sim, capfd, wide_word: bool = True) -> None:
+    """rtl/mem_check.svh from the outside: a missing memory file, a short one and (wide_word) one
+    whose first word is too wide must each stop the simulation with a message naming the file.
+    `run_sim()` runs a simulation that reads `bad` (one build: files are read at simulation
+    start); `good` holds the correct file's lines; `label` is the RTL's message prefix."""
+    import pytest  # noqa: PLC0415 - test infrastructure only
+
+    def sim_output() -> str:
+        with pytest.raises((SystemExit, RuntimeError, AssertionError)):
+            run_sim()
+        out = capfd.readouterr()
+        return out.out + out.err
+
+    try:
+        bad.unlink(missing_ok=True)
+        text = sim_output()
+        assert f"{label}: cannot open init file {bad}" in text, text[-3000:]
+        bad.write_text("".join(w + "\n" for w in good[:-1]))
+        text = sim_output()
+        assert f"{label}: {bad} holds {len(good) - 1} words, expected {len(good)}" in text, text[-3000:]
+        if wide_word:
+            bad.write_text("".join(w + "\n" for w in ["f" + good[0]] + good[1:]))
+            text = sim_output()
+            assert f"{label}: {bad} word 0" in text and "is wider than" in text, text[-3000:]
+    finally:
+        bad.unlink(missing_ok=True)

@@ -22,7 +22,7 @@ from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSource
 
 from tb.common.axis import PAUSES, HandshakeChecker, StreamTB, pack, params, unpack
 from tb.common.memfiles import fc_weight_words
-from tb.common.sim import BUILD, rtl_sources, run_cocotb
+from tb.common.sim import BUILD, expect_bad_mem_file_errors, rtl_sources, run_cocotb
 from tb.fc_unit.test_fc_unit import (
     PAUSE_PAIRS,
     HandshakeLog,
@@ -425,25 +425,11 @@ def test_fc_serial_w_load(cfg):
 
 def test_fc_serial_bad_weight_file(capfd):
     """W_LOAD = 0: a missing weight file and a short one each stop the simulation with a message
-    naming the file (one build: files are read at simulation start)."""
-    cfg = (4, 2, 6, 3, 2)
+    naming the file."""
     memdir = BUILD / "tb" / "fc_serial" / "mem" / "bad_w"
     bad = memdir / "bad_w.mem"
-    bad.unlink(missing_ok=True)
-    p = serial_params(cfg, 0, w_file=bad, memdir=memdir)
+    p = serial_params((4, 2, 6, 3, 2), 0, w_file=bad, memdir=memdir)
     good = (Path(p["_MEMDIR"]) / "w.mem").read_text().splitlines()
-
-    def sim_output() -> str:
-        with pytest.raises((SystemExit, RuntimeError, AssertionError)):
-            run(p, testcase="throughput_and_latency", tag="badw")
-        out = capfd.readouterr()
-        return out.out + out.err
-
-    try:
-        text = sim_output()
-        assert f"fc_serial W_FILE: cannot open init file {bad}" in text, text[-3000:]
-        bad.write_text("".join(w + "\n" for w in good[:-1]))
-        text = sim_output()
-        assert f"fc_serial W_FILE: {bad} holds {len(good) - 1} words, expected {len(good)}" in text, text[-3000:]
-    finally:
-        bad.unlink(missing_ok=True)
+    expect_bad_mem_file_errors(
+        "fc_serial W_FILE", bad, good, lambda: run(p, testcase="throughput_and_latency", tag="badw"), capfd, False
+    )
