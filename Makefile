@@ -35,7 +35,7 @@ export NET IMAGES DATA WEIGHTS WAVES SEED FOLD II_FRAMES
 
 RTL_FILES := $(sort $(wildcard rtl/*.sv))
 
-.PHONY: help venv sim test lint weights synth synth-check clean
+.PHONY: help venv sim test lint weights synth synth-check bench-sim clean
 
 help: ## list targets and variables
 	@echo "Targets:"
@@ -43,7 +43,7 @@ help: ## list targets and variables
 	@echo
 	@echo "Variables:"
 	@echo "  NET=tiny|lenet5|lenet5_sigmoid  network (default tiny)"
-	@echo "  IMAGES=N          held-out images streamed by make sim (default 1000)"
+	@echo "  IMAGES=N|all      test images streamed by make sim (default 1000; all: the whole test split)"
 	@echo "  DATA=<dir>        MNIST-format IDX files (train-/t10k-images-idx3-ubyte[.gz], ...)"
 	@echo "  WEIGHTS=<dir>     exported weights to simulate (default weights/<NET>)"
 	@echo "  OUT=<dir>         where make weights writes (default weights/<NET>)"
@@ -86,7 +86,9 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the
 	  verilator --lint-only -Wall -Irtl -y rtl --top-module cnn_engine weights/$$n/cnn_cfg_pkg.sv weights/$$n/cnn_layers.sv rtl/cnn_engine.sv \
 	    -GWEIGHTS_DIR='"weights/'$$n'"'; \
 	done
-	@echo "verilator --lint-only -Wall: clean ($(words $(RTL_FILES)) files; engine with $(LINT_NETS))"
+	@# the bulk-simulation harness (testbench code, held to the same rule)
+	verilator --lint-only -Wall --timing -Irtl -y rtl --top-module engine_bulk weights/tiny/cnn_cfg_pkg.sv weights/tiny/cnn_layers.sv tb/engine/engine_bulk.sv -GWEIGHTS_DIR='"weights/tiny"'
+	@echo "verilator --lint-only -Wall: clean ($(words $(RTL_FILES)) files; engine with $(LINT_NETS); bulk harness)"
 	$(PY) -m ruff check model tb syn docs
 	$(PY) -m ruff format --check model tb syn docs
 
@@ -99,6 +101,9 @@ SYNTH_WEIGHTS = $(or $(WEIGHTS),$(if $(FOLD),build/weights/$(NET)_$(FOLD)))
 synth: $(STAMP) ## Yosys synthesis (iCE40, Xilinx 7) and iCE40 UP5K place and route; writes docs/synthesis.md
 	$(if $(and $(FOLD),$(if $(WEIGHTS),,y)),$(PY) -m model weights --net $(NET) --fold $(FOLD) --from-checkpoint weights/$(NET)/checkpoint.pt $(if $(SCALE),--scale $(SCALE)) --out $(SYNTH_WEIGHTS) --quiet)
 	$(PY) -m syn.report --net $(NET) $(if $(FOLD),--fold $(FOLD)) $(if $(SYNTH_WEIGHTS),--weights $(SYNTH_WEIGHTS))
+
+bench-sim: $(STAMP) ## simulation speed: bulk harness vs cocotbext-axi vs native C++ (build/bench/sim_speed.json)
+	$(PY) -m tb.engine.bench
 
 synth-check: $(STAMP) ## quick generic Yosys synthesis of every RTL top level
 	$(PY) -m pytest -q syn/test_synth_check.py

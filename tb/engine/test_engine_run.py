@@ -14,7 +14,7 @@ import pytest
 from model.cycles import predict
 from model.nets import Fold, get_net
 from tb.common.sim import BUILD, REPO
-from tb.engine.sim import run_engine
+from tb.engine.sim import run_bulk, run_engine
 
 PROTOCOL_TESTS = [
     "short_and_long_frames",
@@ -35,11 +35,11 @@ def _folds(weights: Path) -> dict[str, Fold]:
 @pytest.mark.xdist_group("engine")
 @pytest.mark.parametrize("net", NETS)
 def test_stream_images(net):
-    """All 1,000 held-out images, random stalls on both sides, bit-exact; II and latency as
-    the cycle model predicts."""
+    """All 1,000 held-out images through the bulk harness, random stalls on both sides,
+    bit-exact; II and latency as the cycle model predicts."""
     weights = REPO / "weights" / net
     results = BUILD / "test" / net / "results.json"
-    s = run_engine(weights, "stream_images", results, images=1000, seed=1)
+    s = run_bulk(weights, results, images=1000, seed=1)
     assert s["logits_bit_exact"] == s["images"] == 1000
     assert s["class_equal_torch_quant"] == 1000
     assert s["lost_frames"] == 0 and s["error_frames"] == 0
@@ -74,7 +74,7 @@ def test_folded_tiny(fold):
     argv = ["weights", "--net", "tiny", "--fold", fold, "--from-checkpoint", str(ckpt), "--out", str(out), "--quiet"]
     assert model_main(argv + FOLDED[fold]) == 0
     results = BUILD / "test" / f"tiny_{fold}" / "results.json"
-    s = run_engine(out, "stream_images", results, images=12, seed=2, ii_frames=4)
+    s = run_bulk(out, results, images=12, seed=2, ii_frames=4)
     assert s["logits_bit_exact"] == s["images"] == 12
     if any(f.wload for f in _folds(out).values()):  # run-time weights: the load protocol
         run_engine(out, ",".join(WLOAD_TESTS), BUILD / "test" / f"tiny_{fold}" / "protocol.json", seed=2)
@@ -97,8 +97,8 @@ def test_mismatch_names_first_bad_layer():
     assert "CONV2_HI       = 255;" in text
     pkg.write_text(text.replace("CONV2_HI       = 255;", "CONV2_HI       = 100;"))
     results = BUILD / "test" / "tiny_bug" / "results.json"
-    with pytest.raises((SystemExit, AssertionError)):
-        run_engine(bug, "stream_images", results, images=4, seed=3, ii_frames=3)
+    with pytest.raises(AssertionError, match="conv2"):
+        run_bulk(bug, results, images=4, seed=3, ii_frames=3)
     s = json.loads(results.read_text())
     assert s["logits_bit_exact"] < 4
     assert s["first_mismatch"]["layer"] == "conv2", s["first_mismatch"]
@@ -107,8 +107,9 @@ def test_mismatch_names_first_bad_layer():
 
 @pytest.mark.xdist_group("engine")
 def test_sim_on_idx_files():
-    """make sim DATA=<dir>: images come from the user's IDX files (here written from the
-    embedded set), the expected answers are computed from the export at run time."""
+    """make sim DATA=<dir> IMAGES=all: every image of the user's IDX test split (here written
+    from the embedded set) through the RTL, the expected answers computed from the export at
+    run time; the RTL's own outputs and the confusion matrix are written beside results.json."""
     import numpy as np
 
     from model.data import load_dataset, write_idx
@@ -119,20 +120,17 @@ def test_sim_on_idx_files():
     write_idx(idx / "train-labels-idx1-ubyte.gz", ds.train_y[:200].astype(np.uint8))
     write_idx(idx / "t10k-images-idx3-ubyte", ds.test_x[500:520])
     write_idx(idx / "t10k-labels-idx1-ubyte", ds.test_y[500:520].astype(np.uint8))
-    s = run_engine(
-        REPO / "weights" / "tiny",
-        "stream_images",
-        BUILD / "test" / "idx_run" / "results.json",
-        images=20,
-        seed=4,
-        data_dir=idx,
-        ii_frames=3,
-    )
+    s = run_bulk(REPO / "weights" / "tiny", BUILD / "test" / "idx_run" / "results.json", None, 4, idx, ii_frames=3)
     assert s["images"] == 20 and s["logits_bit_exact"] == 20 and s["class_equal_torch_quant"] == 20
+    out = np.load(BUILD / "test" / "idx_run" / "rtl_outputs.npz")
+    assert out["logits"].shape == (20, 10) and out["classes"].shape == out["labels"].shape == (20,)
+    assert (out["labels"] == ds.test_y[500:520]).all()
+    assert (BUILD / "test" / "idx_run" / "confusion.png").stat().st_size > 0
 
 
 def test_sim_bad_arguments(monkeypatch, capsys):
-    """make sim with a network that has no export, or a bad IMAGES, fails with one clear line."""
+    """make sim with a network that has no export, a bad IMAGES, or more IMAGES than the test
+    split holds, fails with one clear line."""
     from tb.engine import sim
 
     monkeypatch.setenv("NET", "no_such_net")
@@ -141,9 +139,13 @@ def test_sim_bad_arguments(monkeypatch, capsys):
     assert sim.main() == 2
     assert "holds no export" in capsys.readouterr().err
     monkeypatch.setenv("NET", "tiny")
-    monkeypatch.setenv("IMAGES", "many")
+    for bad in ("many", "0", "-3"):
+        monkeypatch.setenv("IMAGES", bad)
+        assert sim.main() == 2
+        assert "IMAGES must be a positive integer or `all`" in capsys.readouterr().err
+    monkeypatch.setenv("IMAGES", "1001")
     assert sim.main() == 2
-    assert "IMAGES and SEED must be positive integers" in capsys.readouterr().err
+    assert "IMAGES=1001, but the test split holds 1000 images" in capsys.readouterr().err
     monkeypatch.setenv("IMAGES", "5")
     monkeypatch.setenv("DATA", "/nowhere")
     assert sim.main() == 2
