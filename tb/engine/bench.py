@@ -52,7 +52,7 @@ def build_native(weights: Path) -> Path:
         *args,
         "--top-module",
         "cnn_engine",
-        f"-GWEIGHTS_DIR=\"{weights.resolve()}\"",
+        f'-GWEIGHTS_DIR="{weights.resolve()}"',
         "-Mdir",
         str(mdir),
         "-o",

@@ -165,7 +165,9 @@ def run_bulk(
         probe = results.parent / "probe.json"
         env_probe = {"PROBE_IMAGE": str(summary["mismatched_images"][0]), "PROBE_RESULTS": str(probe)}
         try:
-            run_engine(weights_dir, "probe_image", results.parent / "probe_run.json", n, seed, data_dir, extra_env=env_probe)
+            run_engine(
+                weights_dir, "probe_image", results.parent / "probe_run.json", n, seed, data_dir, extra_env=env_probe
+            )
         finally:
             if probe.exists():
                 summary["first_mismatch"] = json.loads(probe.read_text())
