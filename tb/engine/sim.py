@@ -38,7 +38,8 @@ def run_engine(
     waves: bool = False,
     ii_frames: int = 12,
 ) -> dict | None:
-    weights_dir = weights_dir.resolve()
+    # absolute: the simulator runs in its build directory, where a relative path points elsewhere
+    weights_dir, results = weights_dir.resolve(), results.resolve()
     results.parent.mkdir(parents=True, exist_ok=True)
     vectors = prepare_vectors(weights_dir, data_dir, images, results.parent / "vectors.npz")
     env = {
