@@ -21,10 +21,10 @@ from model.emit_mem import read_mem, unpack_conv_weights, unpack_fc_weights
 from model.emit_vectors import N_DUMP, VECTORS_DIR
 from model.graph import INPUT, Graph, QuantLayer
 from model.nets import Fold
-from model.plan import Plan, stream_formats
+from model.plan import Plan
 from model.quantize import CALIB_IMAGES
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # 2: inputs, stream, in_stream, c_in, in_beats, taps
 MANIFEST = "manifest.json"
 
 
@@ -76,13 +76,22 @@ def layer_entry(ql: QuantLayer, plan: Plan, files: dict[str, dict] | None) -> di
         "out_shape": list(ql.out_shape),
         "s_in": _f(ql.s_in),
         "s_out": _f(ql.s_out),
+        "inputs": list(ql.inputs),
+        "stream": plan.streams[ql.name].as_dict(),
     }
     if ql.is_compute:
+        fold = plan.folds[ql.name]
+        in_beats, c_in = plan.formats[ql.name]
+        # the dimensions of the weight memory table (docs/architecture.md "Memory files")
+        if ql.kind == "dense":
+            entry.update({"in_beats": in_beats, "c_in": c_in})
+        else:
+            entry.update({"c_in": c_in, "taps": fold.taps or ql.k * ql.k})
         entry.update(
             {
                 "k": ql.k,
                 "pad": ql.pad,
-                "fold": plan.folds[ql.name].as_dict(),
+                "fold": fold.as_dict(),
                 "weight_shape": list(ql.weight.shape),
                 "s_w": [_f(v) for v in ql.s_w],
                 "s_pre": _f(ql.s_pre),
@@ -115,6 +124,7 @@ def write_manifest(
         "format": MANIFEST_FORMAT,
         "net": graph.name,
         "in_shape": list(graph.in_shape),
+        "in_stream": plan.streams[INPUT].as_dict(),
         "n_classes": graph.n_classes,
         "folds": {k: v.as_dict() for k, v in sorted(plan.folds.items())},
         "dataset": dataset_description(ds),
@@ -142,14 +152,13 @@ def load_graph(out_dir: str | Path) -> Graph:
     if not mpath.exists():
         raise FileNotFoundError(f"{mpath} is missing: not an export (run `make weights`)")
     manifest = json.loads(mpath.read_text())
+    if manifest.get("format") != MANIFEST_FORMAT:
+        raise ValueError(f"{mpath}: format {manifest.get('format')}, expected {MANIFEST_FORMAT} (run `make weights`)")
     nodes = []
-    prev = INPUT
     for e in manifest["layers"]:
         shape = {k: tuple(e[k]) for k in ("in_shape", "out_shape")}
-        nodes.append(QuantLayer(e["name"], e["kind"], e["act"], **shape, pool=e["pool"], inputs=(prev,)))
-        prev = e["name"]
+        nodes.append(QuantLayer(e["name"], e["kind"], e["act"], **shape, pool=e["pool"], inputs=tuple(e["inputs"])))
     graph = Graph(manifest["net"], tuple(manifest["in_shape"]), manifest["n_classes"], nodes)
-    formats = stream_formats(graph, {k: Fold.from_dict(v) for k, v in manifest["folds"].items()})
     for ql, e in zip(graph, manifest["layers"], strict=True):
         if not ql.is_compute:
             continue
@@ -169,7 +178,7 @@ def load_graph(out_dir: str | Path) -> Graph:
             ql.weight = unpack_conv_weights(mem("w", False), shape, fold).astype(np.int64)
         else:
             c, h, w = ql.in_shape
-            stream = unpack_fc_weights(mem("w", False), shape[0], *formats[ql.name], fold)
+            stream = unpack_fc_weights(mem("w", False), shape[0], e["in_beats"], e["c_in"], fold)
             # stream order (y, x, c) back to PyTorch's (c, y, x) columns
             ql.weight = stream.reshape(shape[0], h, w, c).transpose(0, 3, 1, 2).reshape(shape).astype(np.int64)
         ql.bias = np.array(mem("b", True), dtype=np.int64)

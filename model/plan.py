@@ -3,16 +3,17 @@
 Input:  a graph (model/graph.py: from `quantize`, or `from_net` for structure alone) and a
         folding per compute node (model/nets.py `Fold`), and the scale mode (pow2).
 Output: a `Plan`: per node the package constants and the chain of stages (module, instance,
-        parameters, output width; rate-matching FIFOs included), and the stream format
-        (beats, lanes) each compute node reads. model/emit_rtl.py renders it as SystemVerilog,
-        model/emit_mem.py packs the weights for it, model/cycles.py times it.
+        parameters, output width; rate-matching FIFOs included), the stream every node sends
+        (lanes, beats, width, signedness) and the (beats, lanes) each compute node reads.
+        model/emit_rtl.py renders it as SystemVerilog, model/emit_mem.py packs the weights
+        for it, model/manifest.py records its streams, model/cycles.py times it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from model.graph import Graph, QuantLayer
+from model.graph import INPUT, Graph, QuantLayer
 from model.nets import Fold
 
 ACC_W = 32  # accumulator and logit width (int32), see docs/architecture.md
@@ -50,6 +51,7 @@ class Plan:
     folds: dict[str, Fold]
     pow2: bool  # shift-only requantization (m = 1)
     formats: dict[str, tuple[int, int]]  # compute node -> (beats, lanes) of its input, see stream_formats
+    streams: dict[str, Stream]  # node (and INPUT) -> its output stream
     layers: list[LayerHW]
 
 
@@ -82,23 +84,51 @@ def _mac_params(name: str, shape: str, taps: bool = False) -> dict[str, str]:
     return params
 
 
-def stream_formats(graph: Graph, folds: dict[str, Fold]) -> dict[str, tuple[int, int]]:
-    """(beats, lanes) of every compute node's input per frame item: a convolution sees pixels
-    of C lanes; a Dense node sees its input as H*W beats of C lanes, or, when it reads a
-    `serial` Dense node (fc_serial), as that node's C_OUT/PE beats of PE lanes. The weight
-    files of a Dense node are laid out for these beats (model/emit_mem.py)."""
-    out: dict[str, tuple[int, int]] = {}
+@dataclass(frozen=True)
+class Stream:
+    """The AXI4-Stream a node sends per frame: `beats` beats of `lanes` lanes of `width`
+    bits each (two's complement when `signed`); docs/architecture.md "Streams"."""
+
+    lanes: int
+    beats: int
+    width: int
+    signed: bool
+
+    def as_dict(self) -> dict:
+        return {"lanes": self.lanes, "beats": self.beats, "width": self.width, "signed": self.signed}
+
+
+def streams(graph: Graph, folds: dict[str, Fold]) -> dict[str, Stream]:
+    """The output stream of every node (and of INPUT, the pixel stream): one beat per pixel of
+    all its channels, uint8; the logits node sends int32 accumulators; a `serial` Dense node
+    (fc_serial) sends its C_OUT outputs as C_OUT/PE beats of PE lanes. A serial convolution's
+    channel groups are gathered back into pixels (axis_gather) inside the layer."""
+    c, h, w = graph.in_shape
+    out = {INPUT: Stream(c, h * w, 8, False)}
     for node in graph:
-        if not node.is_compute:
-            continue
-        c, h, w = node.in_shape
-        src = graph.source(node)
-        f = folds.get(src.name) if src is not None and src.kind == "dense" else None
+        c, h, w = node.out_shape
+        width, signed = (ACC_W, True) if node.act == "none" else (8, False)
+        f = folds.get(node.name)
         if node.kind == "dense" and f is not None and f.serial:
-            out[node.name] = (src.out_shape[0] // f.pe, f.pe)
+            out[node.name] = Stream(f.pe, c // f.pe, width, signed)
         else:
-            out[node.name] = (h * w, c)
+            out[node.name] = Stream(c, h * w, width, signed)
     return out
+
+
+def stream_formats(graph: Graph, folds: dict[str, Fold]) -> dict[str, tuple[int, int]]:
+    """(beats, lanes) of every compute node's input per frame item, the stream of the node it
+    reads: a convolution sees pixels of C lanes; a Dense node sees H*W beats of C lanes, or,
+    when it reads a serial Dense node, that node's C_OUT/PE beats of PE lanes. The weight files
+    of a Dense node are laid out for these beats (IN_BEATS, C_IN; model/emit_mem.py)."""
+    out = streams(graph, folds)
+    fmt = {}
+    for node in graph:
+        if node.is_compute:
+            src = graph.source(node)
+            s = out[INPUT if src is None else src.name]
+            fmt[node.name] = (s.beats, s.lanes)
+    return fmt
 
 
 def folds_per_item(node: QuantLayer, lanes: int, fold: Fold) -> int:
@@ -295,4 +325,4 @@ def plan(graph: Graph, folds: dict[str, Fold], pow2: bool = False) -> Plan:
                     )
                 )
         layers.append(hw)
-    return Plan(graph.name, graph.in_shape, graph.n_classes, dict(folds), pow2, fmt, layers)
+    return Plan(graph.name, graph.in_shape, graph.n_classes, dict(folds), pow2, fmt, streams(graph, folds), layers)

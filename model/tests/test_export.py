@@ -9,7 +9,9 @@ import torch
 
 from model import emit_mem, emit_vectors
 from model.__main__ import main
+from model.manifest import load_graph
 from model.nets import TINY, Fold
+from model.reference import run_reference
 
 
 @pytest.mark.parametrize(
@@ -133,6 +135,22 @@ def test_export_is_deterministic_and_follows_contract(tiny_checkpoint, tmp_path)
             lines = (a / info["file"]).read_text().split("\n")
             assert lines[-1] == "" and len(lines) - 1 == info["depth"]
             assert all(re.fullmatch(f"[0-9a-f]{{{(info['width'] + 3) // 4}}}", x) for x in lines[:-1])
+    # the memory tables' dimensions as the manifest states them (docs/architecture.md)
+    assert man["format"] == 2 and man["in_stream"] == {"lanes": 1, "beats": 784, "width": 8, "signed": False}
+    for layer in man["layers"]:
+        if layer["kind"] == "dense":
+            f = layer["fold"]
+            w_depth = layer["in_beats"] * (layer["out_shape"][0] // f["pe"]) * (layer["c_in"] // f["simd"])
+            assert layer["files"]["w"]["depth"] == w_depth
+    by_name = {x["name"]: x for x in man["layers"]}
+    assert by_name["fc1"]["in_beats"] == by_name["pool2"]["stream"]["beats"] == 49
+    assert by_name["fc2"]["stream"] == {"lanes": 10, "beats": 1, "width": 32, "signed": True}
+    assert by_name["conv2"]["taps"] == 9 and by_name["conv2"]["inputs"] == ["pool1"]
+    # the integer graph back from the files alone gives the exported logits
+    graph = load_graph(a)
+    assert np.array_equal(
+        run_reference(graph, np.load(a / "vectors" / "images.npy")[:50]), np.load(a / "vectors" / "logits.npy")[:50]
+    )
     conv2 = next(x for x in man["layers"] if x["name"] == "conv2")
     fold = Fold.from_dict(conv2["fold"])
     words = emit_mem.read_mem(a / "conv2_w.mem", conv2["files"]["w"]["width"])
