@@ -2,7 +2,7 @@
 
     .venv/bin/python docs/figures.py
 
-Writes docs/img/engine_<net>.png (block diagram of cnn_engine, from model.hw.plan) for the
+Writes docs/img/engine_<net>.png (block diagram of cnn_engine, from model.plan.plan) for the
 networks below and docs/img/engine_timing.png (AXI-Stream ports for one frame, II and
 latency from model.cycles.predict). Output is deterministic (no timestamp or software tag).
 """
@@ -22,8 +22,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from model.cycles import predict  # noqa: E402
-from model.hw import FIFO_DEPTH, plan  # noqa: E402
+from model.graph import from_net  # noqa: E402
 from model.nets import get_net  # noqa: E402
+from model.plan import FIFO_DEPTH, plan  # noqa: E402
 
 OUT = REPO / "docs" / "img"
 NETS = ("tiny", "lenet5")
@@ -130,7 +131,7 @@ def _layer_label(hw) -> str:
 
 def block_diagram(net_name: str) -> Path:
     net = get_net(net_name)
-    layers = plan(net, net.folds)
+    layers = plan(from_net(net), net.folds).layers
     # Pool layers share the row of the conv before them.
     rows: list[tuple[str, list]] = []
     for hw in layers:
@@ -240,7 +241,7 @@ def block_diagram(net_name: str) -> Path:
     ax.text(
         width / 2,
         height - 0.25,
-        f"cnn_engine, network '{net.name}' (default folding, model.hw.plan)",
+        f"cnn_engine, network '{net.name}' (default folding, model.plan.plan)",
         ha="center",
         va="top",
         fontsize=11,

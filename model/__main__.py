@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("model.train", "model.export")
+COMMAND_MODULES = ("model.train", "model.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,6 +1,6 @@
 """Cycle model of the engine: predicts the initiation interval and the latency of a folding.
 
-A max-plus model over the stage chain that model/hw.py plans: for every beat of every
+A max-plus model over the stage chain that model/plan.py makes of the graph: for every beat of every
 stream it computes the cycle at which the beat is produced, from the beats it depends on and
 the stage's service time (the figures each module's header comment states). Buffers are
 assumed deep enough (the rate-matching FIFOs), so back-pressure is not modelled; the engine
@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.hw import plan
+from model.graph import from_net
 from model.nets import Net, get_net, parse_fold
+from model.plan import plan
 
 # Cycles from a stage's input handshake to its output valid (module header comments).
 LATENCY = {
@@ -69,7 +70,7 @@ def frame_times(net: Net, folds, t_pixels: np.ndarray) -> tuple[np.ndarray, dict
     t = _serve(t_pixels, 1, LATENCY["frame_sanitizer"])
     c, h, w = net.in_shape
     busy: dict[str, int] = {"input": int(h * w)}
-    for hw in plan(net, folds):
+    for hw in plan(from_net(net), folds).layers:
         cs = hw.consts
         for st in hw.stages:
             m = st.module

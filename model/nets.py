@@ -1,8 +1,9 @@
 """Network descriptions: each network is described once, declaratively.
 
-Training (model/train.py), quantization (model/quant.py), the integer reference
-(model/reference.py), the exporter (model/export.py) and the hardware configuration all
-walk the same `Net`. A new network of these layer kinds needs only a new entry in NETS.
+The first stage of the compile flow (model/flow.py). Input: none (written by hand).
+Output: `Net`s and their foldings. Training (model/train.py) and quantization
+(model/quant.py, through model/graph.py `from_net`) walk the same `Net`. A new network of
+these layer kinds needs only a new entry in NETS.
 """
 
 from __future__ import annotations

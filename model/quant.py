@@ -20,14 +20,15 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.nets import Conv, Net, Pool, layer_names, shapes
+from model.graph import Graph, QuantLayer, from_net
+from model.nets import Conv, Net, Pool, shapes
 
 M_BITS = 15  # requant multiplier: 2**14 <= m < 2**15 (float scale mode)
 R_MIN, R_MAX = 1, 62
@@ -41,37 +42,6 @@ SIGMOID_SAT = math.log(254.5 / 0.5)
 METHODS = ("maxmin", "percentile", "mse")
 SCALES = ("float", "pow2")
 PERCENTILE = 99.99
-
-
-@dataclass
-class QuantLayer:
-    """One layer of the integer network. Integer fields are what the hardware uses; the float
-    scales are informational (manifest) and for the fake-quant model."""
-
-    name: str
-    kind: str  # "conv" | "pool" | "dense"
-    act: str | None  # "relu" | "sigmoid" | "none" (compute layers); None for pools
-    in_shape: tuple[int, int, int]  # (C, H, W)
-    out_shape: tuple[int, int, int]
-    k: int = 1
-    pad: int = 0
-    pool: str | None = None  # "max" | "avg"
-    weight: np.ndarray | None = None  # int64, PyTorch layout (O, I, K, K) or (O, C*H*W)
-    bias: np.ndarray | None = None  # int64 (O,)
-    m: np.ndarray | None = None  # int64 (O,), None for the logits layer
-    r: np.ndarray | None = None  # int64 (O,)
-    lo: int | None = None
-    hi: int | None = None
-    lut: np.ndarray | None = None  # int64 (256,) for sigmoid layers
-    s_in: float = 1.0 / 255
-    s_w: np.ndarray | None = None  # float64 (O,)
-    s_out: float = 1.0 / 255  # scale of the layer's output lanes (the logits: s_in*s_w[0])
-    s_pre: float | None = None  # int8 scale before the LUT (sigmoid)
-    acc_bound: int = 0  # worst-case |accumulator|
-
-    @property
-    def is_compute(self) -> bool:
-        return self.kind in ("conv", "dense")
 
 
 # --------------------------------------------------------------------------------------------
@@ -339,9 +309,10 @@ def quantize(
     method: str = "maxmin",
     scale: str = "float",
     act_scales: list[float | None] | None = None,
-) -> list[QuantLayer]:
-    """Integer network from a float model (nn.Module or float_params list). Activation scales
-    come from `calibrate` on `calib_images` (training images) unless `act_scales` is given."""
+) -> Graph:
+    """The quantized graph (model/graph.py) of a float model (nn.Module or float_params list).
+    Activation scales come from `calibrate` on `calib_images` (training images) unless
+    `act_scales` is given."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale mode {scale!r}; choose one of {', '.join(SCALES)}")
     params = float_params(net, float_model) if isinstance(float_model, nn.Module) else list(float_model)
@@ -349,18 +320,17 @@ def quantize(
         if calib_images is None:
             raise ValueError("quantize needs calibration images or act_scales")
         act_scales = calibrate(net, params, calib_images, method, scale)
-    names = layer_names(net)
-    qlayers: list[QuantLayer] = []
+    graph = from_net(net)
+    nodes: list[QuantLayer] = []
     s_in = 1.0 / 255
     it = iter(params)
-    n_layers = len(net.layers)
-    for idx, (layer, name, (ins, outs)) in enumerate(zip(net.layers, names, shapes(net), strict=True)):
-        if isinstance(layer, Pool):
-            qlayers.append(QuantLayer(name, "pool", None, ins, outs, k=2, pool=layer.kind, s_in=s_in, s_out=s_in))
+    for idx, node in enumerate(graph):
+        if node.kind == "pool":
+            nodes.append(replace(node, s_in=s_in, s_out=s_in))
             continue
-        last = idx == n_layers - 1
-        if layer.act == "none" and not last:
-            raise ValueError(f"{net.name}: {name}: act='none' is only supported on the last layer")
+        last = idx == len(graph) - 1
+        if node.act == "none" and not last:
+            raise ValueError(f"{net.name}: {node.name}: act='none' is only supported on the last layer")
         w, b = next(it)
         w = w.double().numpy()
         b = b.double().numpy()
@@ -369,33 +339,20 @@ def quantize(
         s_acc = s_in * s_w
         b_int = np.round(b / s_acc)
         if np.any(np.abs(b_int) >= 2**31):
-            raise ValueError(f"{name}: bias does not fit int32")
+            raise ValueError(f"{node.name}: bias does not fit int32")
         b_int = b_int.astype(np.int64)
-        ql = QuantLayer(
-            name,
-            "conv" if isinstance(layer, Conv) else "dense",
-            layer.act,
-            ins,
-            outs,
-            k=getattr(layer, "k", 1),
-            pad=getattr(layer, "pad", 0),
-            weight=w_int,
-            bias=b_int,
-            s_in=s_in,
-            s_w=s_w,
-            acc_bound=acc_bound(w_int, b_int),
-        )
+        ql = replace(node, weight=w_int, bias=b_int, s_in=s_in, s_w=s_w, acc_bound=acc_bound(w_int, b_int))
         check_acc_width(ql)
-        if layer.act == "none":
+        if node.act == "none":
             ql.s_out = float(s_acc[0])
         else:
             s_q = act_scales[idx]
             if s_q is None:
-                raise ValueError(f"{name}: no activation scale")
+                raise ValueError(f"{node.name}: no activation scale")
             mr = [pow2_multiplier(M) if scale == "pow2" else compute_multiplier(M) for M in s_acc / s_q]
             ql.m = np.array([m for m, _ in mr], dtype=np.int64)
             ql.r = np.array([r for _, r in mr], dtype=np.int64)
-            if layer.act == "relu":
+            if node.act == "relu":
                 ql.lo, ql.hi = U8
                 ql.s_out = float(s_q)
             else:
@@ -403,9 +360,9 @@ def quantize(
                 ql.s_pre = float(s_q)
                 ql.lut = sigmoid_lut(s_q)
                 ql.s_out = 1.0 / 255
-        qlayers.append(ql)
+        nodes.append(ql)
         s_in = ql.s_out
-    return qlayers
+    return replace(graph, nodes=nodes)
 
 
 def act_scales_of(qlayers: list[QuantLayer]) -> list[float | None]:

@@ -95,7 +95,7 @@ def yosys_compat(files: list[Path]) -> list[Path]:
     Yosys 0.70's read_verilog -sv rejects a wildcard package import inside a module body
     (`module m (...); import pkg::*;` -> "syntax error, unexpected TOK_IMPORT"), and in the
     module header as well; it accepts one at file scope. The generated weights/<net>/cnn_layers.sv
-    (model/hw.py) imports cnn_cfg_pkg in its body, which Verilator accepts. For such a file a
+    (model/emit_rtl.py) imports cnn_cfg_pkg in its body, which Verilator accepts. For such a file a
     copy is written under build/syn/compat/<content hash>/ with the import moved to file scope
     on the `module` line and the body line blanked, so line numbers in Yosys messages still
     match the original. Other files are returned unchanged.

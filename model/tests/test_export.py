@@ -1,4 +1,4 @@
-"""Memory-file packing (docs/architecture.md), exporter determinism, CLI errors."""
+"""Memory-file packing (docs/architecture.md), export determinism, CLI errors."""
 
 import json
 import re
@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from model import export
+from model import emit_mem, emit_vectors
 from model.__main__ import main
+from model.manifest import load_graph
 from model.nets import TINY, Fold
+from model.reference import run_reference
 
 
 @pytest.mark.parametrize(
@@ -18,11 +20,11 @@ from model.nets import TINY, Fold
 def test_conv_pack_round_trip(fold):
     rng = np.random.default_rng(0)
     w = rng.integers(-127, 128, (8, 6, 3, 3))
-    words = export.pack_conv_weights(w, fold)
+    words = emit_mem.pack_conv_weights(w, fold)
     taps = fold.taps or 9
     nt = 9 // taps
     assert len(words) == (8 // fold.pe) * (6 // fold.simd) * nt
-    assert np.array_equal(export.unpack_conv_weights(words, w.shape, fold), w)
+    assert np.array_equal(emit_mem.unpack_conv_weights(words, w.shape, fold), w)
     # the contract (rtl/conv_unit.sv), lane by lane
     ig_n = 6 // fold.simd
     for og, ig, pe, s, i, j in [(0, 0, 0, 0, 0, 0), (8 // fold.pe - 1, ig_n - 1, fold.pe - 1, fold.simd - 1, 2, 1)]:
@@ -45,12 +47,13 @@ def test_parse_fold_taps():
     for bad in ("conv2=1x2x3x4", "conv2=1", "conv2=axb", "fc1=1x1+fast"):
         with pytest.raises(ValueError, match="expected layer=PExSIMD"):
             parse_fold(TINY, bad)
-    from model.hw import plan
+    from model.graph import from_net
+    from model.plan import plan
 
     with pytest.raises(ValueError, match="TAPS=2 must divide"):
-        plan(TINY, parse_fold(TINY, "conv2=1x1x2"))
+        plan(from_net(TINY), parse_fold(TINY, "conv2=1x1x2"))
     with pytest.raises(ValueError, match="TAPS=3 must divide"):
-        plan(TINY, parse_fold(TINY, "fc1=1x1x3"))
+        plan(from_net(TINY), parse_fold(TINY, "fc1=1x1x3"))
 
 
 @pytest.mark.parametrize("fold", [Fold(1, 1), Fold(2, 8), Fold(4, 4), Fold(5, 2)])
@@ -58,9 +61,9 @@ def test_fc_pack_round_trip(fold):
     rng = np.random.default_rng(1)
     beats, c_in, o = 6, 8, 20
     w = rng.integers(-127, 128, (o, beats * c_in))
-    words = export.pack_fc_weights(w, beats, c_in, fold)
+    words = emit_mem.pack_fc_weights(w, beats, c_in, fold)
     assert len(words) == beats * (o // fold.pe) * (c_in // fold.simd)
-    assert np.array_equal(export.unpack_fc_weights(words, o, beats, c_in, fold), w)
+    assert np.array_equal(emit_mem.unpack_fc_weights(words, o, beats, c_in, fold), w)
     og_n, ig_n = o // fold.pe, c_in // fold.simd
     last = (beats - 1, og_n - 1, ig_n - 1, fold.pe - 1, fold.simd - 1)
     for b, og, ig, pe, s in [(0, 0, 0, 0, 0), last, (2, 1, 0, 0, 1)]:
@@ -72,10 +75,10 @@ def test_fc_pack_round_trip(fold):
 
 
 def test_mem_format():
-    text = export.format_mem([-1, 0, 5, -128], 8)
+    text = emit_mem.format_mem([-1, 0, 5, -128], 8)
     assert text == "ff\n00\n05\n80\n"
-    assert export.format_mem([-2, 2**31 - 1], 32) == "fffffffe\n7fffffff\n"
-    assert export.format_mem([0x1ABC], 20) == "01abc\n"
+    assert emit_mem.format_mem([-2, 2**31 - 1], 32) == "fffffffe\n7fffffff\n"
+    assert emit_mem.format_mem([0x1ABC], 20) == "01abc\n"
 
 
 def test_bad_fold_rejected():
@@ -92,7 +95,7 @@ def test_bad_fold_rejected():
         bias=np.zeros(8, dtype=np.int64),
     )
     with pytest.raises(ValueError, match="must divide"):
-        export.layer_mem_files(ql, Fold(3, 1), (196, 4))
+        emit_mem.layer_mem_files(ql, Fold(3, 1), (196, 4))
 
 
 @pytest.fixture(scope="module")
@@ -132,10 +135,26 @@ def test_export_is_deterministic_and_follows_contract(tiny_checkpoint, tmp_path)
             lines = (a / info["file"]).read_text().split("\n")
             assert lines[-1] == "" and len(lines) - 1 == info["depth"]
             assert all(re.fullmatch(f"[0-9a-f]{{{(info['width'] + 3) // 4}}}", x) for x in lines[:-1])
+    # the memory tables' dimensions as the manifest states them (docs/architecture.md)
+    assert man["format"] == 2 and man["in_stream"] == {"lanes": 1, "beats": 784, "width": 8, "signed": False}
+    for layer in man["layers"]:
+        if layer["kind"] == "dense":
+            f = layer["fold"]
+            w_depth = layer["in_beats"] * (layer["out_shape"][0] // f["pe"]) * (layer["c_in"] // f["simd"])
+            assert layer["files"]["w"]["depth"] == w_depth
+    by_name = {x["name"]: x for x in man["layers"]}
+    assert by_name["fc1"]["in_beats"] == by_name["pool2"]["stream"]["beats"] == 49
+    assert by_name["fc2"]["stream"] == {"lanes": 10, "beats": 1, "width": 32, "signed": True}
+    assert by_name["conv2"]["taps"] == 9 and by_name["conv2"]["inputs"] == ["pool1"]
+    # the integer graph back from the files alone gives the exported logits
+    graph = load_graph(a)
+    assert np.array_equal(
+        run_reference(graph, np.load(a / "vectors" / "images.npy")[:50]), np.load(a / "vectors" / "logits.npy")[:50]
+    )
     conv2 = next(x for x in man["layers"] if x["name"] == "conv2")
     fold = Fold.from_dict(conv2["fold"])
-    words = export.read_mem(a / "conv2_w.mem", conv2["files"]["w"]["width"])
-    w = export.unpack_conv_weights(words, conv2["weight_shape"], fold)
+    words = emit_mem.read_mem(a / "conv2_w.mem", conv2["files"]["w"]["width"])
+    w = emit_mem.unpack_conv_weights(words, conv2["weight_shape"], fold)
     assert w.min() >= -127 and w.max() <= 127
 
     vec = a / "vectors"
@@ -144,8 +163,8 @@ def test_export_is_deterministic_and_follows_contract(tiny_checkpoint, tmp_path)
     assert np.array_equal(np.load(vec / "classes.npy"), np.argmax(logits, 1))
     assert np.array_equal(np.load(vec / "torch_quant_classes.npy"), np.load(vec / "classes.npy"))
     assert np.load(vec / "images.npy").dtype == np.uint8
-    assert np.array_equal(np.load(vec / "acts" / "fc2.npy").reshape(-1, 10), logits[: export.N_DUMP])
-    assert np.load(vec / "acts" / "conv1.npy").shape == (export.N_DUMP, 28, 28, 4)
+    assert np.array_equal(np.load(vec / "acts" / "fc2.npy").reshape(-1, 10), logits[: emit_vectors.N_DUMP])
+    assert np.load(vec / "acts" / "conv1.npy").shape == (emit_vectors.N_DUMP, 28, 28, 4)
 
 
 def test_export_small_fold(tiny_checkpoint, tmp_path):

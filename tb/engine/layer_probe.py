@@ -11,8 +11,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import RisingEdge
 
-from model.hw import plan
-from model.nets import get_net
+from model.plan import plan
 from model.reference import run_reference
 from tb.common.axis import unpack
 
@@ -38,10 +37,9 @@ class StreamProbe:
 
 async def first_bad_layer(tb, vec, index: int) -> dict:
     """Runs image `index` alone and returns where the RTL first departs from the reference."""
-    net = get_net(vec.net)
-    layers = plan(net, vec.folds)
+    layers = plan(vec.graph, vec.folds).layers
     img = vec.images[index]
-    _, ref = run_reference(vec.qlayers, img[None], dump=True)
+    _, ref = run_reference(vec.graph, img[None], dump=True)
     probes = []
     for hw in layers:
         last = hw.stages[-1]

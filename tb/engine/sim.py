@@ -54,7 +54,8 @@ def run_engine(
     """A cocotb test (or comma-separated tests) of tb/engine/test_engine.py on the engine
     itself, driven by cocotbext-axi: the protocol tests, the layer probes, the AXI path of the
     speed benchmark."""
-    weights_dir = weights_dir.resolve()
+    # absolute: the simulator runs in its build directory, where a relative path points elsewhere
+    weights_dir, results = weights_dir.resolve(), results.resolve()
     results.parent.mkdir(parents=True, exist_ok=True)
     vectors = prepare_vectors(weights_dir, data_dir, images, results.parent / "vectors.npz")
     env = {

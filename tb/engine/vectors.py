@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from model.export import load_qlayers
+from model.graph import Graph
+from model.manifest import load_graph
 from model.nets import Fold
 from model.reference import run_reference
 
@@ -27,7 +28,7 @@ class Vectors:
     logits: np.ndarray  # (N, n_classes) int64, integer reference
     class_torch_quant: np.ndarray
     class_float: np.ndarray
-    qlayers: list
+    graph: Graph  # the integer graph rebuilt from the export's files
     folds: dict[str, Fold]
 
     @property
@@ -40,7 +41,7 @@ class Vectors:
 
     def reference_logits(self, pixels) -> np.ndarray:
         img = np.asarray(pixels, dtype=np.uint8).reshape(1, *self.images.shape[1:])
-        return run_reference(self.qlayers, img)[0]
+        return run_reference(self.graph, img)[0]
 
 
 def prepare_vectors(weights_dir: Path, data_dir: Path | None, n: int, out: Path) -> Path:
@@ -64,9 +65,9 @@ def prepare_vectors(weights_dir: Path, data_dir: Path | None, n: int, out: Path)
         net = get_net(manifest["net"])
         ds = load_dataset(data_dir)
         x, y = np.asarray(ds.test_x[:n], dtype=np.uint8), np.asarray(ds.test_y[:n], dtype=np.int64)
-        qlayers = load_qlayers(weights_dir)
-        logits = run_reference(qlayers, x)
-        tq = QuantizedNet(qlayers)(x).numpy()
+        graph = load_graph(weights_dir)
+        logits = run_reference(graph, x)
+        tq = QuantizedNet(graph)(x).numpy()
         model, _ = load_checkpoint(weights_dir / "checkpoint.pt", net)
         with torch.no_grad():
             fcls = model(images_to_tensor(x)).argmax(1).numpy()
@@ -100,6 +101,6 @@ def load_vectors(weights_dir: Path) -> Vectors:
         a["logits"],
         a["torch_quant_classes"],
         a["float_classes"],
-        load_qlayers(weights_dir),
+        load_graph(weights_dir),
         folds,
     )

@@ -1,0 +1,328 @@
+"""Hardware planning: which rtl/ library instances a quantized graph becomes.
+
+Input:  a graph (model/graph.py: from `quantize`, or `from_net` for structure alone) and a
+        folding per compute node (model/nets.py `Fold`), and the scale mode (pow2).
+Output: a `Plan`: per node the package constants and the chain of stages (module, instance,
+        parameters, output width; rate-matching FIFOs included), the stream every node sends
+        (lanes, beats, width, signedness) and the (beats, lanes) each compute node reads.
+        model/emit_rtl.py renders it as SystemVerilog, model/emit_mem.py packs the weights
+        for it, model/manifest.py records its streams, model/cycles.py times it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from model.graph import INPUT, Graph, QuantLayer
+from model.nets import Fold
+
+ACC_W = 32  # accumulator and logit width (int32), see docs/architecture.md
+M_W = 16  # requantization multiplier width (model/quant.py keeps m below 2**15)
+FIFO_DEPTH = 16  # rate-matching FIFO in front of folded compute units (bursts from pooling)
+
+
+@dataclass
+class Stage:
+    """One library instance in the chain."""
+
+    module: str
+    inst: str
+    params: dict[str, str]  # name -> SystemVerilog expression
+    out_w: str  # output tdata width expression
+    comment: str = ""
+    wload: bool = False  # fc_serial: connect the weight-load stream (else tied off)
+
+
+@dataclass
+class LayerHW:
+    name: str
+    kind: str
+    consts: dict[str, int] = field(default_factory=dict)
+    stages: list[Stage] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    """The folded hardware plan of one graph."""
+
+    net: str
+    in_shape: tuple[int, int, int]
+    n_classes: int
+    folds: dict[str, Fold]
+    pow2: bool  # shift-only requantization (m = 1)
+    formats: dict[str, tuple[int, int]]  # compute node -> (beats, lanes) of its input, see stream_formats
+    streams: dict[str, Stream]  # node (and INPUT) -> its output stream
+    layers: list[LayerHW]
+
+
+def _act_bounds(act: str) -> tuple[int, int]:
+    # ReLU output is uint8 (the lower clamp is the ReLU); a LUT activation takes int8.
+    return (0, 255) if act == "relu" else (-128, 127)
+
+
+def _rate_fifo(name: str) -> Stage:
+    """A FIFO in front of a folded unit, so the bursts pooling makes don't stall the input."""
+    up = name.upper()
+    return Stage(
+        "axis_fifo",
+        f"{name}_fifo",
+        {"DATA_W": f"{up}_C_IN*8", "DEPTH": str(FIFO_DEPTH)},
+        f"{up}_C_IN*8",
+        "absorbs the bursts of the stage before",
+    )
+
+
+def _mac_params(name: str, shape: str, taps: bool = False) -> dict[str, str]:
+    """Parameters of a conv_unit (shape K) or fc_unit (shape IN_BEATS): same folding, widths
+    and memory files; `taps`: pass TAPS (conv_unit's default is all K*K taps)."""
+    up = name.upper()
+    params = {shape: f"{up}_{shape}"}
+    params.update({k: f"{up}_{k}" for k in ("C_IN", "C_OUT", "PE", "SIMD") + (("TAPS",) if taps else ())})
+    params.update(
+        {"ACC_W": "ACC_W", "W_FILE": f'{{WEIGHTS_DIR, "/{name}_w.mem"}}', "B_FILE": f'{{WEIGHTS_DIR, "/{name}_b.mem"}}'}
+    )
+    return params
+
+
+@dataclass(frozen=True)
+class Stream:
+    """The AXI4-Stream a node sends per frame: `beats` beats of `lanes` lanes of `width`
+    bits each (two's complement when `signed`); docs/architecture.md "Streams"."""
+
+    lanes: int
+    beats: int
+    width: int
+    signed: bool
+
+    def as_dict(self) -> dict:
+        return {"lanes": self.lanes, "beats": self.beats, "width": self.width, "signed": self.signed}
+
+
+def streams(graph: Graph, folds: dict[str, Fold]) -> dict[str, Stream]:
+    """The output stream of every node (and of INPUT, the pixel stream): one beat per pixel of
+    all its channels, uint8; the logits node sends int32 accumulators; a `serial` Dense node
+    (fc_serial) sends its C_OUT outputs as C_OUT/PE beats of PE lanes. A serial convolution's
+    channel groups are gathered back into pixels (axis_gather) inside the layer."""
+    c, h, w = graph.in_shape
+    out = {INPUT: Stream(c, h * w, 8, False)}
+    for node in graph:
+        c, h, w = node.out_shape
+        width, signed = (ACC_W, True) if node.act == "none" else (8, False)
+        f = folds.get(node.name)
+        if node.kind == "dense" and f is not None and f.serial:
+            out[node.name] = Stream(f.pe, c // f.pe, width, signed)
+        else:
+            out[node.name] = Stream(c, h * w, width, signed)
+    return out
+
+
+def stream_formats(graph: Graph, folds: dict[str, Fold]) -> dict[str, tuple[int, int]]:
+    """(beats, lanes) of every compute node's input per frame item, the stream of the node it
+    reads: a convolution sees pixels of C lanes; a Dense node sees H*W beats of C lanes, or,
+    when it reads a serial Dense node, that node's C_OUT/PE beats of PE lanes. The weight files
+    of a Dense node are laid out for these beats (IN_BEATS, C_IN; model/emit_mem.py)."""
+    out = streams(graph, folds)
+    fmt = {}
+    for node in graph:
+        if node.is_compute:
+            src = graph.source(node)
+            s = out[INPUT if src is None else src.name]
+            fmt[node.name] = (s.beats, s.lanes)
+    return fmt
+
+
+def folds_per_item(node: QuantLayer, lanes: int, fold: Fold) -> int:
+    """Cycles a compute unit spends on one window (conv) or one input beat (dense) of `lanes`
+    input channels."""
+    c_out = node.out_shape[0]
+    if node.kind == "conv":
+        kk = node.k * node.k
+        return (c_out // fold.pe) * (lanes // fold.simd) * (kk // (fold.taps or kk))
+    return (c_out // fold.pe) * (lanes // fold.simd)
+
+
+def check_fold(where: str, node: QuantLayer, fold: Fold, lanes: int) -> None:
+    """PE divides the output channels, SIMD the `lanes` of an input beat, TAPS (convolutions
+    only) the k*k taps."""
+    c_out = node.out_shape[0]
+    if fold.pe < 1 or fold.simd < 1 or c_out % fold.pe or lanes % fold.simd:
+        raise ValueError(
+            f"{where}: PE={fold.pe} must divide {c_out} output channels and "
+            f"SIMD={fold.simd} must divide {lanes} input channels"
+        )
+    if fold.taps is not None and not (node.kind == "conv" and fold.taps >= 1 and node.k**2 % fold.taps == 0):
+        raise ValueError(f"{where}: TAPS={fold.taps} must divide the k*k taps of a convolution")
+
+
+def check_folds(graph: Graph, folds: dict[str, Fold]) -> None:
+    """Every compute node has a folding that fits it: checked before any training or export."""
+    compute = [node for node in graph if node.is_compute]
+    for node in compute:
+        if node.name not in folds:
+            raise ValueError(f"{graph.name}: no folding given for {node.name}")
+    fmt = stream_formats(graph, folds)
+    n_wload = 0
+    for node in compute:
+        f = folds[node.name]
+        where = f"{graph.name}.{node.name}"
+        check_fold(where, node, f, fmt[node.name][1])
+        if f.wload and node.kind != "dense":
+            raise ValueError(f"{where}: wload applies to Dense layers only")
+        if f.wload and not f.serial:
+            raise ValueError(f"{where}: wload needs serial (fc_serial holds run-time weights)")
+        n_wload += f.wload
+    if n_wload > 1:
+        raise ValueError(f"{graph.name}: one layer at most can load its weights at run time (the engine has one port)")
+
+
+def plan(graph: Graph, folds: dict[str, Fold], pow2: bool = False) -> Plan:
+    """The stage chain of a graph: which library modules, with which constants."""
+    check_folds(graph, folds)
+    fmt = stream_formats(graph, folds)
+    layers = []
+    for idx, node in enumerate(graph):
+        name = node.name
+        up = name.upper()
+        c_in, h, w = node.in_shape
+        src = graph.source(node)
+        hw = LayerHW(name, node.kind)
+        if node.kind == "pool":
+            hw.consts = {"H": h, "W": w, "C": c_in, "MODE": 0 if node.pool == "max" else 1}
+            hw.stages.append(
+                Stage(
+                    "pool2x2",
+                    name,
+                    {k: f"{up}_{k}" for k in ("H", "W", "C", "MODE")},
+                    f"{up}_C*8",
+                    f"{node.pool} pool 2x2",
+                )
+            )
+            layers.append(hw)
+            continue
+        if not node.is_compute:
+            raise ValueError(f"{graph.name}.{name}: no hardware mapping for a {node.kind!r} node yet")
+        f = folds[name]
+        c_out = node.out_shape[0]
+        last = idx == len(graph) - 1
+        # A FIFO where pooling's bursts (a row of outputs, then none) meet a folded unit: without
+        # it the unit waits for the next burst at image boundaries (measured: up5k II +12 %).
+        # Not after a Dense layer: its beats come evenly spaced.
+        rate_fifo = folds_per_item(node, fmt[name][1], f) > 1 and src is not None and src.kind == "pool"
+        if node.kind == "conv":
+            hw.consts = {
+                "H": h,
+                "W": w,
+                "C_IN": c_in,
+                "C_OUT": c_out,
+                "K": node.k,
+                "PAD": node.pad,
+                "PE": f.pe,
+                "SIMD": f.simd,
+            }
+            if f.taps is not None:  # else conv_unit computes all K*K taps per cycle
+                hw.consts["TAPS"] = f.taps
+            if f.serial:  # one output beat per group of PE channels
+                hw.consts["OUT_BEATS"] = c_out // f.pe
+            if rate_fifo:
+                hw.stages.append(_rate_fifo(name))
+            hw.stages.append(
+                Stage(
+                    "window_gen",
+                    f"{name}_win",
+                    {"H": f"{up}_H", "W": f"{up}_W", "C": f"{up}_C_IN", "DW": "8", "K": f"{up}_K", "PAD": f"{up}_PAD"},
+                    f"{up}_K*{up}_K*{up}_C_IN*8",
+                    f"{node.k}x{node.k} windows, padding {node.pad}",
+                )
+            )
+            hw.stages.append(
+                Stage(
+                    "conv_unit",
+                    f"{name}_mac",
+                    {**_mac_params(name, "K", taps=f.taps is not None), **({"SERIAL": "1"} if f.serial else {})},
+                    f"{up}_PE*ACC_W" if f.serial else f"{up}_C_OUT*ACC_W",
+                    f"PE={f.pe} x SIMD={f.simd} x {f.taps or node.k * node.k} taps"
+                    + (f", {c_out // f.pe} beats of {f.pe} channels per pixel" if f.serial else ""),
+                )
+            )
+        else:
+            beats, lanes = fmt[name]
+            hw.consts = {"IN_BEATS": beats, "C_IN": lanes, "C_OUT": c_out, "PE": f.pe, "SIMD": f.simd}
+            if rate_fifo:
+                hw.stages.append(_rate_fifo(name))
+            if f.serial:
+                hw.consts["OUT_BEATS"] = c_out // f.pe
+                hw.consts["W_LOAD"] = int(f.wload)
+                hw.stages.append(
+                    Stage(
+                        "fc_serial",
+                        f"{name}_mac",
+                        {**_mac_params(name, "IN_BEATS"), "W_LOAD": f"{up}_W_LOAD"},
+                        f"{up}_PE*ACC_W",
+                        f"{beats} beats x {lanes} -> {c_out} in {c_out // f.pe} beats, PE={f.pe} x SIMD={f.simd}"
+                        + (", weights loaded at run time" if f.wload else ""),
+                        wload=f.wload,
+                    )
+                )
+            else:
+                hw.stages.append(
+                    Stage(
+                        "fc_unit",
+                        f"{name}_mac",
+                        _mac_params(name, "IN_BEATS"),
+                        f"{up}_C_OUT*ACC_W",
+                        f"{beats} beats x {lanes} -> {c_out}, PE={f.pe} x SIMD={f.simd}",
+                    )
+                )
+        act = node.act
+        if last:
+            if act != "none":
+                raise ValueError(f"{graph.name}: the last layer must have no activation (its accumulators are logits)")
+        else:
+            if act == "none":
+                raise ValueError(f"{graph.name}.{name}: only the last layer may have no activation")
+            lo, hi = _act_bounds(act)
+            hw.consts.update({"LO": lo, "HI": hi})
+            # after a serial unit: PE lanes per beat, OUT_BEATS beats per pixel / frame
+            serial = f.serial
+            lanes_out = f"{up}_PE" if serial else f"{up}_C_OUT"
+            hw.stages.append(
+                Stage(
+                    "requant",
+                    f"{name}_rq",
+                    {
+                        "C": lanes_out,
+                        **({"BEATS": f"{up}_OUT_BEATS"} if serial else {}),
+                        "ACC_W": "ACC_W",
+                        "M_W": "M_W",
+                        "LO": f"{up}_LO",
+                        "HI": f"{up}_HI",
+                        "POW2": "POW2",
+                        "M_FILE": f'{{WEIGHTS_DIR, "/{name}_m.mem"}}',
+                        "R_FILE": f'{{WEIGHTS_DIR, "/{name}_r.mem"}}',
+                    },
+                    f"{lanes_out}*8",
+                    "per-channel multiply, round, shift, clamp" + (" (fused ReLU)" if act == "relu" else ""),
+                )
+            )
+            if act == "sigmoid":
+                hw.stages.append(
+                    Stage(
+                        "act_lut",
+                        f"{name}_act",
+                        {"C": lanes_out, "LUT_FILE": f'{{WEIGHTS_DIR, "/{name}_lut.mem"}}'},
+                        f"{lanes_out}*8",
+                        "sigmoid lookup table",
+                    )
+                )
+            if serial and node.kind == "conv":  # pooling and windows take whole pixels
+                hw.stages.append(
+                    Stage(
+                        "axis_gather",
+                        f"{name}_gather",
+                        {"DATA_W": f"{up}_PE*8", "N": f"{up}_OUT_BEATS"},
+                        f"{up}_C_OUT*8",
+                        "the channel groups of a pixel back into one beat",
+                    )
+                )
+        layers.append(hw)
+    return Plan(graph.name, graph.in_shape, graph.n_classes, dict(folds), pow2, fmt, streams(graph, folds), layers)
