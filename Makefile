@@ -35,7 +35,7 @@ export NET IMAGES DATA WEIGHTS WAVES SEED FOLD II_FRAMES
 
 RTL_FILES := $(sort $(wildcard rtl/*.sv))
 
-.PHONY: help venv sim test lint weights synth synth-check clean
+.PHONY: help venv sim test lint weights synth synth-check formal clean
 
 help: ## list targets and variables
 	@echo "Targets:"
@@ -87,8 +87,8 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the
 	    -GWEIGHTS_DIR='"weights/'$$n'"'; \
 	done
 	@echo "verilator --lint-only -Wall: clean ($(words $(RTL_FILES)) files; engine with $(LINT_NETS))"
-	$(PY) -m ruff check model tb syn docs
-	$(PY) -m ruff format --check model tb syn docs
+	$(PY) -m ruff check model tb syn docs formal
+	$(PY) -m ruff format --check model tb syn docs formal
 
 weights: $(STAMP) ## regenerate weight files (default: every network on the embedded set)
 	$(PY) -m model weights $(if $(filter command line environment,$(origin NET)),--net $(NET)) $(if $(DATA),--data-dir $(DATA)) $(if $(OUT),--out $(OUT)) $(if $(FOLD),--fold $(FOLD)) $(if $(CHECKPOINT),--from-checkpoint $(CHECKPOINT)) $(if $(SCALE),--scale $(SCALE)) --seed $(SEED)
@@ -102,6 +102,9 @@ synth: $(STAMP) ## Yosys synthesis (iCE40, Xilinx 7) and iCE40 UP5K place and ro
 
 synth-check: $(STAMP) ## quick generic Yosys synthesis of every RTL top level
 	$(PY) -m pytest -q syn/test_synth_check.py
+
+formal: $(STAMP) ## SymbiYosys k-induction proofs of the stream primitives, with their meta-tests
+	$(PY) -m pytest -n 0 -q formal
 
 clean: ## remove build outputs (keeps .venv and committed weights)
 	rm -rf build .pytest_cache sim_build results.xml
