@@ -34,13 +34,22 @@ CHECKS = FORMAL / "axis_checks.sv"
 
 
 @dataclass(frozen=True)
+class Mutation:
+    """A one-line change that breaks the module: the proof must fail on the changed copy."""
+
+    old: str  # text in rtl/<module>.sv (exactly once)
+    new: str
+    breaks: str  # what the broken copy does wrong
+
+
+@dataclass(frozen=True)
 class Proof:
     name: str  # job name (build/formal/<name>/)
     module: str  # rtl/<module>.sv, wrapped by formal/<module>_props.sv
     depth: int  # k of the k-induction (and of the base case)
-    mutation: tuple[str, str]  # meta-test: (text in the RTL, its broken replacement)
-    breaks: str  # what the broken copy does wrong
+    mutations: tuple[Mutation, ...]  # meta-tests: a handshake or hold change, then a payload change
     params: dict[str, int] = field(default_factory=dict)  # wrapper parameters (defaults: the wrapper's)
+    skip_probes: str = ""  # probes of signals containing this are left out (a generate branch not built)
 
     @property
     def wrapper(self) -> Path:
@@ -51,34 +60,123 @@ class Proof:
         return REPO / "rtl" / f"{self.module}.sv"
 
 
+SERIAL_SLOT = "(hold_v_q && last_lane && !last_logit && m_axis_tready)"
+SERIAL_STALL = Mutation(
+    SERIAL_SLOT,
+    SERIAL_SLOT.replace(" && m_axis_tready)", ")"),
+    "takes the next logits beat while the held one's last lane is stalled (overwrites it)",
+)
+
+# Small parameters keep each proof to seconds (the wrapper's defaults unless `params` says).
 PROOFS = [
     Proof(
         "axis_skid",
         "axis_skid",
         depth=6,
-        mutation=("wire in_fire  = s_axis_tvalid && s_axis_tready;", "wire in_fire  = s_axis_tvalid;"),
-        breaks="takes a beat while the skid register is full (overwrites it)",
+        mutations=(
+            Mutation(
+                "wire in_fire  = s_axis_tvalid && s_axis_tready;",
+                "wire in_fire  = s_axis_tvalid;",
+                "takes a beat while the skid register is full (overwrites it)",
+            ),
+            Mutation("out_data_q <= skid_data_q;", "out_data_q <= ~skid_data_q;", "corrupts a beat leaving the skid"),
+        ),
     ),
     Proof(
         "axis_fifo",
         "axis_fifo",
         depth=10,
-        mutation=("wire pop      = out_free && !empty;", "wire pop      = !empty;"),
-        breaks="moves a word into the output register while it is stalled (overwrites the beat on offer)",
+        mutations=(
+            Mutation(
+                "wire pop      = out_free && !empty;",
+                "wire pop      = !empty;",
+                "moves a word into the output register while it is stalled (overwrites the beat on offer)",
+            ),
+            Mutation(
+                "if (pop) out_q <= mem_q[rd_ptr_q[AW-1:0]];",
+                "if (pop) out_q <= mem_q[wr_ptr_q[AW-1:0]];",
+                "reads the memory at the write pointer",
+            ),
+        ),
     ),
     Proof(
         "frame_sanitizer",
         "frame_sanitizer",
         depth=10,
-        mutation=("PASS:    s_axis_tready = out_free && flag_free;", "PASS:    s_axis_tready = out_free;"),
-        breaks="takes a frame's last beat while the flag register is full (a frame's flag is lost)",
+        mutations=(
+            Mutation(
+                "PASS:    s_axis_tready = out_free && flag_free;",
+                "PASS:    s_axis_tready = out_free;",
+                "takes a frame's last beat while the flag register is full (a frame's flag is lost)",
+            ),
+            Mutation("out_data_d  = '0;", "out_data_d  = 2'd1;", "pads with ones instead of zeros"),
+        ),
     ),
     Proof(
         "axis_gather",
         "axis_gather",
         depth=10,
-        mutation=("wire step    = room && (pad_q || s_axis_tvalid);", "wire step    = pad_q || s_axis_tvalid;"),
-        breaks="closes a group into the output register while it still holds the last one",
+        mutations=(
+            Mutation(
+                "wire step    = room && (pad_q || s_axis_tvalid);",
+                "wire step    = pad_q || s_axis_tvalid;",
+                "closes a group into the output register while it still holds the last one",
+            ),
+            Mutation(
+                "out_last_q <= pad_q || s_axis_tlast;",
+                "out_last_q <= s_axis_tlast;",
+                "loses TLAST of a group closed early",
+            ),
+        ),
+    ),
+    Proof(
+        "result_formatter_beat",
+        "result_formatter",
+        depth=8,
+        params={"IN_LANES": 4},
+        skip_probes="g_serial.",
+        mutations=(
+            Mutation(
+                "assign s_axis_tready = !busy_q && s_flag_tvalid;",
+                "assign s_axis_tready = !busy_q;",
+                "takes a logits beat without its flag (the beat is lost)",
+            ),
+            Mutation(
+                "if (beat_q == '0 || logit > best_q) begin",
+                "if (beat_q == '0 || logit >= best_q) begin",
+                "breaks argmax ties toward the higher index",
+            ),
+        ),
+    ),
+    Proof(
+        "result_formatter_lanes2",
+        "result_formatter",
+        depth=8,
+        params={"IN_LANES": 2},
+        skip_probes="g_beat.",
+        mutations=(
+            SERIAL_STALL,
+            Mutation(
+                "flag_q <= s_flag_tdata;\n          end",
+                "flag_q <= 1'b0;\n          end",
+                "drops the frame's flag",
+            ),
+        ),
+    ),
+    Proof(
+        "result_formatter_serial",
+        "result_formatter",
+        depth=8,
+        params={"IN_LANES": 1},
+        skip_probes="g_beat.",
+        mutations=(
+            SERIAL_STALL,
+            Mutation(
+                "if (k_q == '0 || logit > best_q) begin",
+                "if (logit > best_q) begin",
+                "compares logit 0 with the previous frame's best",
+            ),
+        ),
     ),
 ]
 BY_NAME = {p.name: p for p in PROOFS}
@@ -93,7 +191,11 @@ def probes(wrapper: Path) -> list[tuple[str, str]]:
 def sby_text(proof: Proof, rtl: Path) -> str:
     top = f"{proof.module}_props"
     chparams = "".join(f" -chparam {k} {v}" for k, v in proof.params.items())
-    connects = "\n".join(f"connect -nounset -set {wire} {signal}" for wire, signal in probes(proof.wrapper))
+    connects = "\n".join(
+        f"connect -nounset -set {wire} {signal}"
+        for wire, signal in probes(proof.wrapper)
+        if not (proof.skip_probes and proof.skip_probes in signal)
+    )
     files = [CHECKS, rtl, proof.wrapper]
     return f"""# generated by formal/proofs.py
 [options]
@@ -156,14 +258,14 @@ class Result:
     workdir: Path
 
 
-def run(proof: Proof, broken: bool = False) -> Result:
-    """Run the proof on rtl/<module>.sv, or (broken) on a copy with the meta-test mutation."""
-    job = f"{proof.name}_broken" if broken else proof.name
+def run(proof: Proof, mutation: int | None = None) -> Result:
+    """Run the proof on rtl/<module>.sv, or on a copy with proof.mutations[mutation] applied."""
+    job = proof.name if mutation is None else f"{proof.name}_broken{mutation}"
     WORK.mkdir(parents=True, exist_ok=True)
     rtl = proof.rtl
-    if broken:
+    if mutation is not None:
         text = rtl.read_text()
-        old, new = proof.mutation
+        old, new = proof.mutations[mutation].old, proof.mutations[mutation].new
         if text.count(old) != 1:
             raise ValueError(f"{proof.name}: the mutation text occurs {text.count(old)} times in {rtl}")
         rtl = WORK / "broken" / job / rtl.name

@@ -1,7 +1,8 @@
 """make formal: SymbiYosys k-induction proofs of the stream primitives, and their meta-tests.
 
-Each proof runs on the real rtl/<module>.sv; its meta-test runs the same proof on a copy under
-build/formal/broken/ with one line broken (Proof.mutation) and requires a counterexample
+Each proof runs on the real rtl/<module>.sv; its meta-tests run the same proof on copies under
+build/formal/broken/ with one line broken (Proof.mutations: a handshake or hold condition, then
+a payload) and require a counterexample
 reachable from reset, so a proof that cannot fail (vacuous assumptions, a property that
 checks nothing) fails here.
 """
@@ -23,9 +24,14 @@ def test_proof(proof: Proof):
     assert r.passed, f"{proof.name}: not proved\n{_report(proof, r)}"
 
 
-@pytest.mark.parametrize("proof", PROOFS, ids=lambda p: p.name)
-def test_broken_copy_fails(proof: Proof):
-    """The broken copy (proof.breaks) must fail the same proof with a trace from reset."""
-    r = run(proof, broken=True)
-    assert not r.passed, f"{proof.name}: the proof passes on a copy that {proof.breaks}"
-    assert r.failed and r.reachable, f"{proof.name}: no counterexample from reset\n{_report(proof, r)}"
+@pytest.mark.parametrize(
+    ("proof", "mutation"),
+    [(p, i) for p in PROOFS for i in range(len(p.mutations))],
+    ids=lambda v: v.name if isinstance(v, Proof) else f"broken{v}",
+)
+def test_broken_copy_fails(proof: Proof, mutation: int):
+    """The broken copy must fail the same proof with a counterexample from reset."""
+    r = run(proof, mutation)
+    breaks = proof.mutations[mutation].breaks
+    assert not r.passed, f"{proof.name}: the proof passes on a copy that {breaks}"
+    assert r.failed and r.reachable, f"{proof.name} ({breaks}): no counterexample from reset\n{_report(proof, r)}"
