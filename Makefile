@@ -34,8 +34,9 @@ JOBS    ?= 2
 export NET IMAGES DATA WEIGHTS WAVES SEED FOLD II_FRAMES
 
 RTL_FILES := $(sort $(wildcard rtl/*.sv))
+PY_DIRS   := model tb syn docs formal
 
-.PHONY: help venv sim test lint weights synth synth-check bench-sim clean
+.PHONY: help venv sim test lint weights synth synth-check formal bench-sim clean
 
 help: ## list targets and variables
 	@echo "Targets:"
@@ -89,8 +90,8 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the
 	@# the bulk-simulation harness (testbench code, held to the same rule)
 	verilator --lint-only -Wall --timing -Irtl -y rtl --top-module engine_bulk weights/tiny/cnn_cfg_pkg.sv weights/tiny/cnn_layers.sv tb/engine/engine_bulk.sv -GWEIGHTS_DIR='"weights/tiny"'
 	@echo "verilator --lint-only -Wall: clean ($(words $(RTL_FILES)) files; engine with $(LINT_NETS); bulk harness)"
-	$(PY) -m ruff check model tb syn docs
-	$(PY) -m ruff format --check model tb syn docs
+	$(PY) -m ruff check $(PY_DIRS)
+	$(PY) -m ruff format --check $(PY_DIRS)
 
 weights: $(STAMP) ## regenerate weight files (default: every network on the embedded set)
 	$(PY) -m model weights $(if $(filter command line environment,$(origin NET)),--net $(NET)) $(if $(DATA),--data-dir $(DATA)) $(if $(OUT),--out $(OUT)) $(if $(FOLD),--fold $(FOLD)) $(if $(CHECKPOINT),--from-checkpoint $(CHECKPOINT)) $(if $(SCALE),--scale $(SCALE)) --seed $(SEED)
@@ -107,6 +108,9 @@ bench-sim: $(STAMP) ## simulation speed: bulk harness vs cocotbext-axi vs native
 
 synth-check: $(STAMP) ## quick generic Yosys synthesis of every RTL top level
 	$(PY) -m pytest -q syn/test_synth_check.py
+
+formal: $(STAMP) ## SymbiYosys k-induction proofs of the stream primitives, with their meta-tests
+	$(PY) -m pytest -n 0 -q formal
 
 clean: ## remove build outputs (keeps .venv and committed weights)
 	rm -rf build .pytest_cache sim_build results.xml

@@ -14,6 +14,10 @@
 // result frames sent, error_frames malformed frames; error_sticky stays set after the first
 // malformed frame until reset.
 //
+// Reset (synchronous): s_axis_tready is low while rst is high; m_axis_tvalid is low from the
+// first reset edge. A result frame being sent then is cut short (no TLAST): the downstream
+// shares rst and drops its partial frame (docs/engine.md, "Reset").
+//
 // Run-time weights: a configuration with a `+wload` layer (model/nets.py, e.g. fc1 of tiny's
 // `up5k` folding, whose weights sit in iCE40 SPRAM, which a bitstream cannot initialise)
 // takes that layer's weight words on s_wload_axis: one frame of cnn_cfg_pkg::WLOAD_WORDS

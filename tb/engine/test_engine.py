@@ -256,3 +256,109 @@ async def weights_load_after_images(dut):
     await tb.load_weights(words)
     await _expect(tb, vec, [vec.images[i].ravel() for i in range(2)], [0, 0])
     assert int(dut.weight_load_errors.value) == 2 and tb.sink.empty()
+
+
+# --- reset contract (docs/engine.md, "Reset") ----------------------------------------------
+
+
+def _watch(dut, prefix: str) -> list[tuple[int, int]]:
+    """Every handshake on `prefix`_* as the wire shows it, (tdata, tlast), reset or not: what a
+    receiver outside the reset domain would see (the cocotbext sink forgets a partial frame)."""
+    beats: list[tuple[int, int]] = []
+    valid, ready = getattr(dut, f"{prefix}_tvalid"), getattr(dut, f"{prefix}_tready")
+    data, last = getattr(dut, f"{prefix}_tdata"), getattr(dut, f"{prefix}_tlast")
+
+    async def run():
+        while True:
+            await RisingEdge(dut.clk)
+            if int(valid.value) and int(ready.value):
+                beats.append((int(data.value), int(last.value)))
+
+    cocotb.start_soon(run())
+    return beats
+
+
+@cocotb.test()
+async def reset_input_contract(dut):
+    """Reset 300 pixels into a frame, with s_axis_tvalid held high through the reset: s_axis_tready
+    is low in every cycle rst is high, so nothing is taken; the beat still offered when rst falls
+    is taken as pixel 0 of a new frame, and the rest of the interrupted image ending in TLAST is
+    a short frame (zero-padded, flagged); the next image is correct and unflagged."""
+    from cocotb.triggers import ReadOnly
+
+    vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
+    tb = EngineTB(dut, vec.n_classes, seed=23)
+    await tb.reset()
+    taken = _watch(dut, "s_axis")
+    img = vec.images[0].ravel()
+    await tb.send_image(img)
+    while len(taken) < 300:
+        await RisingEdge(dut.clk)
+    dut.rst.value = 1  # the source is reset with the engine: it drops TVALID and its frame
+    rest = None
+    for cycle in range(6):
+        await RisingEdge(dut.clk)
+        if cycle == 0:  # nothing can be taken once rst is high: the cut is known
+            rest = img[len(taken) :]
+            dut.s_axis_tdata.value = int(rest[0])
+            dut.s_axis_tlast.value = 0
+            dut.s_axis_tvalid.value = 1  # offered during reset, against the AXI rule
+        await ReadOnly()
+        assert int(dut.s_axis_tready.value) == 0, f"s_axis_tready high in reset cycle {cycle}"
+        assert int(dut.m_axis_tvalid.value) == 0, f"m_axis_tvalid high in reset cycle {cycle}"
+    await RisingEdge(dut.clk)
+    cut = len(taken)
+    assert 300 <= cut < vec.pixels and len(rest) == vec.pixels - cut
+    dut.rst.value = 0
+    # Still offered when rst falls: taken on the next edge (the restarted source sees that
+    # handshake too and goes on with the queued rest of the frame).
+    await tb.send_image(rest[1:])
+    await tb.send_image(vec.images[1])
+    await _expect(tb, vec, [_sanitized(rest, vec.pixels), vec.images[1].ravel()], [1, 0])
+    for _ in range(2):  # the counters update on the edge that takes the last beat
+        await RisingEdge(dut.clk)
+    assert len(taken) == cut + len(rest) + vec.pixels, "a beat was taken twice or dropped around the reset"
+    assert int(dut.frames_in.value) == 2 and int(dut.error_frames.value) == 1
+    assert tb.sink.empty()
+
+
+@cocotb.test()
+async def reset_cuts_result_frame(dut):
+    """Reset while a result frame is leaving: the wire has carried its first k beats, no TLAST,
+    and the rest never comes; m_axis_tvalid is low from the first reset edge on. Every frame
+    after the reset is whole (N_CLASSES + 1 beats, TLAST on the last), so a downstream sharing
+    the reset (the cocotbext sink, which drops its partial frame on reset) gets only whole,
+    correct frames, and one outside it finds the first whole frame in the last N_CLASSES + 1
+    beats of the overlong first run."""
+    from cocotb.triggers import ReadOnly
+
+    vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
+    beats = vec.n_classes + 1
+    tb = EngineTB(dut, vec.n_classes, "none", "random", seed=29)
+    await tb.reset()
+    out = _watch(dut, "m_axis")
+    await tb.send_image(vec.images[0])
+    while len(out) < 3:
+        await RisingEdge(dut.clk)
+    dut.rst.value = 1
+    for cycle in range(5):
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        assert int(dut.m_axis_tvalid.value) == 0, f"m_axis_tvalid high after reset edge {cycle + 1}"
+    await RisingEdge(dut.clk)
+    k = len(out)
+    want0 = [v & 0xFFFFFFFF for v in vec.reference_logits(vec.images[0]).tolist()]
+    assert 0 < k < beats and not any(last for _, last in out), f"cut frame: {out}"
+    assert [d for d, _ in out] == want0[:k], "the cut frame's beats are not its first logits"
+    dut.rst.value = 0
+    await RisingEdge(dut.clk)
+    assert int(dut.frames_out.value) == 0
+    await tb.send_image(vec.images[1])
+    await tb.send_image(vec.images[2])
+    await _expect(tb, vec, [vec.images[1].ravel(), vec.images[2].ravel()], [0, 0])
+    after = out[k:]
+    assert len(after) == 2 * beats and [i for i, (_, last) in enumerate(after) if last] == [beats - 1, 2 * beats - 1]
+    run = out[: k + beats]  # the first run ending in TLAST: cut remnant + first whole frame
+    want1 = [v & 0xFFFFFFFF for v in vec.reference_logits(vec.images[1]).tolist()]
+    assert [d for d, _ in run[-beats:]][: vec.n_classes] == want1
+    assert tb.sink.empty()

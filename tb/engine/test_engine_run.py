@@ -23,6 +23,8 @@ PROTOCOL_TESTS = [
     "output_stalled_10000_cycles",
     "long_input_gaps",
     "back_to_back_no_idle",
+    "reset_input_contract",
+    "reset_cuts_result_frame",
 ]
 NETS = [n for n in ("tiny", "lenet5", "lenet5_sigmoid") if (REPO / "weights" / n / "manifest.json").exists()]
 
