@@ -15,6 +15,8 @@ from pathlib import Path
 import cocotb
 import numpy as np
 from cocotb.triggers import RisingEdge
+from cocotb_bus.monitors import Monitor
+from cocotb_bus.scoreboard import Scoreboard
 
 from tb.engine.engine_tb import EngineTB
 from tb.engine.layer_probe import first_bad_layer
@@ -113,13 +115,35 @@ def _progress(total: int, desc: str):
 # --- protocol tests ------------------------------------------------------------------------
 
 
+class ResultMonitor(Monitor):
+    """cocotb-bus monitor of the engine's result stream, read through the cocotbext-axi sink:
+    one transaction per result frame, (logits, class, error flag)."""
+
+    def __init__(self, tb):
+        self.tb, self.name = tb, "results"
+        super().__init__()
+
+    async def _monitor_recv(self):
+        while True:
+            logits, cls, err = await self.tb.recv_result(timeout_us=20000)
+            self._recv((tuple(logits), cls, err))
+
+
 async def _expect(tb, vec, images, flags):
-    for i, (img, flag) in enumerate(zip(images, flags, strict=True)):
-        logits, cls, err = await tb.recv_result(timeout_us=20000)
+    """The next result frames must be those of `images` with error flags `flags`, in order:
+    cocotb-bus's Scoreboard compares each frame the monitor sees with the head of the queue of
+    expected results (logits from the integer reference, class = their argmax)."""
+    expected = []
+    for img, flag in zip(images, flags, strict=True):
         want = vec.reference_logits(img)
-        assert logits == want.tolist(), f"result {i}: logits {logits} != reference {want.tolist()}"
-        assert cls == int(np.argmax(want)), f"result {i}: class {cls}"
-        assert err == flag, f"result {i}: error flag {err}, expected {flag}"
+        expected.append((tuple(want.tolist()), int(np.argmax(want)), flag))
+    monitor = ResultMonitor(tb)
+    scoreboard = Scoreboard(tb.dut, fail_immediately=True)
+    scoreboard.add_interface(monitor, expected)
+    while expected:
+        await monitor.wait_for_recv()
+    monitor.kill()
+    assert scoreboard.errors == 0
 
 
 def _sanitized(pixels: np.ndarray, n: int) -> np.ndarray:
