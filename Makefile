@@ -31,7 +31,8 @@ SCALE   ?=
 CHECKPOINT ?=
 II_FRAMES ?= 12
 JOBS    ?= 2
-export NET IMAGES DATA WEIGHTS WAVES SEED FOLD II_FRAMES
+SHARD   ?=
+export NET IMAGES DATA WEIGHTS WAVES SEED FOLD II_FRAMES SHARD
 
 RTL_FILES := $(sort $(wildcard rtl/*.sv))
 PY_DIRS   := model tb syn docs formal
@@ -55,6 +56,7 @@ help: ## list targets and variables
 	@echo "  SEED=N            stall pattern / training seed (default 1)"
 	@echo "  II_FRAMES=N       make sim: unstalled frames used to measure the II (default 12)"
 	@echo "  JOBS=N            parallel test processes for make test (default 2)"
+	@echo "  SHARD=i/N         make test: run shard i of N only (a deterministic split; the N shards make the whole)"
 
 venv: $(STAMP) ## create .venv with the pinned toolchain (automatic)
 

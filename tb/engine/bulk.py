@@ -3,7 +3,7 @@
 cocotb owns the test: it writes each batch of images to a file, sets the batch ports, waits
 for `done` (one wake-up per batch, none per clock), reads back every result beat and the cycle
 it left, compares every logit bit-exactly in Python and writes the report. The environment
-carries WEIGHTS_DIR, VECTORS, IMAGES, SEED, RESULTS, II_FRAMES, BULK_IN, BULK_OUT, WATCHDOG,
+carries WEIGHTS_DIR, VECTORS (exactly the images to stream), SEED, RESULTS, II_FRAMES, BULK_IN, BULK_OUT, WATCHDOG,
 IN_GAP and OUT_STALL (probabilities in 1/256, set by tb/engine/sim.py).
 """
 
@@ -101,7 +101,7 @@ async def bulk_images(dut):
     integer reference; then II_FRAMES images with no stalls for the II and the latency."""
     weights = Path(os.environ["WEIGHTS_DIR"])
     vec = load_vectors(weights)
-    n = min(int(os.environ.get("IMAGES", len(vec.images))), len(vec.images))
+    n = len(vec.images)  # the vectors file holds exactly the images to stream
     seed = int(os.environ.get("SEED", "1"))
     in_gap, out_stall = int(os.environ.get("IN_GAP", "64")), int(os.environ.get("OUT_STALL", "64"))
     max_frames = json.loads(os.environ["PARAMS"])["MAX_FRAMES"]

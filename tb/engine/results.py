@@ -118,11 +118,43 @@ def render(rows: list[dict]) -> str:
         "(multipliers x II). The heavily folded rows stream fewer images (they simulate 16x to",
         "60x slower), so their RTL accuracy is over those images only.",
         "",
-        "Simulation speed (images/s while streaming with random stalls, Verilator + cocotb, one",
-        "core): " + ", ".join(f"{r['net']} {r['speed']:.1f}" for r in rows) + ".",
+        "Simulation speed of these runs (images/s while streaming through the bulk harness with",
+        "random stalls on both sides, one core): " + ", ".join(f"{r['net']} {r['speed']:.1f}" for r in rows) + ".",
         "",
     ]
+    out += speed_section()
     return "\n".join(out)
+
+
+def speed_section() -> list[str]:
+    """The `make bench-sim` table (build/bench/sim_speed.json), when it has been run."""
+    path = BUILD / "bench" / "sim_speed.json"
+    if not path.exists():
+        return []
+    from tb.engine.bench import table
+
+    data = json.loads(path.read_text())
+    first = next(iter(data.values()))
+    return [
+        "## Simulation speed",
+        "",
+        "```sh",
+        "make bench-sim     # writes build/bench/sim_speed.json",
+        "```",
+        "",
+        "Images per second of the same engine, built with the same Verilator flags, three ways:",
+        "the bulk harness under cocotb (`make sim` and `make test`: tb/engine/engine_bulk.sv streams",
+        f"from memory with {first['in_gap']:.0%} input gaps and {first['out_stall']:.0%} output stalls, cocotb",
+        "wakes once per batch and compares every logit); the same without stalls; the",
+        "cocotbext-axi testbench (Python on every clock edge; the protocol tests use it); and a",
+        "plain C++ loop (tb/engine/native/engine_native.cpp: a pixel every cycle, output always",
+        f"ready, every logit compared). Bulk and native over {first['images']} images, cocotbext-axi",
+        f"over {first['axi_images']}. Measured on {first['cores']} cores, load average",
+        f"{first['load_avg_1min_at_end']:.1f} at the end of the run (other work on the machine slows every column).",
+        "",
+        table(data),
+        "",
+    ]
 
 
 def main() -> int:

@@ -119,7 +119,8 @@ def run_bulk(
     if images is not None and n < images:
         raise ValueError(f"IMAGES={images}, but the test split holds {n} images (IMAGES=all streams every one)")
     manifest = json.loads((weights_dir / "manifest.json").read_text())
-    pred = predict(get_net(manifest["net"]), {k: Fold.from_dict(v) for k, v in manifest["folds"].items()})
+    net, folds = get_net(manifest["net"]), {k: Fold.from_dict(v) for k, v in manifest["folds"].items()}
+    pred = predict(net, folds)
     # No handshake on either side for this long means the engine is stuck (a folded engine
     # may legitimately hold its input for most of an II while its last layers work).
     watchdog = int(4 * (pred.ii_cycles + pred.latency_cycles) + 10_000)
@@ -162,6 +163,13 @@ def run_bulk(
         if not results.exists():
             raise
     summary = json.loads(results.read_text())
+    # Hardware efficiency beside the measured II: multipliers instantiated by the folding and
+    # the share of them doing useful work.
+    from tb.engine.results import macs_and_multipliers
+
+    macs, mults = macs_and_multipliers(net, folds)
+    summary["macs_per_image"], summary["multipliers"] = macs, mults
+    summary["mac_utilisation"] = macs / (mults * summary["ii_cycles"]) if mults and summary["ii_cycles"] else 0.0
     if summary["mismatched_images"]:
         probe = results.parent / "probe.json"
         env_probe = {"PROBE_IMAGE": str(summary["mismatched_images"][0]), "PROBE_RESULTS": str(probe)}
@@ -218,6 +226,11 @@ def print_summary(s: dict) -> None:
         ("RTL accuracy vs labels", f"{100 * s['accuracy_rtl']:.2f} %"),
         ("agreement with float PyTorch", f"{100 * s['agreement_float']:.2f} %"),
         ("initiation interval", f"{s['ii_cycles']:.1f} cycles/image"),
+        *(
+            [("multipliers / MAC utilisation", f"{s['multipliers']} / {100 * s['mac_utilisation']:.0f} %")]
+            if "multipliers" in s
+            else []
+        ),
         ("latency", f"{s['latency_cycles']} cycles"),
         ("simulation speed", f"{s['sim_images_per_s']:.1f} images/s"),
         ("wall time (stream)", f"{s['wall_s']:.1f} s"),
