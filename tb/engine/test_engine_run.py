@@ -152,3 +152,22 @@ def test_sim_bad_arguments(monkeypatch, capsys):
     monkeypatch.setenv("DATA", "/nowhere")
     assert sim.main() == 2
     assert "DATA= needs WEIGHTS=" in capsys.readouterr().err
+
+
+@pytest.mark.xdist_group("engine_ties")
+def test_rounding_ties_through_the_rtl():
+    """Round half up, end to end: a power-of-two export of tiny whose biases are nudged (by
+    less than one output step) so that every requantization stage meets exact ties of both
+    signs (tb/engine/ties.py); every logit bit-exact through the RTL."""
+    from model.__main__ import main as model_main
+    from tb.engine.ties import tie_export
+
+    pow2 = BUILD / "weights" / "tiny_pow2"
+    ckpt = REPO / "weights" / "tiny" / "checkpoint.pt"
+    argv = ["weights", "--net", "tiny", "--scale", "pow2", "--from-checkpoint", str(ckpt), "--out", str(pow2)]
+    assert model_main(argv + ["--quiet"]) == 0
+    counts = tie_export(pow2, BUILD / "weights" / "tiny_ties", n_images=8)
+    assert set(counts) == {"conv1", "conv2", "fc1"}
+    assert all(pos > 0 and neg > 0 for pos, neg in counts.values()), counts
+    s = run_bulk(BUILD / "weights" / "tiny_ties", BUILD / "test" / "tiny_ties" / "results.json", images=8, ii_frames=3)
+    assert s["logits_bit_exact"] == s["images"] == 8 and s["class_equal_torch_quant"] == 8
