@@ -46,4 +46,6 @@ def failures(s: dict) -> list[str]:
         out.append(f"class differs from the PyTorch quantized model on {n - s['class_equal_torch_quant']} images")
     if s["class_equal_argmax"] != n - s["lost_frames"]:
         out.append("the class beat is not the argmax of the logits")
+    if s.get("ii_run_bit_exact") is False:
+        out.append("logits differ in the II run (no stalls)")
     return out
