@@ -86,11 +86,13 @@ module lane_dot #(
       wire [W_BITS-1:0] wk = w[k*W_BITS +: W_BITS];
       wire [A_BITS-1:0] ak = a[k*A_BITS +: A_BITS];
       if (W1) begin : g_wsel
-        // +a or -a: a is unsigned, A_BITS + 1 bits signed hold both
-        assign prods[k*PROD_W +: PROD_W] = wk[0] ? PROD_W'(ak) : -PROD_W'(ak);
+        // +a or -a: a is unsigned, PROD_W = A_BITS + 1 bits signed hold both
+        wire signed [PROD_W-1:0] ax = {1'b0, ak};
+        assign prods[k*PROD_W +: PROD_W] = wk[0] ? ax : -ax;
       end else if (A1) begin : g_asel
-        // +w or -w: -(-2**(W_BITS-1)) needs W_BITS + 1 bits
-        assign prods[k*PROD_W +: PROD_W] = ak[0] ? PROD_W'($signed(wk)) : -PROD_W'($signed(wk));
+        // +w or -w: -(-2**(W_BITS-1)) needs PROD_W = W_BITS + 1 bits
+        wire signed [PROD_W-1:0] wx = {wk[W_BITS-1], wk};
+        assign prods[k*PROD_W +: PROD_W] = ak[0] ? wx : -wx;
       end else begin : g_mul
         // signed x unsigned: the activation gets a zero sign bit
         wire signed [PROD_W-1:0] p = $signed(wk) * $signed({1'b0, ak});
