@@ -85,6 +85,19 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the
 	verilator --lint-only -Wall -Irtl -y rtl --top-module conv_unit rtl/conv_unit.sv -GC_IN=4 -GC_OUT=8 -GTAPS=3 -GSERIAL=1
 	verilator --lint-only -Wall -Irtl -y rtl --top-module fc_serial rtl/fc_serial.sv -GW_LOAD=1
 	verilator --lint-only -Wall -Irtl -y rtl --top-module requant rtl/requant.sv -GC=1 -GBEATS=32
+	@# low-bit precisions: XNOR-popcount, sign selects, narrow multiplies; thresholds; narrow lanes
+	@set -e; for wa in "1 1" "1 8" "8 1" "2 2" "4 4" "2 8"; do set -- $$wa; \
+	  verilator --lint-only -Wall -Irtl -y rtl --top-module fc_unit rtl/fc_unit.sv -GW_BITS=$$1 -GA_BITS=$$2 -GC_IN=6 -GPE=2 -GSIMD=3; \
+	  verilator --lint-only -Wall -Irtl -y rtl --top-module conv_unit rtl/conv_unit.sv -GW_BITS=$$1 -GA_BITS=$$2 -GC_IN=4 -GC_OUT=8 -GPE=2 -GSIMD=2 -GTAPS=3; \
+	  verilator --lint-only -Wall -Irtl -y rtl --top-module lane_dot rtl/lane_dot.sv -GW_BITS=$$1 -GA_BITS=$$2 -GN=7 -GOUT_W=32; \
+	done
+	@set -e; for a in 2 4; do \
+	  verilator --lint-only -Wall -Irtl -y rtl --top-module threshold rtl/threshold.sv -GA_OUT=$$a -GC=3; \
+	  verilator --lint-only -Wall -Irtl -y rtl --top-module threshold rtl/threshold.sv -GA_OUT=$$a -GC=1 -GBEATS=16; \
+	done
+	verilator --lint-only -Wall -Irtl -y rtl --top-module pool2x2 rtl/pool2x2.sv -GDW=1 -GC=4
+	verilator --lint-only -Wall -Irtl -y rtl --top-module pool2x2 rtl/pool2x2.sv -GDW=2 -GMODE=1
+	verilator --lint-only -Wall -Irtl -y rtl --top-module window_gen rtl/window_gen.sv -GDW=1 -GC=16
 	@set -e; for n in $(LINT_NETS); do \
 	  verilator --lint-only -Wall -Irtl -y rtl --top-module cnn_engine weights/$$n/cnn_cfg_pkg.sv weights/$$n/cnn_layers.sv rtl/cnn_engine.sv \
 	    -GWEIGHTS_DIR='"weights/'$$n'"'; \

@@ -4,10 +4,24 @@
 //
 //   acc[o] = bias[o] + sum_{c,i,j} w[o][c][i][j] * x[i][j][c]
 //
-// with w int8 (signed) and x uint8 (unsigned), and emits one output beat per window.
+// with w int8 (signed) and x uint8 (unsigned) by default (other precisions below), and emits
+// one output beat per window.
+//
+// Low-bit / binarized (FINN-style) arithmetic, W_BITS and A_BITS each in {1, 2, 4, 8}
+// (rtl/lane_dot.sv, docs/rtl-library.md "Low-bit arithmetic contract"):
+//   weights:     1 = bipolar (bit 1 -> +1, bit 0 -> -1), else signed two's complement
+//   activations: 1 = bipolar (bit 1 -> +1, bit 0 -> -1), else unsigned 0..2^A_BITS-1
+//   product:     w1a1 XNOR (+1 if the bits are equal, else -1; a group of n lanes sums as
+//                2*popcount(~(w ^ x)) - n); w1: +x or -x; a1: +w or -w; else w*x.
+//                No multiplier when either side is 1 bit. The accumulation (int32 bias,
+//                signed ACC_W) is the same for every precision.
+// W_BITS = A_BITS = 8 (the defaults) is the int8 x uint8 unit, unchanged.
+// Padding caveat: window_gen pads with lane value 0, which on a bipolar (A_BITS = 1) stream
+// reads as -1; a reference for a padded binarized convolution has to model that.
 //
 // Streams (docs/architecture.md):
-//   s_axis  window: K*K*C_IN uint8 lanes, tap (i,j) channel c at lane (i*K + j)*C_IN + c.
+//   s_axis  window: K*K*C_IN A_BITS-wide lanes, tap (i,j) channel c at lane (i*K + j)*C_IN + c
+//           (bits [lane*A_BITS +: A_BITS]).
 //   m_axis  C_OUT signed ACC_W lanes, channel o at tdata[o*ACC_W +: ACC_W]. m_axis_tlast is the
 //           s_axis_tlast of the window the beat belongs to.
 //
@@ -18,14 +32,17 @@
 //   SIMD       input channels computed in parallel        (SIMD divides C_IN)
 //   TAPS       kernel taps computed in parallel           (TAPS divides K*K; default all K*K,
 //              TAPS = K is one kernel row, TAPS = 1 one tap per cycle for the smallest FPGAs)
+//   W_BITS     weight lane width, 1 (bipolar), 2, 4, 8 (signed); default 8
+//   A_BITS     activation lane width, 1 (bipolar), 2, 4, 8 (unsigned); default 8
 //   ACC_W      accumulator / output lane width (32)
 //   SERIAL     0: one output beat per window with all C_OUT channels (m_axis C_OUT lanes);
 //              1: one output beat per output group, PE lanes, C_OUT/PE beats per window in
 //              channel order, m_axis_tlast on the window's last beat only if the window had
 //              s_axis_tlast. SERIAL = 1 keeps one group of accumulators instead of C_OUT
 //              (flip-flops matter on the smallest FPGAs; requant's BEATS takes this stream).
-//   W_FILE     $readmemh weight file: depth FOLDS, word PE*SIMD*TAPS*8 bits, address
+//   W_FILE     $readmemh weight file: depth FOLDS, word PE*SIMD*TAPS*W_BITS bits, address
 //              (og*(C_IN/SIMD) + ig)*(K*K/TAPS) + tg, lane (pe*SIMD + s)*TAPS + u
+//              (at [lane*W_BITS +: W_BITS])
 //              = w[og*PE+pe][ig*SIMD+s][i][j] with tap t = i*K + j = tg*TAPS + u
 //              (TAPS = K*K: address og*(C_IN/SIMD) + ig, lane (pe*SIMD + s)*K*K + i*K + j)
 //   B_FILE     $readmemh bias file: C_OUT words of 32 bits (int32)
@@ -34,7 +51,7 @@
 //   so Verilator needs -Irtl). Synthesis (SYNTHESIS defined) just loads the files.
 //
 // Folding: FOLDS = (C_OUT/PE) * (C_IN/SIMD) * (K*K/TAPS) cycles per window, PE*SIMD*TAPS
-//   multiplies per cycle. Loop order per window: og (output group) outer, then ig (input
+//   products per cycle. Loop order per window: og (output group) outer, then ig (input
 //   group), tg (tap group) innermost; ig and tg together are the fold-in-group counter fg.
 //
 // Throughput: one window every FOLDS cycles, sustained (FOLDS = 1: one window per cycle).
@@ -47,7 +64,8 @@
 //   s_axis_tvalid rose, one beat every FOLDS/(C_OUT/PE) cycles.
 //
 // Pipeline: issue (fold counter, weight ROM address, activation slice of the held window)
-//        -> S1 (weight ROM output + activation slice registered; multiplies + balanced adder tree)
+//        -> S1 (weight ROM output + activation slice registered; PE lane_dot instances:
+//               products + balanced adder tree)
 //        -> S2 (dot products registered; accumulate into a ring of C_OUT/PE groups of PE lanes)
 //        -> output register.
 // The accumulator ring rotates by one group at the end of each output group, so the group being
@@ -63,6 +81,8 @@ module conv_unit #(
   parameter int PE     = 1,
   parameter int SIMD   = 1,
   parameter int TAPS   = K * K,
+  parameter int W_BITS = 8,
+  parameter int A_BITS = 8,
   parameter int ACC_W  = 32,
   parameter int SERIAL = 0,
   parameter     W_FILE = "",
@@ -70,7 +90,7 @@ module conv_unit #(
 ) (
   input  logic                    clk,
   input  logic                    rst,
-  input  logic [K*K*C_IN*8-1:0]   s_axis_tdata,
+  input  logic [K*K*C_IN*A_BITS-1:0] s_axis_tdata,
   input  logic                    s_axis_tlast,
   input  logic                    s_axis_tvalid,
   output logic                    s_axis_tready,
@@ -86,10 +106,13 @@ module conv_unit #(
   localparam int NF     = NI * NT;              // folds per output group (ig, tg)
   localparam int FOLDS  = NO * NF;
   localparam int NTERM  = SIMD * TAPS;          // products summed per PE per cycle
-  localparam int GW     = NTERM * 8;            // activation slice width (one input group)
-  localparam int WW     = PE * NTERM * 8;       // weight word width
-  localparam int PROD_W = 16;                   // int8 x uint8 fits in 16 bits signed
-  localparam int NP2    = 1 << $clog2(NTERM);   // adder tree leaves (power of two)
+  localparam int GW     = NTERM * A_BITS;       // activation slice width (one input group)
+  localparam int WW     = PE * NTERM * W_BITS;  // weight word width
+  // Product width (rtl/lane_dot.sv): XNOR +-1, sign select +-x or +-w, or the w*x product
+  // (int8 x uint8: 16 bits signed).
+  localparam int PROD_W = (W_BITS == 1 && A_BITS == 1) ? 2
+                        : (W_BITS == 1) ? A_BITS + 1
+                        : (A_BITS == 1) ? W_BITS + 1 : W_BITS + A_BITS;
   localparam int DOT_W  = PROD_W + $clog2(NTERM);
   localparam int GRP_W  = PE * ACC_W;           // one output group of accumulators
   localparam int RING_G = (SERIAL != 0) ? 1 : NO;  // groups held: all, or the one in progress
@@ -114,6 +137,12 @@ module conv_unit #(
   end
   if (C_IN % SIMD != 0) begin : g_err_simd
     $fatal(1, "conv_unit: SIMD (%0d) must divide C_IN (%0d)", SIMD, C_IN);
+  end
+  if (!(W_BITS == 1 || W_BITS == 2 || W_BITS == 4 || W_BITS == 8)) begin : g_err_wbits
+    $fatal(1, "conv_unit: W_BITS (%0d) must be 1, 2, 4 or 8", W_BITS);
+  end
+  if (!(A_BITS == 1 || A_BITS == 2 || A_BITS == 4 || A_BITS == 8)) begin : g_err_abits
+    $fatal(1, "conv_unit: A_BITS (%0d) must be 1, 2, 4 or 8", A_BITS);
   end
   if (ACC_W < DOT_W || ACC_W < 32) begin : g_err_acc
     $fatal(1, "conv_unit: ACC_W (%0d) must be >= max(32, %0d)", ACC_W, DOT_W);
@@ -148,7 +177,8 @@ module conv_unit #(
 
   // ---- issue stage: fold counters over the held input window ------------------------------
   // No copy of the window: AXI-Stream keeps s_axis_tdata stable until its handshake, which
-  // comes with the window's last fold (a K*K*C_IN*8-bit register less, 288 FFs for tiny's conv2).
+  // comes with the window's last fold (a K*K*C_IN*A_BITS-bit register less, 288 FFs for tiny's
+  // conv2).
   logic [AW-1:0]        addr_q;   // og*NF + fg
   logic [OGW-1:0]       og_q;
   logic [FGW-1:0]       fg_q;     // ig*NT + tg
@@ -181,8 +211,8 @@ module conv_unit #(
     for (int g = 0; g < NF; g++) begin
       for (int s = 0; s < SIMD; s++) begin
         for (int u = 0; u < TAPS; u++) begin
-          win_grp[(g*NTERM + s*TAPS + u)*8 +: 8] =
-              s_axis_tdata[(((g % NT)*TAPS + u)*C_IN + (g / NT)*SIMD + s)*8 +: 8];
+          win_grp[(g*NTERM + s*TAPS + u)*A_BITS +: A_BITS] =
+              s_axis_tdata[(((g % NT)*TAPS + u)*C_IN + (g / NT)*SIMD + s)*A_BITS +: A_BITS];
         end
       end
     end
@@ -219,28 +249,21 @@ module conv_unit #(
     end
   end
 
-  // Multiplies (int8 x uint8 -> signed 16 bits) and one balanced adder tree per PE.
+  // One dot product per PE over the SIMD*TAPS lanes (rtl/lane_dot.sv): int8 x uint8
+  // multiplies by default, XNOR-popcount or sign selects for 1-bit sides; one balanced adder
+  // tree each.
   logic [PE*DOT_W-1:0] dot;
-  always_comb begin
-    logic [NP2*DOT_W-1:0] lvl;
-    logic signed [7:0]    wv;
-    logic signed [8:0]    xv;
-    logic signed [PROD_W-1:0] prod;
-    for (int pe = 0; pe < PE; pe++) begin
-      lvl = '0;
-      for (int k = 0; k < NTERM; k++) begin
-        wv   = $signed(w_q[(pe*NTERM + k)*8 +: 8]);
-        xv   = $signed({1'b0, s1_x_q[k*8 +: 8]});
-        prod = PROD_W'(wv * xv);
-        lvl[k*DOT_W +: DOT_W] = DOT_W'(prod);
-      end
-      for (int step = 1; step < NP2; step = step * 2) begin
-        for (int k = 0; k < NP2; k = k + 2 * step) begin
-          lvl[k*DOT_W +: DOT_W] = lvl[k*DOT_W +: DOT_W] + lvl[(k+step)*DOT_W +: DOT_W];
-        end
-      end
-      dot[pe*DOT_W +: DOT_W] = lvl[0 +: DOT_W];
-    end
+  for (genvar pe = 0; pe < PE; pe++) begin : g_pe
+    lane_dot #(
+      .W_BITS(W_BITS),
+      .A_BITS(A_BITS),
+      .N     (NTERM),
+      .OUT_W (DOT_W)
+    ) u_dot (
+      .w  (w_q[pe*NTERM*W_BITS +: NTERM*W_BITS]),
+      .a  (s1_x_q),
+      .dot(dot[pe*DOT_W +: DOT_W])
+    );
   end
 
   // ---- S2: dot products; accumulate into the ring -----------------------------------------

@@ -1,30 +1,44 @@
 // fc_unit: fully connected layer (matrix-vector product) streaming over its input beats.
 //
-// A frame is IN_BEATS input beats of C_IN uint8 lanes: the flattened input vector in stream
-// order, x[b*C_IN + c] = lane c of beat b. For o = 0..C_OUT-1 it computes
+// A frame is IN_BEATS input beats of C_IN A_BITS-wide lanes: the flattened input vector in
+// stream order, x[b*C_IN + c] = lane c of beat b (at [c*A_BITS +: A_BITS]). For o = 0..C_OUT-1
+// it computes
 //
 //   acc[o] = bias[o] + sum_{b,c} w[o][b*C_IN + c] * x[b*C_IN + c]
 //
-// with w int8 (signed), x uint8 (unsigned), accumulating beat by beat (the input vector is never
-// buffered), and emits ONE output beat per frame: C_OUT signed ACC_W lanes, channel o at
-// tdata[o*ACC_W +: ACC_W], m_axis_tlast = 1. Beats are counted; s_axis_tlast is ignored.
+// with w int8 (signed) and x uint8 (unsigned) by default (other precisions below),
+// accumulating beat by beat (the input vector is never buffered), and emits ONE output beat
+// per frame: C_OUT signed ACC_W lanes, channel o at tdata[o*ACC_W +: ACC_W], m_axis_tlast = 1. Beats are counted; s_axis_tlast is ignored.
 // The result is double-buffered: the next frame accumulates while the output waits.
+//
+// Low-bit / binarized (FINN-style) arithmetic, W_BITS and A_BITS each in {1, 2, 4, 8}
+// (rtl/lane_dot.sv, docs/rtl-library.md "Low-bit arithmetic contract"):
+//   weights:     1 = bipolar (bit 1 -> +1, bit 0 -> -1), else signed two's complement
+//   activations: 1 = bipolar (bit 1 -> +1, bit 0 -> -1), else unsigned 0..2^A_BITS-1
+//   product:     w1a1 XNOR (+1 if the bits are equal, else -1; a SIMD-lane group sums as
+//                2*popcount(~(w ^ x)) - SIMD); w1: +x or -x; a1: +w or -w; else w*x.
+//                No multiplier when either side is 1 bit. The accumulation (int32 bias,
+//                signed ACC_W) is the same for every precision.
+// W_BITS = A_BITS = 8 (the defaults) is the int8 x uint8 unit, unchanged.
 //
 // Parameters:
 //   IN_BEATS   input beats per frame
-//   C_IN       uint8 lanes per input beat, C_OUT outputs
+//   C_IN       activation lanes per input beat, C_OUT outputs
 //   PE         outputs computed in parallel               (PE   divides C_OUT)
 //   SIMD       lanes of one input beat used per cycle     (SIMD divides C_IN)
+//   W_BITS     weight lane width, 1 (bipolar), 2, 4, 8 (signed); default 8
+//   A_BITS     activation lane width, 1 (bipolar), 2, 4, 8 (unsigned); default 8
 //   ACC_W      accumulator / output lane width (32)
-//   W_FILE     $readmemh weight file: depth IN_BEATS*(C_OUT/PE)*(C_IN/SIMD), word PE*SIMD*8 bits,
-//              address (b*(C_OUT/PE) + og)*(C_IN/SIMD) + ig,
-//              lane pe*SIMD + s = w[og*PE+pe][b*C_IN + ig*SIMD + s]
+//   W_FILE     $readmemh weight file: depth IN_BEATS*(C_OUT/PE)*(C_IN/SIMD), word
+//              PE*SIMD*W_BITS bits, address (b*(C_OUT/PE) + og)*(C_IN/SIMD) + ig,
+//              lane pe*SIMD + s (at [(pe*SIMD + s)*W_BITS +: W_BITS])
+//              = w[og*PE+pe][b*C_IN + ig*SIMD + s]
 //   B_FILE     $readmemh bias file: C_OUT words of 32 bits (int32)
 //   In simulation a missing file, a word count other than the depth, a non-hex word or a word
 //   wider than the memory stops the simulation with $fatal naming the file (rtl/mem_check.svh,
 //   so Verilator needs -Irtl). Synthesis (SYNTHESIS defined) just loads the files.
 //
-// Folding: FOLDS = (C_OUT/PE) * (C_IN/SIMD) cycles per input beat, PE*SIMD multiplies per cycle.
+// Folding: FOLDS = (C_OUT/PE) * (C_IN/SIMD) cycles per input beat, PE*SIMD products per cycle.
 //   Loop order: beat b, then og (output group), then ig (input group) innermost.
 //
 // Throughput: one input beat every FOLDS cycles, one frame (= one output beat) every
@@ -33,7 +47,8 @@
 //   i.e. FOLDS + 3 cycles from that beat's handshake to the output handshake (no stalls).
 //
 // Pipeline: issue (beat register, fold counters, weight ROM address)
-//        -> S1 (weight ROM output + activation slice registered; multiplies + balanced adder tree)
+//        -> S1 (weight ROM output + activation slice registered; PE lane_dot instances:
+//               products + balanced adder tree)
 //        -> S2 (dot products registered; accumulate into a ring of C_OUT/PE groups of PE lanes)
 //        -> output register.
 // The accumulator ring rotates by one group at the end of each output group, so the group being
@@ -48,13 +63,15 @@ module fc_unit #(
   parameter int C_OUT    = 4,
   parameter int PE       = 1,
   parameter int SIMD     = 1,
+  parameter int W_BITS   = 8,
+  parameter int A_BITS   = 8,
   parameter int ACC_W    = 32,
   parameter     W_FILE   = "",
   parameter     B_FILE   = ""
 ) (
   input  logic                    clk,
   input  logic                    rst,
-  input  logic [C_IN*8-1:0]       s_axis_tdata,
+  input  logic [C_IN*A_BITS-1:0]  s_axis_tdata,
   input  logic                    s_axis_tlast,   // ignored: frames are counted
   input  logic                    s_axis_tvalid,
   output logic                    s_axis_tready,
@@ -67,10 +84,13 @@ module fc_unit #(
   localparam int NI     = C_IN / SIMD;          // input groups
   localparam int FOLDS  = NO * NI;
   localparam int DEPTH  = IN_BEATS * FOLDS;     // weight words
-  localparam int GW     = SIMD * 8;             // activation slice width (one input group)
-  localparam int WW     = PE * SIMD * 8;        // weight word width
-  localparam int PROD_W = 16;                   // int8 x uint8 fits in 16 bits signed
-  localparam int NP2    = 1 << $clog2(SIMD);    // adder tree leaves (power of two)
+  localparam int GW     = SIMD * A_BITS;        // activation slice width (one input group)
+  localparam int WW     = PE * SIMD * W_BITS;   // weight word width
+  // Product width (rtl/lane_dot.sv): XNOR +-1, sign select +-x or +-w, or the w*x product
+  // (int8 x uint8: 16 bits signed).
+  localparam int PROD_W = (W_BITS == 1 && A_BITS == 1) ? 2
+                        : (W_BITS == 1) ? A_BITS + 1
+                        : (A_BITS == 1) ? W_BITS + 1 : W_BITS + A_BITS;
   localparam int DOT_W  = PROD_W + $clog2(SIMD);
   localparam int GRP_W  = PE * ACC_W;           // one output group of accumulators
   localparam int AW     = (DEPTH > 1) ? $clog2(DEPTH) : 1;
@@ -88,6 +108,12 @@ module fc_unit #(
   end
   if (C_IN % SIMD != 0) begin : g_err_simd
     $fatal(1, "fc_unit: SIMD (%0d) must divide C_IN (%0d)", SIMD, C_IN);
+  end
+  if (!(W_BITS == 1 || W_BITS == 2 || W_BITS == 4 || W_BITS == 8)) begin : g_err_wbits
+    $fatal(1, "fc_unit: W_BITS (%0d) must be 1, 2, 4 or 8", W_BITS);
+  end
+  if (!(A_BITS == 1 || A_BITS == 2 || A_BITS == 4 || A_BITS == 8)) begin : g_err_abits
+    $fatal(1, "fc_unit: A_BITS (%0d) must be 1, 2, 4 or 8", A_BITS);
   end
   if (ACC_W < 32) begin : g_err_acc
     $fatal(1, "fc_unit: ACC_W (%0d) must be >= 32", ACC_W);
@@ -121,7 +147,7 @@ module fc_unit #(
   assign en = !full_q;
 
   // ---- issue stage: beat register and fold counters ---------------------------------------
-  logic [C_IN*8-1:0] beat_q;
+  logic [C_IN*A_BITS-1:0] beat_q;
   logic              beat_valid_q;
   logic [AW-1:0]     addr_q;   // (b*NO + og)*NI + ig
   logic [BW-1:0]     b_q;
@@ -191,28 +217,20 @@ module fc_unit #(
     end
   end
 
-  // Multiplies (int8 x uint8 -> signed 16 bits) and one balanced adder tree per PE.
+  // One dot product per PE over the SIMD lanes (rtl/lane_dot.sv): int8 x uint8 multiplies
+  // by default, XNOR-popcount or sign selects for 1-bit sides; one balanced adder tree each.
   logic [PE*DOT_W-1:0] dot;
-  always_comb begin
-    logic [NP2*DOT_W-1:0] lvl;
-    logic signed [7:0]    wv;
-    logic signed [8:0]    xv;
-    logic signed [PROD_W-1:0] prod;
-    for (int pe = 0; pe < PE; pe++) begin
-      lvl = '0;
-      for (int s = 0; s < SIMD; s++) begin
-        wv   = $signed(w_q[(pe*SIMD + s)*8 +: 8]);
-        xv   = $signed({1'b0, s1_x_q[s*8 +: 8]});
-        prod = PROD_W'(wv * xv);
-        lvl[s*DOT_W +: DOT_W] = DOT_W'(prod);
-      end
-      for (int step = 1; step < NP2; step = step * 2) begin
-        for (int k = 0; k < NP2; k = k + 2 * step) begin
-          lvl[k*DOT_W +: DOT_W] = lvl[k*DOT_W +: DOT_W] + lvl[(k+step)*DOT_W +: DOT_W];
-        end
-      end
-      dot[pe*DOT_W +: DOT_W] = lvl[0 +: DOT_W];
-    end
+  for (genvar pe = 0; pe < PE; pe++) begin : g_pe
+    lane_dot #(
+      .W_BITS(W_BITS),
+      .A_BITS(A_BITS),
+      .N     (SIMD),
+      .OUT_W (DOT_W)
+    ) u_dot (
+      .w  (w_q[pe*SIMD*W_BITS +: SIMD*W_BITS]),
+      .a  (s1_x_q),
+      .dot(dot[pe*DOT_W +: DOT_W])
+    );
   end
 
   // ---- S2: dot products; accumulate into the ring -----------------------------------------

@@ -1,6 +1,12 @@
-// pool2x2: 2x2 stride-2 pooling of a raster stream of H x W pixels, C uint8 lanes per beat.
+// pool2x2: 2x2 stride-2 pooling of a raster stream of H x W pixels, C unsigned DW-bit lanes
+// per beat (DW = 8: uint8, the default).
 //
 //   MODE 0: max(a, b, c, d)        MODE 1: (a + b + c + d + 2) >> 2
+//
+// Low-bit streams (docs/rtl-library.md, "Low-bit arithmetic contract"): an unsigned a-bit
+// activation stream pools with DW = a. On a bipolar stream (DW = 1, bit 1 = +1, bit 0 = -1)
+// MODE 0 is the OR of the four bits, which is the max of the bipolar values; MODE 1 (average)
+// has no bipolar meaning (it rounds the unsigned bit average) and is not meant for it.
 //
 // Odd H / W drop the last row / column (floor mode): those pixels are consumed and ignored.
 // Each frame gives (H/2) x (W/2) output pixels in raster order, tlast on the last one, from
@@ -15,36 +21,41 @@
 // combinationally on m_axis_tready (only on pixels that complete a window); m_axis_* come
 // from flip-flops.
 //
-// Lanes: channel c at [c*8 +: 8] in and out.
+// Lanes: channel c at [c*DW +: DW] in and out.
 //
 // Parameters:
 //   H, W   input frame height and width, >= 2
 //   C      channels per pixel, >= 1
+//   DW     lane width (bits, unsigned), >= 1; default 8
 //   MODE   0 = max, 1 = average
 module pool2x2 #(
   parameter int H    = 28,
   parameter int W    = 28,
   parameter int C    = 1,
+  parameter int DW   = 8,
   parameter int MODE = 0
 ) (
-  input  logic           clk,
-  input  logic           rst,
-  input  logic [C*8-1:0] s_axis_tdata,
+  input  logic            clk,
+  input  logic            rst,
+  input  logic [C*DW-1:0] s_axis_tdata,
   /* verilator lint_off UNUSEDSIGNAL */
-  input  logic           s_axis_tlast,   // ignored: positions come from the counters
+  input  logic            s_axis_tlast,   // ignored: positions come from the counters
   /* verilator lint_on UNUSEDSIGNAL */
-  input  logic           s_axis_tvalid,
-  output logic           s_axis_tready,
-  output logic [C*8-1:0] m_axis_tdata,
-  output logic           m_axis_tlast,
-  output logic           m_axis_tvalid,
-  input  logic           m_axis_tready
+  input  logic            s_axis_tvalid,
+  output logic            s_axis_tready,
+  output logic [C*DW-1:0] m_axis_tdata,
+  output logic            m_axis_tlast,
+  output logic            m_axis_tvalid,
+  input  logic            m_axis_tready
 );
   if (H < 2 || W < 2) begin : g_bad_size
     $fatal(1, "pool2x2: H and W must be >= 2");
   end
   if (C < 1) begin : g_bad_c
     $fatal(1, "pool2x2: C must be >= 1");
+  end
+  if (DW < 1) begin : g_bad_dw
+    $fatal(1, "pool2x2: DW must be >= 1");
   end
   if (MODE != 0 && MODE != 1) begin : g_bad_mode
     $fatal(1, "pool2x2: MODE must be 0 (max) or 1 (average)");
@@ -55,7 +66,7 @@ module pool2x2 #(
   localparam int XW  = $clog2(W);
   localparam int YW  = $clog2(H);
   localparam int LBA = (WO > 1) ? $clog2(WO) : 1;
-  localparam int LW  = (MODE == 1) ? 9 : 8;  // pair lane: max (8 bits) or sum (9 bits)
+  localparam int LW  = (MODE == 1) ? DW + 1 : DW;  // pair lane: max (DW bits) or sum (DW + 1)
 
   // ---- position counters ---------------------------------------------------------------
   logic [XW-1:0] x_q;
@@ -68,7 +79,7 @@ module pool2x2 #(
   wire last    = (32'(x_q) == 2 * WO - 1) && (32'(y_q) == 2 * HO - 1);
 
   logic out_valid_q, out_last_q;
-  logic [C*8-1:0] out_q;
+  logic [C*DW-1:0] out_q;
 
   assign s_axis_tready = !produce || !out_valid_q || m_axis_tready;
   assign m_axis_tvalid = out_valid_q;
@@ -92,23 +103,23 @@ module pool2x2 #(
   end
 
   // ---- horizontal pair, line buffer, window result -------------------------------------
-  logic [C*8-1:0]  hold_q;       // left pixel of the current pair
+  logic [C*DW-1:0] hold_q;       // left pixel of the current pair
   logic [C*LW-1:0] pair_d;       // combined pair (this pixel and hold_q)
   logic [C*LW-1:0] lb_q [WO];    // even-row pairs
   logic [C*LW-1:0] lb_rd_q;      // the even-row pair above the current one
-  logic [C*8-1:0]  win_d;
+  logic [C*DW-1:0] win_d;
 
   for (genvar c = 0; c < C; c++) begin : g_lane
-    wire [7:0]    a = hold_q[c*8 +: 8];
-    wire [7:0]    b = s_axis_tdata[c*8 +: 8];
+    wire [DW-1:0] a = hold_q[c*DW +: DW];
+    wire [DW-1:0] b = s_axis_tdata[c*DW +: DW];
     wire [LW-1:0] t = lb_rd_q[c*LW +: LW];
     if (MODE == 1) begin : g_avg
       assign pair_d[c*LW +: LW] = LW'(a) + LW'(b);
-      assign win_d[c*8 +: 8]    = 8'((10'(t) + 10'(a) + 10'(b) + 10'd2) >> 2);
+      assign win_d[c*DW +: DW]  = DW'(((DW+2)'(t) + (DW+2)'(a) + (DW+2)'(b) + (DW+2)'(2)) >> 2);
     end else begin : g_max
-      wire [7:0] m = (a > b) ? a : b;
+      wire [DW-1:0] m = (a > b) ? a : b;
       assign pair_d[c*LW +: LW] = m;
-      assign win_d[c*8 +: 8]    = (t > m) ? t : m;
+      assign win_d[c*DW +: DW]  = (t > m) ? t : m;
     end
   end
 

@@ -156,6 +156,46 @@ def run(top: str, case: Case | None = None, files: list[Path] | None = None, wor
     return res
 
 
+_STAT_CELL = re.compile(r"^\s+(\d+)\s+(\$\S+|[A-Z][A-Z0-9_]+|cells)\s*$")
+
+
+def _stat_cells(text: str) -> dict[str, int]:
+    """Cell counts by type (and "cells", the total) of a `stat` of a flattened design."""
+    cells: dict[str, int] = {}
+    for line in text.splitlines():
+        m = _STAT_CELL.match(line)
+        if m:
+            cells[m.group(2)] = cells.get(m.group(2), 0) + int(m.group(1))
+    return cells
+
+
+def multiplier_cells(top: str, case: Case, workdir: Path | None = None) -> dict[str, dict[str, int]]:
+    """Where multipliers are: the flattened RTL netlist before any arithmetic mapping ("rtl":
+    $mul cells, one per `*` that survives constant folding) and synth_ice40 -dsp ("ice40":
+    SB_MAC16 DSP blocks, SB_LUT4, flip-flops, carries). Raises ToolError when Yosys fails."""
+    workdir = workdir or CHECK_DIR / "_mul" / top / case.id
+    workdir.mkdir(parents=True, exist_ok=True)
+    params, net_dir = resolve_params(case, workdir)
+    files = sources.yosys_compat(sources.files_for(top, net_dir))
+    head = script(top, files, params).split(f"hierarchy -check -top {top}")[0]
+    rtl_stat, ice_stat = workdir / "rtl_stat.txt", workdir / "ice40_stat.txt"
+    text = head + "\n".join(
+        [
+            f"hierarchy -check -top {top}",
+            "proc",
+            "flatten",
+            "opt",
+            "wreduce",
+            "opt_clean",
+            f"tee -o {rel(rtl_stat)} stat",
+            f"synth_ice40 -dsp -top {top}",
+            f"tee -o {rel(ice_stat)} stat",
+        ]
+    )
+    yosys(text + "\n", workdir / "yosys.log", timeout=600)
+    return {"rtl": _stat_cells(rtl_stat.read_text()), "ice40": _stat_cells(ice_stat.read_text())}
+
+
 def all_cases() -> list[tuple[str, Case]]:
     return [(top, c) for top in sources.rtl_tops() for c in cases(top)]
 

@@ -65,6 +65,38 @@ def _fc_depth(p: dict) -> int:
 
 _FC1 = {"IN_BEATS": 49, "C_IN": 8, "C_OUT": 32, "PE": 1, "SIMD": 1}  # tiny's fc1, one multiply
 
+
+def _fc_word(p: dict) -> int:
+    return p["PE"] * p["SIMD"] * p.get("W_BITS", 8)
+
+
+def _conv_depth(p: dict) -> int:
+    return (p["C_OUT"] // p["PE"]) * (p["C_IN"] // p["SIMD"]) * (p["K"] ** 2 // p.get("TAPS", p["K"] ** 2))
+
+
+def _conv_word(p: dict) -> int:
+    return p["PE"] * p["SIMD"] * p.get("TAPS", p["K"] ** 2) * p.get("W_BITS", 8)
+
+
+def _thr_word(p: dict) -> int:
+    return ((1 << p["A_OUT"]) - 1) * p.get("ACC_W", 32)
+
+
+# Low-bit shapes (W_BITS, A_BITS): XNOR-popcount, sign selects, narrow multiplies
+_LOWBIT_FC = {"IN_BEATS": 4, "C_IN": 16, "C_OUT": 8, "PE": 4, "SIMD": 16}
+_LOWBIT_CONV = {"K": 3, "C_IN": 4, "C_OUT": 8, "PE": 2, "SIMD": 4}
+
+
+def _lowbit_fc(name: str, w_bits: int, a_bits: int) -> Case:
+    p = {**_LOWBIT_FC, "W_BITS": w_bits, "A_BITS": a_bits}
+    return Case(name, {**p, "W_FILE": MemFile(_fc_depth, _fc_word), "B_FILE": MemFile(_p("C_OUT"), 32)})
+
+
+def _lowbit_conv(name: str, w_bits: int, a_bits: int, **extra) -> Case:
+    p = {**_LOWBIT_CONV, "W_BITS": w_bits, "A_BITS": a_bits, **extra}
+    return Case(name, {**p, "W_FILE": MemFile(_conv_depth, _conv_word), "B_FILE": MemFile(_p("C_OUT"), 32)})
+
+
 TOPS: dict[str, list[Case]] = {
     "axis_skid": [Case("w8", {"DATA_W": 8}), Case("w72", {"DATA_W": 72})],
     "rom": [
@@ -107,6 +139,40 @@ TOPS: dict[str, list[Case]] = {
                 "B_FILE": MemFile(8, 32),
             },
         ),
+        _lowbit_conv("w1a1", 1, 1),
+        _lowbit_conv("w1a1_taps3_serial", 1, 1, TAPS=3, SERIAL=1),
+        _lowbit_conv("w2a2", 2, 2),
+        _lowbit_conv("w1a8", 1, 8),
+        _lowbit_conv("w4a1", 4, 1),
+    ],
+    "fc_unit": [
+        Case("defaults", {}),
+        _lowbit_fc("w8a8", 8, 8),
+        _lowbit_fc("w1a1", 1, 1),
+        _lowbit_fc("w2a2", 2, 2),
+        _lowbit_fc("w4a4", 4, 4),
+        _lowbit_fc("w1a8", 1, 8),
+        _lowbit_fc("w8a1", 8, 1),
+    ],
+    "lane_dot": [
+        Case("defaults", {}),
+        Case("w1a1_n64", {"W_BITS": 1, "A_BITS": 1, "N": 64, "OUT_W": 8}),
+        Case("w1a4_n7", {"W_BITS": 1, "A_BITS": 4, "N": 7, "OUT_W": 8}),
+        Case("w2a1_n5", {"W_BITS": 2, "A_BITS": 1, "N": 5, "OUT_W": 6}),
+        Case("w2a2_n9", {"W_BITS": 2, "A_BITS": 2, "N": 9, "OUT_W": 8}),
+    ],
+    "threshold": [
+        Case("defaults", {}),  # T_FILE "" must elaborate under SYNTHESIS (guarded $readmemh)
+        Case("c4_a1", {"C": 4, "A_OUT": 1, "T_FILE": MemFile(_p("C"), _thr_word)}),
+        Case("c4_a2", {"C": 4, "A_OUT": 2, "T_FILE": MemFile(_p("C"), _thr_word)}),
+        Case("c2_a4", {"C": 2, "A_OUT": 4, "T_FILE": MemFile(_p("C"), _thr_word)}),
+        # lane-serial: C*BEATS table words looked up by the beat counter
+        Case("c1_b16_a2", {"C": 1, "BEATS": 16, "A_OUT": 2, "T_FILE": MemFile(_cb, _thr_word)}),
+    ],
+    "pool2x2": [
+        Case("defaults", {}),
+        Case("dw1_max", {"H": 8, "W": 8, "C": 16, "DW": 1, "MODE": 0}),
+        Case("dw2_avg", {"H": 8, "W": 8, "C": 4, "DW": 2, "MODE": 1}),
     ],
     "fc_serial": [
         Case("defaults", {}),  # W_FILE / B_FILE "" must elaborate under SYNTHESIS (guarded $readmemh)

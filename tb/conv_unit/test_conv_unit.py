@@ -1,6 +1,10 @@
 """conv_unit: every accumulator bit-exact with a NumPy int64 reference, under stalls, for several
 foldings; steady-state throughput (FOLDS cycles per window) and latency as the RTL header states;
-a missing or short weight file stops the simulation naming the file."""
+a missing or short weight file stops the simulation naming the file.
+
+Low-bit precisions (W_BITS, A_BITS in {1, 2, 4, 8}): the reference decodes the lane codes by
+the contract (tb/common/lowbit.py: bipolar 1-bit sides, signed weights, unsigned activations)
+and sums the value products; w1a1 is cross-checked in its XNOR-popcount form."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import numpy as np
 import pytest
 from cocotb.triggers import RisingEdge
 
+from tb.common import lowbit
 from tb.common.axis import HandshakeChecker, StreamTB, pack, params, unpack
 from tb.common.memfiles import bias_words, conv_weight_words, write_mem
 from tb.common.sim import BUILD, expect_bad_mem_file_errors, rtl_sources, run_cocotb, sv_string
@@ -25,6 +30,11 @@ PAUSE_PAIRS = [("none", "none"), ("random", "random"), ("burst", "burst"), ("non
 
 def folds(p: dict) -> int:
     return (p["C_OUT"] // p["PE"]) * (p["C_IN"] // p["SIMD"]) * (p["K"] ** 2 // p["TAPS"])
+
+
+def bits(p: dict) -> tuple[int, int]:
+    """(W_BITS, A_BITS); 8, 8 when the parameters are left at their defaults."""
+    return p.get("W_BITS", 8), p.get("A_BITS", 8)
 
 
 def beats_per_window(p: dict) -> int:
@@ -44,25 +54,32 @@ def load_model(p: dict):
     return np.load(d / "w.npy"), np.load(d / "b.npy")
 
 
-def reference(w: np.ndarray, b: np.ndarray, win: np.ndarray) -> list[int]:
-    """win: (K, K, C_IN) uint8 -> C_OUT int64 accumulators."""
-    acc = np.einsum("ocij,ijc->o", w.astype(np.int64), win.astype(np.int64)) + b.astype(np.int64)
+def reference(w: np.ndarray, b: np.ndarray, win: np.ndarray, wa_bits: tuple[int, int] = (8, 8)) -> list[int]:
+    """win: (K, K, C_IN) activation codes, w: weight codes -> C_OUT int64 accumulators (codes
+    decoded by the low-bit contract; 8/8 is int8 x uint8)."""
+    wb, ab = wa_bits
+    wv, xv = lowbit.w_value(w, wb), lowbit.a_value(win, ab)
+    acc = np.einsum("ocij,ijc->o", wv, xv) + b.astype(np.int64)
+    if wb == 1 and ab == 1:  # the XNOR-popcount form gives the same sums
+        xnor = [lowbit.xnor_popcount_dot(w[o], win.transpose(2, 0, 1)) + int(b[o]) for o in range(len(b))]
+        assert xnor == [int(v) for v in acc]
     return [int(v) for v in acc]
 
 
 def random_windows(p: dict, n: int, rng: np.random.Generator) -> list[np.ndarray]:
     shape = (p["K"], p["K"], p["C_IN"])
-    wins = [rng.integers(0, 256, shape, dtype=np.int64) for _ in range(n)]
-    # corners: all-max and all-zero activations
-    wins[0] = np.full(shape, 255, dtype=np.int64)
+    ab = bits(p)[1]
+    wins = [lowbit.random_a_codes(shape, ab, rng) for _ in range(n)]
+    # corners: all-max and all-zero activations (bipolar: all +1 and all -1)
+    wins[0] = np.full(shape, lowbit.a_code_range(ab)[1], dtype=np.int64)
     if n > 2:
         wins[2] = np.zeros(shape, dtype=np.int64)
     return wins
 
 
-def window_word(win: np.ndarray) -> int:
+def window_word(win: np.ndarray, a_bits: int = 8) -> int:
     # lane (i*K + j)*C_IN + c == C-order flattening of (K, K, C_IN)
-    return pack(win.ravel(), 8)
+    return pack(win.ravel(), a_bits)
 
 
 class HandshakeLog:
@@ -104,13 +121,13 @@ async def windows_match_reference(dut, pauses):
         frames.append(wins[i : i + k])
         i += k
     for f in frames:
-        await tb.send_beats([window_word(x) for x in f])
+        await tb.send_beats([window_word(x, bits(p)[1]) for x in f])
     bpw = beats_per_window(p)
     for fi, f in enumerate(frames):
         got = await tb.recv_beats()
         assert len(got) == len(f) * bpw, f"frame {fi}: {len(got)} beats, expected {len(f) * bpw} (tlast misplaced)"
         for wi, (acc, win) in enumerate(zip(window_results(p, got), f, strict=True)):
-            exp = reference(w, b, win)
+            exp = reference(w, b, win, bits(p))
             assert acc == exp, f"frame {fi} window {wi}: got {acc}, expected {exp}"
     for _ in range(10):
         await RisingEdge(dut.clk)
@@ -131,9 +148,9 @@ async def throughput_and_latency(dut):
     await tb.reset()
     n = 24
     wins = random_windows(p, n, np.random.default_rng(6))
-    await tb.send_beats([window_word(x) for x in wins])
+    await tb.send_beats([window_word(x, bits(p)[1]) for x in wins])
     got = await tb.recv_beats()
-    assert window_results(p, got) == [reference(w, b, x) for x in wins]
+    assert window_results(p, got) == [reference(w, b, x, bits(p)) for x in wins]
     bpw = beats_per_window(p)
     fb = f // bpw  # cycles per output beat
     assert len(s_log.cycles) == n and len(m_log.cycles) == n * bpw
@@ -161,7 +178,7 @@ async def output_blocked_then_drained(dut):
     tb.sink.pause = True
     n = 8
     wins = random_windows(p, n, np.random.default_rng(12))
-    await tb.send_beats([window_word(x) for x in wins])
+    await tb.send_beats([window_word(x, bits(p)[1]) for x in wins])
     for _ in range(4 * f + 40):
         await RisingEdge(dut.clk)
     assert int(dut.m_axis_tvalid.value) == 1
@@ -172,7 +189,7 @@ async def output_blocked_then_drained(dut):
     assert least <= held < n, f"{held} windows accepted with the output blocked"
     tb.sink.pause = False
     got = await tb.recv_beats()
-    assert window_results(p, got) == [reference(w, b, x) for x in wins]
+    assert window_results(p, got) == [reference(w, b, x, bits(p)) for x in wins]
     assert tb.sink.empty()
 
 
@@ -202,19 +219,34 @@ CONFIGS = [
 ]
 
 
+# Low-bit precisions: (K, C_IN, C_OUT, PE, SIMD, TAPS, SERIAL, W_BITS, A_BITS)
+LOWBIT_CONFIGS = [
+    (3, 4, 8, 2, 4, 9, 0, 1, 1),  # w1a1: 36-lane XNOR-popcount per PE
+    (3, 4, 8, 2, 2, 3, 1, 1, 1),  # w1a1, tap folding, serial output
+    (3, 2, 4, 2, 2, 9, 0, 2, 2),
+    (2, 3, 5, 5, 3, 2, 0, 4, 4),
+    (3, 1, 4, 4, 1, 9, 0, 1, 8),  # w1a8: binarized first layer on 8-bit pixels
+    (3, 2, 6, 3, 1, 3, 0, 2, 8),
+    (3, 3, 4, 1, 3, 9, 0, 8, 1),  # a1: sign select of int8 weights
+]
+
+
 def make_params(cfg, memdir: Path, seed: int, w_file: Path | None = None) -> dict:
-    k, c_in, c_out, pe, simd, taps, serial = cfg
+    """cfg: (K, C_IN, C_OUT, PE, SIMD, TAPS, SERIAL[, W_BITS, A_BITS]); without the bits the
+    unit is built with its default parameters (int8 x uint8)."""
+    k, c_in, c_out, pe, simd, taps, serial = cfg[:7]
+    wb, ab = cfg[7:] or (8, 8)
     rng = np.random.default_rng(seed)
-    w = rng.integers(-128, 128, (c_out, c_in, k, k), dtype=np.int64)
-    w.flat[0], w.flat[-1] = -128, 127  # both int8 extremes present
+    w = lowbit.random_w_codes((c_out, c_in, k, k), wb, rng)  # int8: -128 and 127 present
     # int32 biases, kept far enough from the limits that no accumulator overflows int32
     b = rng.integers(-(2**31) + 2**24, 2**31 - 2**24, c_out, dtype=np.int64)
     memdir.mkdir(parents=True, exist_ok=True)
-    write_mem(memdir / "w.mem", conv_weight_words(w, pe, simd, taps), width=8, signed=True)
+    words = conv_weight_words(w, pe, simd, taps)
+    write_mem(memdir / "w.mem", words, width=wb, signed=lowbit.w_mem_signed(wb))
     write_mem(memdir / "b.mem", bias_words(b), width=32, signed=True)
     np.save(memdir / "w.npy", w)
     np.save(memdir / "b.npy", b)
-    return {
+    p = {
         "K": k,
         "C_IN": c_in,
         "C_OUT": c_out,
@@ -227,19 +259,23 @@ def make_params(cfg, memdir: Path, seed: int, w_file: Path | None = None) -> dic
         "B_FILE": sv_string(memdir / "b.mem"),
         "_MEMDIR": str(memdir),
     }
+    if cfg[7:]:
+        p.update(W_BITS=wb, A_BITS=ab)
+    return p
 
 
 def cfg_id(cfg) -> str:
-    return "k{}_ci{}_co{}_pe{}_simd{}_taps{}_serial{}".format(*cfg)
+    tail = "_w{}a{}".format(*cfg[7:]) if cfg[7:] else ""
+    return "k{}_ci{}_co{}_pe{}_simd{}_taps{}_serial{}".format(*cfg[:7]) + tail
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=cfg_id)
+@pytest.mark.parametrize("cfg", CONFIGS + LOWBIT_CONFIGS, ids=cfg_id)
 def test_conv_unit(cfg):
     memdir = BUILD / "tb" / "conv_unit" / "mem" / cfg_id(cfg)
     p = make_params(cfg, memdir, seed=sum(cfg) * 7919)
     run_cocotb(
         toplevel="conv_unit",
-        sources=rtl_sources("conv_unit"),
+        sources=rtl_sources("lane_dot", "conv_unit"),
         test_module="test_conv_unit",
         test_dir=HERE,
         parameters=p,
@@ -257,7 +293,7 @@ def test_conv_unit_bad_weight_file(capfd):
     def run_sim():
         run_cocotb(
             toplevel="conv_unit",
-            sources=rtl_sources("conv_unit"),
+            sources=rtl_sources("lane_dot", "conv_unit"),
             test_module="test_conv_unit",
             test_dir=HERE,
             parameters=p,

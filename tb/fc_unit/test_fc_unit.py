@@ -1,7 +1,12 @@
 """fc_unit: every accumulator bit-exact with a NumPy int64 reference, under stalls, for several
 foldings; steady-state throughput (IN_BEATS*FOLDS cycles per frame) and latency as the RTL
 header states; the result is double-buffered (the next frame accumulates while the output
-waits); a missing or short weight file stops the simulation naming the file."""
+waits); a missing or short weight file stops the simulation naming the file.
+
+Low-bit precisions (W_BITS, A_BITS in {1, 2, 4, 8}): the reference decodes the lane codes by
+the contract (tb/common/lowbit.py: bipolar 1-bit sides, signed weights, unsigned activations)
+and sums the value products; w1a1 is cross-checked in its XNOR-popcount form. A weight file
+with 8-bit lanes given to a low-bit unit stops the simulation (word wider than the memory)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import numpy as np
 import pytest
 from cocotb.triggers import RisingEdge
 
+from tb.common import lowbit
 from tb.common.axis import HandshakeChecker, StreamTB, pack, params, unpack
 from tb.common.memfiles import bias_words, fc_weight_words, write_mem
 from tb.common.sim import BUILD, expect_bad_mem_file_errors, rtl_sources, run_cocotb, sv_string
@@ -28,28 +34,41 @@ def folds(p: dict) -> int:
     return (p["C_OUT"] // p["PE"]) * (p["C_IN"] // p["SIMD"])
 
 
+def bits(p: dict) -> tuple[int, int]:
+    """(W_BITS, A_BITS); 8, 8 when the parameters are left at their defaults."""
+    return p.get("W_BITS", 8), p.get("A_BITS", 8)
+
+
 def load_model(p: dict):
     d = Path(p["_MEMDIR"])
     return np.load(d / "w.npy"), np.load(d / "b.npy")
 
 
-def reference(w: np.ndarray, b: np.ndarray, frame: np.ndarray) -> list[int]:
-    """frame: (IN_BEATS, C_IN) uint8, flattened in stream order -> C_OUT int64 accumulators."""
-    acc = w.astype(np.int64) @ frame.reshape(-1).astype(np.int64) + b.astype(np.int64)
+def reference(w: np.ndarray, b: np.ndarray, frame: np.ndarray, wa_bits: tuple[int, int] = (8, 8)) -> list[int]:
+    """frame: (IN_BEATS, C_IN) activation codes, flattened in stream order; w: weight codes
+    -> C_OUT int64 accumulators (codes decoded by the low-bit contract; 8/8 is int8 x uint8)."""
+    wb, ab = wa_bits
+    x = lowbit.a_value(frame.reshape(-1), ab)
+    acc = lowbit.w_value(w, wb) @ x + b.astype(np.int64)
+    if wb == 1 and ab == 1:  # the XNOR-popcount form gives the same sums
+        xnor = [lowbit.xnor_popcount_dot(w[o], frame) + int(b[o]) for o in range(len(b))]
+        assert xnor == [int(v) for v in acc]
     return [int(v) for v in acc]
 
 
 def random_frames(p: dict, n: int, rng: np.random.Generator) -> list[np.ndarray]:
     shape = (p["IN_BEATS"], p["C_IN"])
-    frames = [rng.integers(0, 256, shape, dtype=np.int64) for _ in range(n)]
-    frames[0] = np.full(shape, 255, dtype=np.int64)  # largest magnitudes
+    ab = bits(p)[1]
+    top = lowbit.a_code_range(ab)[1]
+    frames = [lowbit.random_a_codes(shape, ab, rng) for _ in range(n)]
+    frames[0] = np.full(shape, top, dtype=np.int64)  # largest magnitudes
     if n > 2:
-        frames[2] = np.zeros(shape, dtype=np.int64)  # bias only
+        frames[2] = np.zeros(shape, dtype=np.int64)  # bias only (bipolar: all -1)
     return frames
 
 
-def beats_of(frame: np.ndarray) -> list[int]:
-    return [pack(row, 8) for row in frame]
+def beats_of(frame: np.ndarray, a_bits: int = 8) -> list[int]:
+    return [pack(row, a_bits) for row in frame]
 
 
 def n_frames(p: dict, budget: int = 6000) -> int:
@@ -78,7 +97,7 @@ async def check_outputs(tb: StreamTB, p: dict, w, b, frames):
         got = await tb.recv_beats()
         assert len(got) == 1, f"frame {fi}: {len(got)} output beats before tlast, expected 1"
         acc = unpack(got[0], p["C_OUT"], p["ACC_W"], signed=True)
-        exp = reference(w, b, fr)
+        exp = reference(w, b, fr, bits(p))
         assert acc == exp, f"frame {fi}: got {acc}, expected {exp}"
 
 
@@ -100,7 +119,7 @@ async def frames_match_reference(dut, pauses):
     i = 0
     while i < n:
         k = prng.randint(1, 3)
-        await tb.send_beats([x for fr in frames[i : i + k] for x in beats_of(fr)])
+        await tb.send_beats([x for fr in frames[i : i + k] for x in beats_of(fr, bits(p)[1])])
         i += k
     await check_outputs(tb, p, w, b, frames)
     for _ in range(10):
@@ -122,7 +141,7 @@ async def throughput_and_latency(dut):
     await tb.reset()
     n = n_frames(p, budget=3000)
     frames = random_frames(p, n, np.random.default_rng(9))
-    await tb.send_beats([x for fr in frames for x in beats_of(fr)])
+    await tb.send_beats([x for fr in frames for x in beats_of(fr, bits(p)[1])])
     await check_outputs(tb, p, w, b, frames)
     assert len(s_log.cycles) == n * nb and len(m_log.cycles) == n
     latency = m_log.cycles[0] - s_log.cycles[nb - 1]
@@ -147,7 +166,7 @@ async def next_frame_accumulates_while_output_waits(dut):
     tb.sink.clear_pause_generator()  # StreamTB's generator would clear the pause every cycle
     tb.sink.pause = True
     frames = random_frames(p, 3, np.random.default_rng(10))
-    await tb.send_beats([x for fr in frames for x in beats_of(fr)])
+    await tb.send_beats([x for fr in frames for x in beats_of(fr, bits(p)[1])])
     for _ in range(2 * nb * f + 20):
         await RisingEdge(dut.clk)
     assert int(dut.m_axis_tvalid.value) == 1
@@ -171,19 +190,35 @@ CONFIGS = [
 ]
 
 
+# Low-bit precisions: (IN_BEATS, C_IN, C_OUT, PE, SIMD, W_BITS, A_BITS); odd SIMD and sizes
+LOWBIT_CONFIGS = [
+    (3, 8, 6, 2, 4, 1, 1),  # w1a1: XNOR-popcount
+    (2, 7, 3, 1, 7, 1, 1),  # w1a1, SIMD 7 (tree padded to 8 leaves)
+    (4, 6, 4, 2, 3, 2, 2),
+    (2, 8, 4, 4, 8, 4, 4),
+    (3, 5, 3, 3, 5, 1, 8),  # w1a8: sign select of 8-bit pixels
+    (2, 6, 4, 2, 2, 2, 8),
+    (3, 6, 4, 1, 3, 4, 1),  # a1: sign select of the weights
+    (2, 4, 4, 2, 4, 8, 2),
+]
+
+
 def make_params(cfg, memdir: Path, seed: int, w_file: Path | None = None) -> dict:
-    in_beats, c_in, c_out, pe, simd = cfg
+    """cfg: (IN_BEATS, C_IN, C_OUT, PE, SIMD[, W_BITS, A_BITS]); without the bits the unit
+    is built with its default parameters (int8 x uint8)."""
+    in_beats, c_in, c_out, pe, simd = cfg[:5]
+    wb, ab = cfg[5:] or (8, 8)
     rng = np.random.default_rng(seed)
-    w = rng.integers(-128, 128, (c_out, in_beats * c_in), dtype=np.int64)
-    w.flat[0], w.flat[-1] = -128, 127  # both int8 extremes present
+    w = lowbit.random_w_codes((c_out, in_beats * c_in), wb, rng)  # int8: -128 and 127 present
     # int32 biases, kept far enough from the limits that no accumulator overflows int32
     b = rng.integers(-(2**31) + 2**24, 2**31 - 2**24, c_out, dtype=np.int64)
     memdir.mkdir(parents=True, exist_ok=True)
-    write_mem(memdir / "w.mem", fc_weight_words(w, in_beats, c_in, pe, simd), width=8, signed=True)
+    words = fc_weight_words(w, in_beats, c_in, pe, simd)
+    write_mem(memdir / "w.mem", words, width=wb, signed=lowbit.w_mem_signed(wb))
     write_mem(memdir / "b.mem", bias_words(b), width=32, signed=True)
     np.save(memdir / "w.npy", w)
     np.save(memdir / "b.npy", b)
-    return {
+    p = {
         "IN_BEATS": in_beats,
         "C_IN": c_in,
         "C_OUT": c_out,
@@ -194,18 +229,26 @@ def make_params(cfg, memdir: Path, seed: int, w_file: Path | None = None) -> dic
         "B_FILE": sv_string(memdir / "b.mem"),
         "_MEMDIR": str(memdir),
     }
+    if cfg[5:]:
+        p.update(W_BITS=wb, A_BITS=ab)
+    return p
 
 
 def cfg_id(cfg) -> str:
-    return "nb{}_ci{}_co{}_pe{}_simd{}".format(*cfg)
+    tail = "_w{}a{}".format(*cfg[5:]) if cfg[5:] else ""
+    return "nb{}_ci{}_co{}_pe{}_simd{}".format(*cfg[:5]) + tail
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=cfg_id)
+@pytest.mark.parametrize("cfg", CONFIGS + LOWBIT_CONFIGS, ids=cfg_id)
 def test_fc_unit(cfg):
     memdir = BUILD / "tb" / "fc_unit" / "mem" / cfg_id(cfg)
     p = make_params(cfg, memdir, seed=sum(cfg) * 104729)
     run_cocotb(
-        toplevel="fc_unit", sources=rtl_sources("fc_unit"), test_module="test_fc_unit", test_dir=HERE, parameters=p
+        toplevel="fc_unit",
+        sources=rtl_sources("lane_dot", "fc_unit"),
+        test_module="test_fc_unit",
+        test_dir=HERE,
+        parameters=p,
     )
 
 
@@ -220,7 +263,7 @@ def test_fc_unit_bad_weight_file(capfd):
     def run_sim():
         run_cocotb(
             toplevel="fc_unit",
-            sources=rtl_sources("fc_unit"),
+            sources=rtl_sources("lane_dot", "fc_unit"),
             test_module="test_fc_unit",
             test_dir=HERE,
             parameters=p,
@@ -229,3 +272,36 @@ def test_fc_unit_bad_weight_file(capfd):
         )
 
     expect_bad_mem_file_errors("fc_unit W_FILE", bad, good, run_sim, capfd)
+
+
+@pytest.mark.parametrize("cfg", [(4, 2, 3, 3, 2, 1, 1), (4, 2, 3, 3, 2, 2, 4)], ids=cfg_id)
+def test_fc_unit_lowbit_bad_weight_file(cfg, capfd):
+    """Low-bit weight memories (word PE*SIMD*W_BITS bits) are checked like the 8-bit ones, and
+    a file written with 8-bit lanes (all -1 weights: every lane 0xff) is rejected as too wide."""
+    memdir = BUILD / "tb" / "fc_unit" / "mem" / f"bad_{cfg_id(cfg)}"
+    bad = memdir / "bad_w.mem"
+    p = make_params(cfg, memdir, seed=2, w_file=bad)
+    good = (memdir / "w.mem").read_text().splitlines()
+
+    def run_sim():
+        run_cocotb(
+            toplevel="fc_unit",
+            sources=rtl_sources("lane_dot", "fc_unit"),
+            test_module="test_fc_unit",
+            test_dir=HERE,
+            parameters=p,
+            testcase="throughput_and_latency",
+            tag="badw",
+        )
+
+    expect_bad_mem_file_errors("fc_unit W_FILE", bad, good, run_sim, capfd)
+    lanes = cfg[3] * cfg[4]
+    try:
+        bad.write_text("".join("ff" * lanes + "\n" for _ in good))
+        with pytest.raises((SystemExit, RuntimeError, AssertionError)):
+            run_sim()
+        out = capfd.readouterr()
+        msg = f"fc_unit W_FILE: {bad} word 0 '{'ff' * lanes}' is wider than {lanes * cfg[5]} bits"
+        assert msg in out.out + out.err, (out.out + out.err)[-3000:]
+    finally:
+        bad.unlink(missing_ok=True)

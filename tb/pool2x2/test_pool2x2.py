@@ -1,5 +1,6 @@
 """pool2x2: max / average 2x2 stride-2 pooling against NumPy on random images (even and odd
-sizes, floor mode), frames back to back, random stalls; one input pixel per cycle."""
+sizes, floor mode), frames back to back, random stalls; one input pixel per cycle. Lane widths
+DW 1 (bipolar: max is the OR of the bits), 2 and 4 for low-bit activation streams."""
 
 from pathlib import Path
 
@@ -23,14 +24,19 @@ def reference(img: np.ndarray, mode: int) -> np.ndarray:
     return (t.sum(axis=(1, 3)) + 2) >> 2
 
 
+def dw(p) -> int:
+    return p.get("DW", 8)
+
+
 def images(p, n: int, rng: np.random.Generator) -> list[np.ndarray]:
     shape = (p["H"], p["W"], p["C"])
-    edge = [np.full(shape, 255, np.uint8), rng.choice(np.array([0, 1, 254, 255], np.uint8), size=shape)]
-    return (edge + [rng.integers(0, 256, size=shape, dtype=np.uint8) for _ in range(n)])[:n]
+    top = (1 << dw(p)) - 1
+    edge = [np.full(shape, top, np.uint8), rng.choice(np.array(sorted({0, 1, top - 1, top}), np.uint8), size=shape)]
+    return (edge + [rng.integers(0, top + 1, size=shape, dtype=np.uint8) for _ in range(n)])[:n]
 
 
-def to_beats(img: np.ndarray) -> list[int]:
-    return [pack(px, 8) for px in img.reshape(-1, img.shape[2])]
+def to_beats(img: np.ndarray, width: int = 8) -> list[int]:
+    return [pack(px, width) for px in img.reshape(-1, img.shape[2])]
 
 
 @cocotb.test()
@@ -44,13 +50,13 @@ async def matches_numpy(dut, pauses):
     n = max(3, 300 // (p["H"] * p["W"]))
     imgs = images(p, n, rng)
     for img in imgs:
-        await tb.send_beats(to_beats(img))
+        await tb.send_beats(to_beats(img, dw(p)))
     ho, wo = p["H"] // 2, p["W"] // 2
     for k, img in enumerate(imgs):
         got = await tb.recv_beats()
         exp = reference(img, p["MODE"]).reshape(-1, p["C"]).tolist()
         assert len(got) == ho * wo, f"frame {k}: {len(got)} pixels, expected {ho * wo}"
-        assert [unpack(w, p["C"], 8, signed=False) for w in got] == exp, f"frame {k} differs"
+        assert [unpack(w, p["C"], dw(p), signed=False) for w in got] == exp, f"frame {k} differs"
     assert tb.sink.empty()
     assert hs.beats == n * ho * wo
 
@@ -65,11 +71,11 @@ async def throughput(dut):
     frames = 4
     imgs = images(p, frames, np.random.default_rng(9))
     for img in imgs:
-        await tb.send_beats(to_beats(img))
+        await tb.send_beats(to_beats(img, dw(p)))
     start = tb.cycle
     for img in imgs:
         got = await tb.recv_beats()
-        assert [unpack(w, p["C"], 8, signed=False) for w in got] == reference(img, p["MODE"]).reshape(
+        assert [unpack(w, p["C"], dw(p), signed=False) for w in got] == reference(img, p["MODE"]).reshape(
             -1, p["C"]
         ).tolist()
     cycles = tb.cycle - start
@@ -94,6 +100,14 @@ CONFIGS = [
     (3, 3, 4, 0),
 ]
 
+# Low-bit lanes: H, W, C, MODE, DW (DW = 1 max: bipolar max, the OR of the bits)
+DW_CONFIGS = [
+    (6, 6, 5, 0, 1),
+    (5, 7, 3, 0, 2),
+    (6, 4, 4, 1, 4),
+    (4, 6, 2, 1, 1),
+]
+
 
 @pytest.mark.parametrize("h,w,c,mode", CONFIGS)
 def test_pool2x2(h, w, c, mode):
@@ -104,3 +118,22 @@ def test_pool2x2(h, w, c, mode):
         test_dir=HERE,
         parameters={"H": h, "W": w, "C": c, "MODE": mode},
     )
+
+
+@pytest.mark.parametrize("h,w,c,mode,dw", DW_CONFIGS)
+def test_pool2x2_lane_width(h, w, c, mode, dw):
+    run_cocotb(
+        toplevel="pool2x2",
+        sources=rtl_sources("pool2x2"),
+        test_module="test_pool2x2",
+        test_dir=HERE,
+        parameters={"H": h, "W": w, "C": c, "MODE": mode, "DW": dw},
+    )
+
+
+def test_bipolar_max_is_or():
+    """The contract's bipolar max (bit 1 = +1, bit 0 = -1): max of the values is the OR of the
+    bits, which is what the unsigned max of 1-bit lanes computes (the reference above)."""
+    bits = np.array(np.meshgrid(*[[0, 1]] * 4)).reshape(4, -1).T
+    for q in bits:
+        assert (2 * q - 1).max() == 2 * int(np.bitwise_or.reduce(q)) - 1 == 2 * int(q.max()) - 1

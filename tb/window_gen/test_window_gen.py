@@ -3,7 +3,8 @@
 Random images, frames back to back, random/bursty TVALID gaps and TREADY backpressure, an
 input that stops for a long time (mid frame, at a frame boundary, and just after the next
 frame started), and a throughput test: one pixel per clock across frame boundaries, the last
-frame finishing on its own (tail bubbles) with no further input.
+frame finishing on its own (tail bubbles) with no further input. Lane widths DW 8 (bytes) and
+1, 2 (low-bit activation streams, docs/rtl-library.md "Low-bit arithmetic contract").
 """
 
 from pathlib import Path
@@ -13,14 +14,13 @@ import numpy as np
 import pytest
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from tb.common.axis import HandshakeChecker, StreamTB, params
+from tb.common.axis import HandshakeChecker, StreamTB, pack, params
 from tb.common.sim import rtl_sources, run_cocotb
 
 
 class Geometry:
     def __init__(self, p: dict):
         self.H, self.W, self.C, self.K, self.PAD, self.DW = (p[k] for k in ("H", "W", "C", "K", "PAD", "DW"))
-        assert self.DW == 8, "lanes are bytes (docs/architecture.md)"
         self.HO = self.H + 2 * self.PAD - self.K + 1
         self.WO = self.W + 2 * self.PAD - self.K + 1
         self.npix = self.H * self.W
@@ -28,12 +28,14 @@ class Geometry:
         self.first = (self.K - 1 - self.PAD) * (self.W + 1)  # shift index of the first window
 
     def image(self, rng: np.random.Generator) -> np.ndarray:
-        # 1..255: a tap wrongly masked to zero (or a pad tap leaking data) can never match.
-        return rng.integers(1, 256, size=(self.H, self.W, self.C), dtype=np.uint8)
+        # 1..2**DW-1: a tap wrongly masked to zero (or a pad tap leaking data) can never match.
+        # DW = 1 has a single nonzero value: random bits instead, so misplaced taps show.
+        lo = 0 if self.DW == 1 else 1
+        return rng.integers(lo, 1 << self.DW, size=(self.H, self.W, self.C), dtype=np.uint8)
 
     def beats(self, img: np.ndarray) -> list[int]:
         """One beat per pixel, raster order, channel c in lane c (lane 0 = LSB)."""
-        return [int.from_bytes(img[y, x].tobytes(), "little") for y in range(self.H) for x in range(self.W)]
+        return [pack(img[y, x], self.DW) for y in range(self.H) for x in range(self.W)]
 
     def windows(self, img: np.ndarray) -> list[int]:
         """Reference: zero pad, then tap (i, j) channel c at lane (i*K + j)*C + c."""
@@ -43,7 +45,7 @@ class Geometry:
         for oy in range(self.HO):
             for ox in range(self.WO):
                 win = padded[oy : oy + k, ox : ox + k, :]  # (i, j, c): row-major = lane order
-                out.append(int.from_bytes(np.ascontiguousarray(win).tobytes(), "little"))
+                out.append(pack(win.ravel(), self.DW))
         return out
 
 
@@ -215,6 +217,26 @@ CONFIGS = [
     (4, 6, 1, 2, 0),
     (6, 1, 1, 3, 1),
 ]
+
+
+# Low-bit lanes: H, W, C, K, PAD, DW
+DW_CONFIGS = [
+    (7, 6, 5, 3, 1, 1),
+    (6, 5, 3, 3, 0, 2),
+]
+
+
+@pytest.mark.parametrize(
+    "h,w,c,k,pad,dw", DW_CONFIGS, ids=[f"H{h}W{w}C{c}K{k}P{p}DW{d}" for h, w, c, k, p, d in DW_CONFIGS]
+)
+def test_window_gen_lane_width(h, w, c, k, pad, dw):
+    run_cocotb(
+        toplevel="window_gen",
+        sources=rtl_sources("window_gen"),
+        test_module="test_window_gen",
+        test_dir=Path(__file__).parent,
+        parameters={"H": h, "W": w, "C": c, "DW": dw, "K": k, "PAD": pad},
+    )
 
 
 @pytest.mark.parametrize("h,w,c,k,pad", CONFIGS, ids=[f"H{h}W{w}C{c}K{k}P{p}" for h, w, c, k, p in CONFIGS])

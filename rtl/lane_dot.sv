@@ -1,0 +1,117 @@
+// lane_dot: precision-generic dot product of N weight lanes and N activation lanes
+// (combinational), the arithmetic core of conv_unit and fc_unit.
+//
+//   dot = sum_{k=0..N-1} prod(w[k], a[k])
+//
+// Lanes: weight k at w[k*W_BITS +: W_BITS], activation k at a[k*A_BITS +: A_BITS].
+// Encodings (docs/rtl-library.md, "Low-bit arithmetic contract"):
+//   W_BITS = 1: bipolar, bit 1 -> +1, bit 0 -> -1;  W_BITS in {2,4,8}: signed two's complement.
+//   A_BITS = 1: bipolar, bit 1 -> +1, bit 0 -> -1;  A_BITS in {2,4,8}: unsigned 0..2^A_BITS-1.
+// Products, by kind (no `*` operator, hence no multiplier or DSP, when either side is 1 bit):
+//   w1a1  XNOR: +1 if the bits are equal, else -1. The lanes are summed as a popcount:
+//         dot = 2*popcount(~(w ^ a)) - N.
+//   w1    (A_BITS > 1): sign select, w bit 1 -> +a, 0 -> -a.
+//   a1    (W_BITS > 1): sign select, a bit 1 -> +w, 0 -> -w.
+//   else  w * a (signed x unsigned multiply; W_BITS = A_BITS = 8 is the int8 x uint8 product
+//         conv_unit and fc_unit always had).
+// Products (or XNOR bits) are summed by one balanced adder tree (leaves padded with zeros to
+// a power of two), so the logic depth is log2(N) adders.
+//
+// Output: dot, signed, OUT_W bits (sign-extended). The exact width needed is
+//   DOT_W = PROD_W + clog2(N) with PROD_W = 2 (w1a1), A_BITS + 1 (w1), W_BITS + 1 (a1),
+//   W_BITS + A_BITS (multiply); OUT_W < DOT_W stops elaboration with $fatal. The w1a1 popcount
+//   itself is clog2(N+1) bits wide.
+//
+// Parameters:
+//   W_BITS, A_BITS  lane widths, each in {1, 2, 4, 8}
+//   N               lanes (terms) summed, >= 1
+//   OUT_W           output width, >= DOT_W
+// Timing: purely combinational (the users register its inputs and its output).
+module lane_dot #(
+  parameter int W_BITS = 8,
+  parameter int A_BITS = 8,
+  parameter int N      = 1,
+  parameter int OUT_W  = 16
+) (
+  input  logic [N*W_BITS-1:0] w,
+  input  logic [N*A_BITS-1:0] a,
+  output logic [OUT_W-1:0]    dot
+);
+  localparam bit W1     = (W_BITS == 1);
+  localparam bit A1     = (A_BITS == 1);
+  localparam int PROD_W = (W1 && A1) ? 2 : W1 ? A_BITS + 1 : A1 ? W_BITS + 1 : W_BITS + A_BITS;
+  localparam int DOT_W  = PROD_W + $clog2(N);
+  localparam int NP2    = 1 << $clog2(N);          // adder tree leaves (power of two)
+
+  // ---- elaboration-time parameter checks --------------------------------------------------
+  if (!(W_BITS == 1 || W_BITS == 2 || W_BITS == 4 || W_BITS == 8)) begin : g_err_w
+    $fatal(1, "lane_dot: W_BITS (%0d) must be 1, 2, 4 or 8", W_BITS);
+  end
+  if (!(A_BITS == 1 || A_BITS == 2 || A_BITS == 4 || A_BITS == 8)) begin : g_err_a
+    $fatal(1, "lane_dot: A_BITS (%0d) must be 1, 2, 4 or 8", A_BITS);
+  end
+  if (N < 1) begin : g_err_n
+    $fatal(1, "lane_dot: N must be >= 1");
+  end
+  if (OUT_W < DOT_W) begin : g_err_out
+    $fatal(1, "lane_dot: OUT_W (%0d) must be >= %0d for W_BITS=%0d A_BITS=%0d N=%0d",
+           OUT_W, DOT_W, W_BITS, A_BITS, N);
+  end
+
+  if (W1 && A1) begin : g_xnor
+    // XNOR-popcount: the tree sums N one-bit "equal" flags.
+    localparam int CNT_W = $clog2(N + 1);
+    logic [CNT_W-1:0] pop;
+    wire  [N-1:0]     eq = w ~^ a;   // lane k: 1 when the bits are equal (product +1)
+    always_comb begin
+      logic [NP2*CNT_W-1:0] lvl;
+      lvl = '0;
+      for (int k = 0; k < N; k++) begin
+        lvl[k*CNT_W +: CNT_W] = CNT_W'(eq[k]);
+      end
+      for (int step = 1; step < NP2; step = step * 2) begin
+        for (int k = 0; k < NP2; k = k + 2 * step) begin
+          lvl[k*CNT_W +: CNT_W] = lvl[k*CNT_W +: CNT_W] + lvl[(k+step)*CNT_W +: CNT_W];
+        end
+      end
+      pop = lvl[0 +: CNT_W];
+    end
+    // 2*pop - N, in DOT_W bits (|2*pop - N| <= N < 2**(DOT_W-1))
+    wire signed [DOT_W-1:0] xdot = DOT_W'({pop, 1'b0}) - DOT_W'(N);
+    assign dot = OUT_W'(xdot);
+  end else begin : g_prod
+    // One product per lane (the kind is chosen at elaboration: only one of these exists).
+    logic [N*PROD_W-1:0] prods;   // lane k at [k*PROD_W +: PROD_W], signed
+    for (genvar k = 0; k < N; k++) begin : g_lane
+      wire [W_BITS-1:0] wk = w[k*W_BITS +: W_BITS];
+      wire [A_BITS-1:0] ak = a[k*A_BITS +: A_BITS];
+      if (W1) begin : g_wsel
+        // +a or -a: a is unsigned, PROD_W = A_BITS + 1 bits signed hold both
+        wire signed [PROD_W-1:0] ax = {1'b0, ak};
+        assign prods[k*PROD_W +: PROD_W] = wk[0] ? ax : -ax;
+      end else if (A1) begin : g_asel
+        // +w or -w: -(-2**(W_BITS-1)) needs PROD_W = W_BITS + 1 bits
+        wire signed [PROD_W-1:0] wx = {wk[W_BITS-1], wk};
+        assign prods[k*PROD_W +: PROD_W] = ak[0] ? wx : -wx;
+      end else begin : g_mul
+        // signed x unsigned: the activation gets a zero sign bit
+        wire signed [PROD_W-1:0] p = $signed(wk) * $signed({1'b0, ak});
+        assign prods[k*PROD_W +: PROD_W] = p;
+      end
+    end
+
+    always_comb begin
+      logic [NP2*DOT_W-1:0] lvl;
+      lvl = '0;
+      for (int k = 0; k < N; k++) begin
+        lvl[k*DOT_W +: DOT_W] = DOT_W'($signed(prods[k*PROD_W +: PROD_W]));
+      end
+      for (int step = 1; step < NP2; step = step * 2) begin
+        for (int k = 0; k < NP2; k = k + 2 * step) begin
+          lvl[k*DOT_W +: DOT_W] = lvl[k*DOT_W +: DOT_W] + lvl[(k+step)*DOT_W +: DOT_W];
+        end
+      end
+      dot = OUT_W'($signed(lvl[0 +: DOT_W]));
+    end
+  end
+endmodule
