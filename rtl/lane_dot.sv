@@ -64,54 +64,54 @@ module lane_dot #(
     logic [CNT_W-1:0] pop;
     wire  [N-1:0]     eq = w ~^ a;   // lane k: 1 when the bits are equal (product +1)
     always_comb begin
-      logic [NP2*CNT_W-1:0] lvl;
-      lvl = '0;
-      for (int k = 0; k < N; k++) begin
-        lvl[k*CNT_W +: CNT_W] = CNT_W'(eq[k]);
+      // An unpacked array, not a packed vector: Verilator keeps each element in a machine
+      // word, where slices of a wide packed vector cost shifts and masks (1.7x on lenet5).
+      logic [CNT_W-1:0] lvl [NP2];
+      for (int k = 0; k < NP2; k++) begin
+        lvl[k] = (k < N) ? CNT_W'(eq[k]) : '0;
       end
       for (int step = 1; step < NP2; step = step * 2) begin
         for (int k = 0; k < NP2; k = k + 2 * step) begin
-          lvl[k*CNT_W +: CNT_W] = lvl[k*CNT_W +: CNT_W] + lvl[(k+step)*CNT_W +: CNT_W];
+          lvl[k] = lvl[k] + lvl[k+step];
         end
       end
-      pop = lvl[0 +: CNT_W];
+      pop = lvl[0];
     end
     // 2*pop - N, in DOT_W bits (|2*pop - N| <= N < 2**(DOT_W-1))
     wire signed [DOT_W-1:0] xdot = DOT_W'({pop, 1'b0}) - DOT_W'(N);
     assign dot = OUT_W'(xdot);
   end else begin : g_prod
     // One product per lane (the kind is chosen at elaboration: only one of these exists).
-    logic [N*PROD_W-1:0] prods;   // lane k at [k*PROD_W +: PROD_W], signed
+    logic signed [PROD_W-1:0] prods [N];
     for (genvar k = 0; k < N; k++) begin : g_lane
       wire [W_BITS-1:0] wk = w[k*W_BITS +: W_BITS];
       wire [A_BITS-1:0] ak = a[k*A_BITS +: A_BITS];
       if (W1) begin : g_wsel
         // +a or -a: a is unsigned, PROD_W = A_BITS + 1 bits signed hold both
         wire signed [PROD_W-1:0] ax = {1'b0, ak};
-        assign prods[k*PROD_W +: PROD_W] = wk[0] ? ax : -ax;
+        assign prods[k] = wk[0] ? ax : -ax;
       end else if (A1) begin : g_asel
         // +w or -w: -(-2**(W_BITS-1)) needs PROD_W = W_BITS + 1 bits
         wire signed [PROD_W-1:0] wx = {wk[W_BITS-1], wk};
-        assign prods[k*PROD_W +: PROD_W] = ak[0] ? wx : -wx;
+        assign prods[k] = ak[0] ? wx : -wx;
       end else begin : g_mul
         // signed x unsigned: the activation gets a zero sign bit
         wire signed [PROD_W-1:0] p = $signed(wk) * $signed({1'b0, ak});
-        assign prods[k*PROD_W +: PROD_W] = p;
+        assign prods[k] = p;
       end
     end
 
     always_comb begin
-      logic [NP2*DOT_W-1:0] lvl;
-      lvl = '0;
-      for (int k = 0; k < N; k++) begin
-        lvl[k*DOT_W +: DOT_W] = DOT_W'($signed(prods[k*PROD_W +: PROD_W]));
+      logic signed [DOT_W-1:0] lvl [NP2];  // unpacked: see the XNOR tree above
+      for (int k = 0; k < NP2; k++) begin
+        lvl[k] = (k < N) ? DOT_W'(prods[k]) : '0;
       end
       for (int step = 1; step < NP2; step = step * 2) begin
         for (int k = 0; k < NP2; k = k + 2 * step) begin
-          lvl[k*DOT_W +: DOT_W] = lvl[k*DOT_W +: DOT_W] + lvl[(k+step)*DOT_W +: DOT_W];
+          lvl[k] = lvl[k] + lvl[k+step];
         end
       end
-      dot = OUT_W'($signed(lvl[0 +: DOT_W]));
+      dot = OUT_W'(lvl[0]);
     end
   end
 endmodule
