@@ -34,8 +34,14 @@ def _folds(weights: Path) -> dict[str, Fold]:
     return {k: Fold.from_dict(v) for k, v in manifest["folds"].items()}
 
 
-@pytest.mark.xdist_group("engine")
-@pytest.mark.parametrize("net", NETS)
+def _own_build(values, prefix):
+    """Parameters whose tests each use their own Verilator build: one xdist group each, so
+    the two workers build and stream different networks side by side (a group never splits:
+    tests sharing a build directory must not build it at the same time)."""
+    return [pytest.param(v, marks=pytest.mark.xdist_group(f"{prefix}{v}")) for v in values]
+
+
+@pytest.mark.parametrize("net", _own_build(NETS, "engine_"))
 def test_stream_images(net):
     """All 1,000 held-out images through the bulk harness, random stalls on both sides,
     bit-exact; II and latency as the cycle model predicts."""
@@ -51,8 +57,7 @@ def test_stream_images(net):
     assert abs(s["latency_cycles"] - pred.latency_cycles) <= 0.05 * pred.latency_cycles, (s["latency_cycles"], pred)
 
 
-@pytest.mark.xdist_group("engine")
-@pytest.mark.parametrize("net", NETS[:1])
+@pytest.mark.parametrize("net", _own_build(NETS[:1], "engine_axi_"))
 def test_protocol(net):
     run_engine(REPO / "weights" / net, ",".join(PROTOCOL_TESTS), BUILD / "test" / net / "protocol.json")
 
@@ -64,8 +69,7 @@ FOLDED = {"small": [], "up5k": ["--scale", "pow2"]}
 WLOAD_TESTS = ["weights_load_after_images", "reset_mid_frame"]
 
 
-@pytest.mark.xdist_group("engine_small")
-@pytest.mark.parametrize("fold", FOLDED)
+@pytest.mark.parametrize("fold", _own_build(FOLDED, "engine_tiny_"))
 def test_folded_tiny(fold):
     """FOLD is a parameter: the committed tiny checkpoint exported with a heavily folded
     configuration is still bit-exact, and its II is what the cycle model says."""
@@ -107,7 +111,7 @@ def test_mismatch_names_first_bad_layer():
     assert s["first_mismatch"]["image"] == s["mismatched_images"][0]
 
 
-@pytest.mark.xdist_group("engine")
+@pytest.mark.xdist_group("engine_tiny")  # the bulk build of test_stream_images[tiny]
 def test_sim_on_idx_files():
     """make sim DATA=<dir> IMAGES=all: every image of the user's IDX test split (here written
     from the embedded set) through the RTL, the expected answers computed from the export at
