@@ -72,7 +72,7 @@ sim: $(STAMP) ## stream held-out MNIST images through the RTL in Verilator, comp
 	$(PY) -m tb.engine.sim
 
 test: $(STAMP) lint ## the whole regression: lint, model tests, per-module cocotb tests, engine, synthesis check
-	$(PY) -m pytest -n $(JOBS) --dist loadgroup
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=15
 
 # Each library module is linted as a top level with its default parameters; the engine with
 # every network's generated package and layer chain.
