@@ -6,7 +6,7 @@ the stage's service time (the figures each module's header comment states). Buff
 assumed deep enough (the rate-matching FIFOs), so back-pressure is not modelled; the engine
 test checks the measured II and latency against this prediction.
 
-    python -m model.cycles --net tiny [--fold small]
+    python -m model.cycles --net tiny [--fold small | auto | auto:ii=2000 | auto:device=up5k]
 """
 
 from __future__ import annotations
@@ -133,7 +133,10 @@ def main(argv=None) -> int:
     ap.add_argument("--fold", default=None)
     args = ap.parse_args(argv)
     net = get_net(args.net)
-    p = predict(net, parse_fold(net, args.fold))
+    folds = parse_fold(net, args.fold)
+    if getattr(folds, "solution", None) is not None:  # FOLD=auto: what the solver chose
+        print(folds.solution.report())
+    p = predict(net, folds)
     print(f"{net.name}: II {p.ii_cycles:.0f} cycles (bottleneck {p.bottleneck}), latency {p.latency_cycles} cycles")
     for k, v in p.stage_cycles.items():
         print(f"  {k:<16} {v:6d} busy cycles/frame")

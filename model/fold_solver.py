@@ -1,0 +1,279 @@
+"""Folding solver (`FOLD=auto`): PE, SIMD and TAPS per compute layer from the cycle model.
+
+In the spirit of FINN's SetFolding, but exact for this engine's cycle model: model/cycles.py
+predicts the II as the busiest stage's cycles per frame, and a compute layer's busy cycles
+depend on its own folding only (items per frame x cycles per item, an item being a window
+or an input beat). So for a target II every layer independently takes the valid folding
+with the fewest multipliers (PE*SIMD*TAPS) whose busy cycles meet it, and the sum over
+layers is the fewest the target allows. Under a multiplier budget the solver takes the
+smallest achievable II (one of the finitely many per-layer busy figures) whose minimum fits.
+
+Input:  a `Net` and one of
+          - nothing: the best MAC utilisation with the II within SLACK (5 %) of the input
+            bound (the fold-independent stages: one pixel per clock at the input),
+          - target_ii: the fewest multipliers with an II <= target_ii,
+          - device: a name in DEVICES: the smallest II whose multipliers fit its DSPs
+            (with target_ii too: that target, checked against the device).
+Output: a `Solution`: the folding (non-serial `Fold`s that model/plan.py `check_folds`
+        accepts), the predicted II, multipliers and MAC utilisation per layer; `folds()`
+        gives the folding as `parse_fold` does, carrying the record the manifest stores.
+
+    python -m model.cycles --net tiny --fold auto             (or auto:ii=1600, auto:device=up5k)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model.graph import from_net
+from model.nets import Conv, Fold, Net, layer_names, shapes
+from model.plan import stream_formats
+
+SLACK = 1.05  # no budget: the II may exceed the input bound by this much for better utilisation
+
+# Device budgets: hard multipliers (the solver's budget: the engine's 8x8 products map one
+# per DSP block in Yosys, docs/synthesis.md), block RAM in Kbit (a weight-storage check) and
+# LUTs (recorded, not modelled). Figures from the vendors' family datasheets:
+#   iCE40 UltraPlus (Lattice FPGA-DS-02008, table 1.1): UP5K 5,280 LUT4, 8 SB_MAC16,
+#     30 x 4 Kbit EBR + 4 x 256 Kbit SPRAM (syn/report.py UP5K);
+#   ECP5 (Lattice FPGA-DS-02012, table 1.1): LFE5U-25F 24K LUT4, 28 18x18 multipliers,
+#     56 x 18 Kbit EBR (1,008 Kbit); LFE5U-85F 84K LUT4, 156 multipliers, 208 EBR (3,744 Kbit);
+#   7 series (Xilinx DS180, tables 3 and 5): XC7A100T 63,400 LUT6, 240 DSP48E1, 135 x 36 Kbit
+#     BRAM (4,860 Kbit); XC7Z020 (DS190) 53,200 LUT6, 220 DSP48E1, 140 x 36 Kbit (5,040 Kbit).
+DEVICES = {
+    "up5k": {"dsp": 8, "bram_kbit": 30 * 4 + 4 * 256, "lut": 5280},
+    "ecp5-25k": {"dsp": 28, "bram_kbit": 1008, "lut": 24000},
+    "ecp5-85k": {"dsp": 156, "bram_kbit": 3744, "lut": 84000},
+    "xc7a100t": {"dsp": 240, "bram_kbit": 4860, "lut": 63400},
+    "xc7z020": {"dsp": 220, "bram_kbit": 5040, "lut": 53200},
+}
+
+
+@dataclass(frozen=True)
+class LayerSolution:
+    name: str
+    fold: Fold
+    items: int  # windows (conv) or input beats (dense) per frame
+    macs: int  # per frame
+    busy: int  # cycles per frame
+    kk: int  # k*k taps (1 for Dense): the multipliers of a fold without TAPS
+
+    @property
+    def mults(self) -> int:
+        return _mults(self.fold, self.kk)
+
+
+class SolvedFolds(dict):
+    """A folding (layer -> Fold) that remembers the solver's `Solution` (printed by the command
+    lines, recorded in the manifest by model/flow.py)."""
+
+    solution: Solution
+
+
+@dataclass
+class Solution:
+    net: str
+    target: dict  # what was asked: {"ii": ...} / {"device": ..., "dsp": ...} / {"slack": ...}
+    floor: int  # the fold-independent II bound (input, windows, pooling)
+    layers: list[LayerSolution]
+
+    @property
+    def ii(self) -> int:
+        return max([self.floor] + [ly.busy for ly in self.layers])
+
+    @property
+    def multipliers(self) -> int:
+        return sum(ly.mults for ly in self.layers)
+
+    @property
+    def macs(self) -> int:
+        return sum(ly.macs for ly in self.layers)
+
+    @property
+    def utilisation(self) -> float:
+        return self.macs / (self.multipliers * self.ii)
+
+    def folds(self) -> SolvedFolds:
+        out = SolvedFolds({ly.name: ly.fold for ly in self.layers})
+        out.solution = self
+        return out
+
+    def record(self) -> dict:
+        """What the manifest stores (`fold_solver`)."""
+        return {
+            "target": self.target,
+            "ii_pred": self.ii,
+            "multipliers": self.multipliers,
+            "mac_utilisation": round(self.utilisation, 4),
+            "layers": {
+                ly.name: {
+                    "fold": str(ly.fold),
+                    "mults": ly.mults,
+                    "busy": ly.busy,
+                    "util": round(ly.macs / (ly.mults * self.ii), 4),
+                }
+                for ly in self.layers
+            },
+        }
+
+    def report(self) -> str:
+        lines = [
+            f"{self.net}: FOLD=auto ({', '.join(f'{k}={v}' for k, v in self.target.items())}): "
+            f"II {self.ii} cycles predicted (input bound {self.floor}), {self.multipliers} multipliers, "
+            f"MAC utilisation {100 * self.utilisation:.1f} %",
+            f"  {'layer':<6} {'fold':<10} {'mults':>6} {'busy':>7} {'MACs':>8} {'util':>6}",
+        ]
+        for ly in self.layers:
+            util = ly.macs / (ly.mults * self.ii)
+            lines.append(
+                f"  {ly.name:<6} {str(ly.fold):<10} {ly.mults:6d} {ly.busy:7d} {ly.macs:8d} {100 * util:5.1f}%"
+            )
+        lines.append("  FOLD=" + ",".join(f"{ly.name}={ly.fold}" for ly in self.layers))
+        return "\n".join(lines)
+
+
+def _mults(fold: Fold, kk: int) -> int:
+    return fold.pe * fold.simd * (fold.taps or kk)
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """One compute layer's shape, as the solver needs it."""
+
+    name: str
+    c_out: int
+    lanes: int  # input channels of one item
+    kk: int  # k*k taps (1 for Dense)
+    items: int
+    conv: bool
+
+    @property
+    def work(self) -> int:  # MACs per item
+        return self.c_out * self.lanes * self.kk
+
+    def candidates(self) -> list[tuple[int, int, Fold]]:
+        """(multipliers, busy cycles, fold) of every valid non-serial folding."""
+        out = []
+        for pe in _divisors(self.c_out):
+            for simd in _divisors(self.lanes):
+                for taps in _divisors(self.kk) if self.conv else [1]:
+                    m = pe * simd * taps
+                    # TAPS = k*k is conv_unit's default: left out, as the hand-written foldings do
+                    fold = Fold(pe, simd, None if (not self.conv or taps == self.kk) else taps)
+                    out.append((m, self.items * self.work // m, fold))
+        # fewest multipliers, then fastest, then all taps at once (no tap multiplexer), then fewer PEs
+        out.sort(key=lambda c: (c[0], c[1], c[2].taps is not None, c[2].pe))
+        return out
+
+
+def _layers(net: Net) -> list[_Layer]:
+    graph = from_net(net)
+    fmt = stream_formats(graph, {})  # non-serial: every node sends its channels per beat
+    out = []
+    for name, layer, (ins, outs) in zip(layer_names(net), net.layers, shapes(net), strict=True):
+        if isinstance(layer, Conv):
+            out.append(_Layer(name, outs[0], ins[0], layer.k * layer.k, outs[1] * outs[2], True))
+        elif name.startswith("fc"):
+            beats, lanes = fmt[name]
+            out.append(_Layer(name, outs[0], lanes, 1, beats, False))
+    return out
+
+
+def input_bound(net: Net) -> int:
+    """The II no folding goes below: the busiest fold-independent stage (the input at one
+    pixel per clock, window generators, pooling), from the cycle model itself."""
+    from model.cycles import predict
+
+    layers = _layers(net)
+    one = {ly.name: Fold(ly.c_out, ly.lanes) for ly in layers}  # fully parallel: compute never the bottleneck
+    busy = predict(net, one).stage_cycles
+    macs = {f"{ly.name}_mac" for ly in layers}
+    return max(v for k, v in busy.items() if k not in macs)
+
+
+def _at(layers: list[_Layer], ii: int) -> list[LayerSolution] | None:
+    """The fewest multipliers per layer with busy cycles <= ii (None: a layer cannot)."""
+    out = []
+    for ly in layers:
+        best = next(((m, b, f) for m, b, f in ly.candidates() if b <= ii), None)
+        if best is None:
+            return None
+        out.append(LayerSolution(ly.name, best[2], ly.items, ly.items * ly.work, best[1], ly.kk))
+    return out
+
+
+def solve(net: Net, target_ii: int | None = None, device: str | None = None) -> Solution:
+    """The folding for a target II, a device's multipliers, or (neither) the best utilisation
+    within SLACK of the input bound. ValueError names what cannot be met."""
+    if device is not None and device not in DEVICES:
+        raise ValueError(f"unknown DEVICE {device!r}; known: {', '.join(DEVICES)}")
+    layers = _layers(net)
+    floor = input_bound(net)
+    if target_ii is not None and target_ii < floor:
+        raise ValueError(
+            f"{net.name}: TARGET_II={target_ii} is below the input bound of {floor} cycles "
+            f"(a {net.in_shape[1]}x{net.in_shape[2]} image at one pixel per clock)"
+        )
+    # Every II the folding can change: the per-layer busy figures at or above the floor.
+    iis = sorted({floor} | {b for ly in layers for _, b, _ in ly.candidates() if b >= floor})
+    if target_ii is not None:
+        sol = Solution(net.name, {"ii": target_ii}, floor, _at(layers, target_ii))
+        if device is not None:
+            dev = DEVICES[device]
+            sol.target.update(device=device, dsp=dev["dsp"])
+            if sol.multipliers > dev["dsp"]:
+                raise ValueError(
+                    f"{net.name}: TARGET_II={target_ii} needs {sol.multipliers} multipliers, "
+                    f"DEVICE={device} has {dev['dsp']}"
+                )
+    elif device is not None:
+        dev = DEVICES[device]
+        need = len(layers)  # one multiplier per layer at the most folded
+        if need > dev["dsp"]:
+            raise ValueError(
+                f"{net.name} cannot fit DEVICE={device}: its {need} compute layers need at least "
+                f"{need} multipliers, the device has {dev['dsp']}"
+            )
+        # fewest multipliers is non-increasing in the II: the first II that fits is the smallest
+        ii = next(ii for ii in iis if sum(ly.mults for ly in _at(layers, ii)) <= dev["dsp"])
+        sol = Solution(net.name, {"device": device, "dsp": dev["dsp"]}, floor, _at(layers, ii))
+    else:
+        best = None
+        for ii in (ii for ii in iis if ii <= SLACK * floor):
+            s = Solution(net.name, {"slack": SLACK}, floor, _at(layers, ii))
+            if best is None or s.utilisation > best.utilisation + 1e-12:
+                best = s
+        sol = best
+    if device is not None:
+        _check_memory(net, device)
+    return sol
+
+
+def _check_memory(net: Net, device: str) -> None:
+    """The weights (8 bits each) must fit the device's block RAM: no folding changes that."""
+    bits = 0
+    for ly in _layers(net):
+        bits += 8 * ly.c_out * ly.lanes * ly.kk * (1 if ly.conv else ly.items)
+    kbit = DEVICES[device]["bram_kbit"]
+    if bits > kbit * 1024:
+        raise ValueError(
+            f"{net.name} cannot fit DEVICE={device}: {bits / 1024:.0f} Kbit of weights, {kbit} Kbit of RAM"
+        )
+
+
+def parse_auto(spec: str) -> dict:
+    """'auto', 'auto:ii=900', 'auto:device=up5k', 'auto:device=up5k:ii=20000' -> solve() kwargs."""
+    kw: dict = {}
+    for part in spec.split(":")[1:]:
+        key, _, val = part.partition("=")
+        if key == "ii" and val.isdigit():
+            kw["target_ii"] = int(val)
+        elif key == "device" and val:
+            kw["device"] = val
+        else:
+            raise ValueError(f"bad FOLD={spec!r}: expected auto[:ii=CYCLES][:device=NAME]")
+    return kw
