@@ -18,7 +18,7 @@ import numpy as np
 
 from model.graph import from_net
 from model.nets import Net, get_net, parse_fold
-from model.plan import plan
+from model.plan import FIFO_DEPTH, plan
 
 # Cycles from a stage's input handshake to its output valid (module header comments).
 LATENCY = {
@@ -72,15 +72,25 @@ def frame_times(net: Net, folds, t_pixels: np.ndarray) -> tuple[np.ndarray, dict
     busy: dict[str, int] = {"input": int(h * w)}
     for hw in plan(from_net(net), folds).layers:
         cs = hw.consts
+        buffered = 0  # pixels a rate FIFO holds in front of the window generator
         for st in hw.stages:
             m = st.module
+            if m == "axis_fifo":
+                buffered = FIFO_DEPTH
             if m == "window_gen":
-                t = _window_times(t, cs["H"], cs["W"], cs["K"], cs["PAD"])
+                win = _window_times(t, cs["H"], cs["W"], cs["K"], cs["PAD"])
+                # Refill: a window_gen stalled on a frame's last window takes no pixel of the next
+                # frame, so beyond what the FIFO holds, the pixels before that frame's first window
+                # (k-1-pad rows: many for an unpadded kernel) arrive while the unit waits.
+                refill = max(0, int(win[0] - t[min(buffered, len(t) - 1)]))
+                t = win
                 busy[st.inst] = cs["H"] * cs["W"]
             elif m == "conv_unit":
                 kk = cs["K"] ** 2
                 f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"]) * (kk // cs.get("TAPS", kk))
                 busy[st.inst] = f * len(t)
+                if _serve(t, f, f)[-1] - f > t[-1]:  # still behind at the frame's end: it waits for the refill
+                    busy[st.inst] += refill
                 if "OUT_BEATS" in cs:  # SERIAL: group og of a window leaves (og+1)*f/OUT_BEATS + 2 after its start
                     nb = cs["OUT_BEATS"]
                     start = _serve(t, f, f) - f

@@ -3,7 +3,8 @@
 In the spirit of FINN's SetFolding, but exact for this engine's cycle model: model/cycles.py
 predicts the II as the busiest stage's cycles per frame, and a compute layer's busy cycles
 depend on its own folding only (items per frame x cycles per item, an item being a window
-or an input beat). So for a target II every layer independently takes the valid folding
+or an input beat; plus, for a convolution still busy at the frame's end, the refill of its
+window generator, taken from the model). So for a target II every layer independently takes the valid folding
 with the fewest multipliers (PE*SIMD*TAPS) whose busy cycles meet it, and the sum over
 layers is the fewest the target allows. Under a multiplier budget the solver takes the
 smallest achievable II (one of the finitely many per-layer busy figures) whose minimum fits.
@@ -24,6 +25,8 @@ Output: a `Solution`: the folding (non-serial `Fold`s that model/plan.py `check_
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 from model.graph import from_net
 from model.nets import Conv, Fold, Net, layer_names, shapes
@@ -155,19 +158,65 @@ class _Layer:
     def work(self) -> int:  # MACs per item
         return self.c_out * self.lanes * self.kk
 
-    def candidates(self) -> list[tuple[int, int, Fold]]:
-        """(multipliers, busy cycles, fold) of every valid non-serial folding."""
-        out = []
-        for pe in _divisors(self.c_out):
-            for simd in _divisors(self.lanes):
-                for taps in _divisors(self.kk) if self.conv else [1]:
-                    m = pe * simd * taps
-                    # TAPS = k*k is conv_unit's default: left out, as the hand-written foldings do
-                    fold = Fold(pe, simd, None if (not self.conv or taps == self.kk) else taps)
-                    out.append((m, self.items * self.work // m, fold))
-        # fewest multipliers, then fastest, then all taps at once (no tap multiplexer), then fewer PEs
-        out.sort(key=lambda c: (c[0], c[1], c[2].taps is not None, c[2].pe))
-        return out
+    def folds(self) -> list[Fold]:
+        """Every valid non-serial folding; TAPS = k*k is conv_unit's default, left out as the
+        hand-written foldings do."""
+        taps = _divisors(self.kk) if self.conv else [self.kk]
+        return [
+            Fold(pe, simd, None if t == self.kk else t)
+            for pe in _divisors(self.c_out)
+            for simd in _divisors(self.lanes)
+            for t in taps
+        ]
+
+
+_CANDIDATES: dict = {}  # (layers, input shape) -> _candidates against fully parallel layers
+
+
+def _rows(net: Net, ly: _Layer, rest: dict[str, Fold]) -> list[tuple[int, int, Fold]]:
+    """(multipliers, busy cycles per frame, fold) of every valid folding of one layer, the
+    busy cycles from the cycle model with the other layers folded as in `rest`. Sorted: fewest
+    multipliers, then fastest, then all taps at once (no tap multiplexer), then fewer PEs."""
+    from model.cycles import frame_times
+
+    pixels = np.arange(net.in_shape[1] * net.in_shape[2])
+    rows = []
+    for fold in ly.folds():
+        busy = frame_times(net, {**rest, ly.name: fold}, pixels)[1][f"{ly.name}_mac"]
+        rows.append((fold.pe * fold.simd * (fold.taps or ly.kk), int(busy), fold))
+    return sorted(rows, key=lambda c: (c[0], c[1], c[2].taps is not None, c[2].pe))
+
+
+def _candidates(net: Net, layers: list[_Layer], rest: dict[str, Fold] | None = None) -> dict[str, list]:
+    """`_rows` of every layer, the others fully parallel, or as in `rest`: a stage's busy cycles
+    depend on its own folding, and a convolution's also on when its items arrive (the refill
+    of its window generator), so with `rest` the convolutions are recomputed."""
+    key = (net.layers, net.in_shape)
+    if key not in _CANDIDATES:
+        full = {ly.name: Fold(ly.c_out, ly.lanes) for ly in layers}
+        _CANDIDATES[key] = {ly.name: _rows(net, ly, full) for ly in layers}
+    if rest is None:
+        return _CANDIDATES[key]
+    return {ly.name: _rows(net, ly, rest) if ly.conv else _CANDIDATES[key][ly.name] for ly in layers}
+
+
+def _fit(net: Net, layers: list[_Layer], ii: int) -> list[LayerSolution] | None:
+    """`_at` until the whole folding meets `ii` in the cycle model: a folded layer delays the
+    items of the convolutions after it, which then may need more parallelism (a few rounds)."""
+    from model.cycles import predict
+
+    cands = _candidates(net, layers)
+    for _ in range(4):
+        sol = _at(cands, layers, ii)
+        if sol is None:
+            return None
+        folds = {ly.name: ly.fold for ly in sol}
+        busy = predict(net, folds).stage_cycles
+        sol = [LayerSolution(ly.name, ly.fold, ly.items, ly.macs, busy[f"{ly.name}_mac"], ly.kk) for ly in sol]
+        if max(ly.busy for ly in sol) <= ii:
+            return sol
+        cands = _candidates(net, layers, folds)
+    return None
 
 
 def _layers(net: Net) -> list[_Layer]:
@@ -195,11 +244,11 @@ def input_bound(net: Net) -> int:
     return max(v for k, v in busy.items() if k not in macs)
 
 
-def _at(layers: list[_Layer], ii: int) -> list[LayerSolution] | None:
+def _at(cands: dict, layers: list[_Layer], ii: int) -> list[LayerSolution] | None:
     """The fewest multipliers per layer with busy cycles <= ii (None: a layer cannot)."""
     out = []
     for ly in layers:
-        best = next(((m, b, f) for m, b, f in ly.candidates() if b <= ii), None)
+        best = next(((m, b, f) for m, b, f in cands[ly.name] if b <= ii), None)
         if best is None:
             return None
         out.append(LayerSolution(ly.name, best[2], ly.items, ly.items * ly.work, best[1], ly.kk))
@@ -212,6 +261,7 @@ def solve(net: Net, target_ii: int | None = None, device: str | None = None) -> 
     if device is not None and device not in DEVICES:
         raise ValueError(f"unknown DEVICE {device!r}; known: {', '.join(DEVICES)}")
     layers = _layers(net)
+    cands = _candidates(net, layers)
     floor = input_bound(net)
     if target_ii is not None and target_ii < floor:
         raise ValueError(
@@ -219,9 +269,12 @@ def solve(net: Net, target_ii: int | None = None, device: str | None = None) -> 
             f"(a {net.in_shape[1]}x{net.in_shape[2]} image at one pixel per clock)"
         )
     # Every II the folding can change: the per-layer busy figures at or above the floor.
-    iis = sorted({floor} | {b for ly in layers for _, b, _ in ly.candidates() if b >= floor})
+    iis = sorted({floor} | {b for rows in cands.values() for _, b, _ in rows if b >= floor})
     if target_ii is not None:
-        sol = Solution(net.name, {"ii": target_ii}, floor, _at(layers, target_ii))
+        found = _fit(net, layers, target_ii)
+        if found is None:
+            raise ValueError(f"{net.name}: no folding meets TARGET_II={target_ii} in the cycle model")
+        sol = Solution(net.name, {"ii": target_ii}, floor, found)
         if device is not None:
             dev = DEVICES[device]
             sol.target.update(device=device, dsp=dev["dsp"])
@@ -238,18 +291,30 @@ def solve(net: Net, target_ii: int | None = None, device: str | None = None) -> 
                 f"{net.name} cannot fit DEVICE={device}: its {need} compute layers need at least "
                 f"{need} multipliers, the device has {dev['dsp']}"
             )
-        # fewest multipliers is non-increasing in the II: the first II that fits is the smallest
-        ii = next(ii for ii in iis if sum(ly.mults for ly in _at(layers, ii)) <= dev["dsp"])
-        sol = Solution(net.name, {"device": device, "dsp": dev["dsp"]}, floor, _at(layers, ii))
+        sol = None
+        for ii in iis:  # fewest multipliers is non-increasing in the II: the first that fits is the smallest
+            if sum(ly.mults for ly in _at(cands, layers, ii)) > dev["dsp"]:
+                continue  # already over with every layer's items unhurried: no need to refine
+            found = _fit(net, layers, ii)
+            if found is not None and sum(ly.mults for ly in found) <= dev["dsp"]:
+                sol = Solution(net.name, {"device": device, "dsp": dev["dsp"]}, floor, found)
+                break
+        assert sol is not None  # the most folded (one multiplier each) is the last II
     else:
-        best = None
+        sol = None
         for ii in (ii for ii in iis if ii <= SLACK * floor):
-            s = Solution(net.name, {"slack": SLACK}, floor, _at(layers, ii))
-            if best is None or s.utilisation > best.utilisation + 1e-12:
-                best = s
-        sol = best
+            found = _fit(net, layers, ii)
+            s = found and Solution(net.name, {"slack": SLACK}, floor, found)
+            if s and (sol is None or s.utilisation > sol.utilisation + 1e-12):
+                sol = s
     if device is not None:
         _check_memory(net, device)
+    from model.cycles import predict
+
+    # The per-layer figures came from the model one layer at a time: the whole folding must agree.
+    pred = predict(net, sol.folds()).ii_cycles
+    if pred != sol.ii:
+        raise RuntimeError(f"{net.name}: the cycle model predicts II {pred} for {sol.folds()}, the solver {sol.ii}")
     return sol
 
 

@@ -86,6 +86,26 @@ def test_folded_tiny(fold):
     assert abs(s["latency_cycles"] - pred.latency_cycles) <= 0.05 * pred.latency_cycles, (s["latency_cycles"], pred)
 
 
+@pytest.mark.xdist_group("engine_small")
+def test_auto_fold_tiny():
+    """FOLD=auto (model/fold_solver.py): the committed tiny checkpoint exported with the
+    solver's folding is bit-exact, measures the II the solver predicted (recorded in the
+    manifest), and needs fewer multipliers than the hand-written folding (220)."""
+    from model.__main__ import main as model_main
+
+    out = BUILD / "weights" / "tiny_auto"
+    ckpt = REPO / "weights" / "tiny" / "checkpoint.pt"
+    argv = ["weights", "--net", "tiny", "--fold", "auto", "--from-checkpoint", str(ckpt), "--out", str(out), "--quiet"]
+    assert model_main(argv) == 0
+    s = run_bulk(out, BUILD / "test" / "tiny_auto" / "results.json", images=12, seed=2, ii_frames=4)
+    assert s["logits_bit_exact"] == s["images"] == 12
+    solver = json.loads((out / "manifest.json").read_text())["fold_solver"]
+    pred = predict(get_net("tiny"), _folds(out))
+    assert solver["ii_pred"] == pred.ii_cycles and solver["multipliers"] == s["multipliers"] < 220
+    assert abs(s["ii_cycles"] - pred.ii_cycles) <= 0.02 * pred.ii_cycles, (s["ii_cycles"], pred)
+    assert s["mac_utilisation"] >= 0.9
+
+
 @pytest.mark.xdist_group("engine_bug")
 def test_mismatch_names_first_bad_layer():
     """The layer-dump mode finds a hardware bug: a copy of the tiny export whose generated
