@@ -3,8 +3,12 @@
 A max-plus model over the stage chain that model/plan.py makes of the graph: for every beat of every
 stream it computes the cycle at which the beat is produced, from the beats it depends on and
 the stage's service time (the figures each module's header comment states). Buffers are
-assumed deep enough (the rate-matching FIFOs), so back-pressure is not modelled; the engine
-test checks the measured II and latency against this prediction.
+assumed deep enough (the rate-matching FIFOs), so back-pressure is not modelled, with one
+exception: a convolution still busy at a frame's end stalls its window generator, which then
+takes the next frame's pixels before its first window only as the unit frees it; beyond what
+the FIFO holds, that refill adds to the unit's cycles per frame, with RESTART (lenet5 conv2 at 8 cycles a
+window: 1,008 predicted, 1,007 measured; without the refill 800). The engine test checks the measured
+II and latency against this prediction.
 
     python -m model.cycles --net tiny [--fold small | auto | auto:ii=2000 | auto:device=up5k]
 """
@@ -32,6 +36,10 @@ LATENCY = {
     "fc_serial": 3,  # from a group's last fold issued to its output beat
     "axis_gather": 1,
 }
+# Cycles a stalled chain takes to restart when a convolution that waited for its window
+# generator's refill frees it: not derived, measured (lenet5 conv2 at 6 and 8 cycles a window:
+# 815 and 1,007 measured, 808 and 1,008 predicted with it; 773 and 973 without).
+RESTART = 35
 
 
 @dataclass
@@ -83,6 +91,7 @@ def frame_times(net: Net, folds, t_pixels: np.ndarray) -> tuple[np.ndarray, dict
                 # frame, so beyond what the FIFO holds, the pixels before that frame's first window
                 # (k-1-pad rows: many for an unpadded kernel) arrive while the unit waits.
                 refill = max(0, int(win[0] - t[min(buffered, len(t) - 1)]))
+                refill += RESTART if refill else 0
                 t = win
                 busy[st.inst] = cs["H"] * cs["W"]
             elif m == "conv_unit":
