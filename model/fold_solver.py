@@ -1,13 +1,15 @@
 """Folding solver (`FOLD=auto`): PE, SIMD and TAPS per compute layer from the cycle model.
 
-In the spirit of FINN's SetFolding, but exact for this engine's cycle model: model/cycles.py
-predicts the II as the busiest stage's cycles per frame, and a compute layer's busy cycles
-depend on its own folding only (items per frame x cycles per item, an item being a window
-or an input beat; plus, for a convolution still busy at the frame's end, the refill of its
-window generator, taken from the model). So for a target II every layer independently takes the valid folding
-with the fewest multipliers (PE*SIMD*TAPS) whose busy cycles meet it, and the sum over
-layers is the fewest the target allows. Under a multiplier budget the solver takes the
-smallest achievable II (one of the finitely many per-layer busy figures) whose minimum fits.
+In the spirit of FINN's SetFolding, on this engine's cycle model: model/cycles.py predicts
+the II as the busiest stage's cycles per frame, and a compute layer's busy cycles depend on
+its own folding (items per frame x cycles per item, an item being a window or an input
+beat) and, for a convolution still busy at a frame's end, on its window generator's refill,
+which depends on how fast the layers before it deliver. So for a target II every layer
+takes the valid folding with the fewest multipliers (PE*SIMD*TAPS) whose busy cycles meet
+it; the convolutions are re-timed against the layers chosen before them until the whole
+folding meets the target (exact, against exhaustive search, when no refill moves: tiny).
+Under a multiplier budget the solver takes the smallest II among the per-layer busy figures
+whose folding fits.
 
 Input:  a `Net` and one of
           - nothing: the best MAC utilisation with the II within SLACK (5 %) of the input
