@@ -27,12 +27,17 @@ OUT     ?=
 WAVES   ?= 0
 SEED    ?= 1
 FOLD    ?=
+TARGET_II ?=
+DEVICE  ?=
 SCALE   ?=
 CHECKPOINT ?=
 II_FRAMES ?= 12
 JOBS    ?= 2
 SHARD   ?=
 export NET IMAGES DATA WEIGHTS WAVES SEED FOLD II_FRAMES SHARD
+
+# FOLD=auto with TARGET_II= / DEVICE=: one spec for the command lines (model/fold_solver.py)
+FOLD_ARG := $(FOLD)$(if $(TARGET_II),:ii=$(TARGET_II))$(if $(DEVICE),:device=$(DEVICE))
 
 RTL_FILES := $(sort $(wildcard rtl/*.sv))
 PY_DIRS   := model tb syn docs formal
@@ -50,6 +55,9 @@ help: ## list targets and variables
 	@echo "  WEIGHTS=<dir>     exported weights to simulate (default weights/<NET>)"
 	@echo "  OUT=<dir>         where make weights writes (default weights/<NET>)"
 	@echo "  FOLD=name|spec    hardware folding: default, small, up5k, or conv2=2x4x3,fc1=1x8+serial (PExSIMD[xTAPS][+serial][+wload])"
+	@echo "  FOLD=auto         the folding solver: fewest multipliers for the II (model/fold_solver.py), with"
+	@echo "  TARGET_II=N       ... an II of at most N cycles, or"
+	@echo "  DEVICE=name       ... the smallest II within a device's multipliers (up5k, ecp5-25k, ecp5-85k, xc7a100t, xc7z020)"
 	@echo "  CHECKPOINT=<pt>   make weights: quantize/export this checkpoint instead of training"
 	@echo "  SCALE=pow2|float  make weights/synth: requantization scales (default: the checkpoint's)"
 	@echo "  WAVES=1           write a waveform of make sim (FST; VCD when lz4 is missing)"
@@ -109,14 +117,14 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the
 	$(PY) -m ruff format --check $(PY_DIRS)
 
 weights: $(STAMP) ## regenerate weight files (default: every network on the embedded set)
-	$(PY) -m model weights $(if $(filter command line environment,$(origin NET)),--net $(NET)) $(if $(DATA),--data-dir $(DATA)) $(if $(OUT),--out $(OUT)) $(if $(FOLD),--fold $(FOLD)) $(if $(CHECKPOINT),--from-checkpoint $(CHECKPOINT)) $(if $(SCALE),--scale $(SCALE)) --seed $(SEED)
+	$(PY) -m model weights $(if $(filter command line environment,$(origin NET)),--net $(NET)) $(if $(DATA),--data-dir $(DATA)) $(if $(OUT),--out $(OUT)) $(if $(FOLD),--fold $(FOLD_ARG)) $(if $(CHECKPOINT),--from-checkpoint $(CHECKPOINT)) $(if $(SCALE),--scale $(SCALE)) --seed $(SEED)
 
 # make synth FOLD=... without WEIGHTS= exports that folding from the committed checkpoint first.
-SYNTH_WEIGHTS = $(or $(WEIGHTS),$(if $(FOLD),build/weights/$(NET)_$(FOLD)))
+SYNTH_WEIGHTS = $(or $(WEIGHTS),$(if $(FOLD),build/weights/$(NET)_$(subst :,_,$(subst =,,$(FOLD_ARG)))))
 
 synth: $(STAMP) ## Yosys synthesis (iCE40, Xilinx 7) and iCE40 UP5K place and route; writes docs/synthesis.md
-	$(if $(and $(FOLD),$(if $(WEIGHTS),,y)),$(PY) -m model weights --net $(NET) --fold $(FOLD) --from-checkpoint weights/$(NET)/checkpoint.pt $(if $(SCALE),--scale $(SCALE)) --out $(SYNTH_WEIGHTS) --quiet)
-	$(PY) -m syn.report --net $(NET) $(if $(FOLD),--fold $(FOLD)) $(if $(SYNTH_WEIGHTS),--weights $(SYNTH_WEIGHTS))
+	$(if $(and $(FOLD),$(if $(WEIGHTS),,y)),$(PY) -m model weights --net $(NET) --fold $(FOLD_ARG) --from-checkpoint weights/$(NET)/checkpoint.pt $(if $(SCALE),--scale $(SCALE)) --out $(SYNTH_WEIGHTS) --quiet)
+	$(PY) -m syn.report --net $(NET) $(if $(FOLD),--fold $(FOLD_ARG)) $(if $(SYNTH_WEIGHTS),--weights $(SYNTH_WEIGHTS))
 
 bench-sim: $(STAMP) ## simulation speed: bulk harness vs cocotbext-axi vs native C++ (build/bench/sim_speed.json)
 	$(PY) -m tb.engine.bench

@@ -68,6 +68,7 @@ def cmd_export(args) -> int:
         raise FileNotFoundError(f"checkpoint {ckpt} does not exist")
     folds = parse_fold(net, args.fold)
     check_folds(from_net(net), folds)
+    _print_solution(folds)
     ds = _load_data(net, args.data_dir)
     out = Path(args.out) if args.out else Path("weights") / net.name
     m = export_checkpoint(net, ckpt, out, folds, ds, args.method, args.scale)
@@ -81,6 +82,7 @@ def cmd_weights(args) -> int:
         check_folds(from_net(net), parse_fold(net, args.fold))
     for net in nets:
         folds = parse_fold(net, args.fold)
+        _print_solution(folds)
         if args.out:
             out = Path(args.out) if len(nets) == 1 else Path(args.out) / net.name
         else:
@@ -107,6 +109,12 @@ def cmd_weights(args) -> int:
     return 0
 
 
+def _print_solution(folds) -> None:
+    """FOLD=auto: the chosen folding, predicted II and MAC utilisation per layer."""
+    if getattr(folds, "solution", None) is not None:
+        print(folds.solution.report())
+
+
 def _report(out: Path, m: Path) -> None:
     man = json.loads(m.read_text())
     a = man["accuracy"]
@@ -117,7 +125,10 @@ def _report(out: Path, m: Path) -> None:
     )
 
 
-FOLD_HELP = "folding: default, an alt name (small, up5k) or conv2=2x4,... (PExSIMD[xTAPS][+serial][+wload])"
+FOLD_HELP = (
+    "folding: default, an alt name (small, up5k), auto[:ii=CYCLES][:device=NAME] (model/fold_solver.py) "
+    "or conv2=2x4,... (PExSIMD[xTAPS][+serial][+wload])"
+)
 
 
 def register(subparsers) -> None:

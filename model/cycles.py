@@ -3,10 +3,14 @@
 A max-plus model over the stage chain that model/plan.py makes of the graph: for every beat of every
 stream it computes the cycle at which the beat is produced, from the beats it depends on and
 the stage's service time (the figures each module's header comment states). Buffers are
-assumed deep enough (the rate-matching FIFOs), so back-pressure is not modelled; the engine
-test checks the measured II and latency against this prediction.
+assumed deep enough (the rate-matching FIFOs), so back-pressure is not modelled, with one
+exception: a convolution still busy at a frame's end stalls its window generator, which then
+takes the next frame's pixels before its first window only as the unit frees it; beyond what
+the FIFO holds, that refill adds to the unit's cycles per frame, with RESTART (lenet5 conv2 at 8 cycles a
+window: 1,008 predicted, 1,007 measured; without the refill 800). The engine test checks the measured
+II and latency against this prediction.
 
-    python -m model.cycles --net tiny [--fold small]
+    python -m model.cycles --net tiny [--fold small | auto | auto:ii=2000 | auto:device=up5k]
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import numpy as np
 
 from model.graph import from_net
 from model.nets import Net, get_net, parse_fold
-from model.plan import plan
+from model.plan import FIFO_DEPTH, plan
 
 # Cycles from a stage's input handshake to its output valid (module header comments).
 LATENCY = {
@@ -32,6 +36,10 @@ LATENCY = {
     "fc_serial": 3,  # from a group's last fold issued to its output beat
     "axis_gather": 1,
 }
+# Cycles a stalled chain takes to restart when a convolution that waited for its window
+# generator's refill frees it: not derived, measured (lenet5 conv2 at 6 and 8 cycles a window:
+# 815 and 1,007 measured, 808 and 1,008 predicted with it; 773 and 973 without).
+RESTART = 35
 
 
 @dataclass
@@ -72,15 +80,26 @@ def frame_times(net: Net, folds, t_pixels: np.ndarray) -> tuple[np.ndarray, dict
     busy: dict[str, int] = {"input": int(h * w)}
     for hw in plan(from_net(net), folds).layers:
         cs = hw.consts
+        buffered = 0  # pixels a rate FIFO holds in front of the window generator
         for st in hw.stages:
             m = st.module
+            if m == "axis_fifo":
+                buffered = FIFO_DEPTH
             if m == "window_gen":
-                t = _window_times(t, cs["H"], cs["W"], cs["K"], cs["PAD"])
+                win = _window_times(t, cs["H"], cs["W"], cs["K"], cs["PAD"])
+                # Refill: a window_gen stalled on a frame's last window takes no pixel of the next
+                # frame, so beyond what the FIFO holds, the pixels before that frame's first window
+                # (k-1-pad rows: many for an unpadded kernel) arrive while the unit waits.
+                refill = max(0, int(win[0] - t[min(buffered, len(t) - 1)]))
+                refill += RESTART if refill else 0
+                t = win
                 busy[st.inst] = cs["H"] * cs["W"]
             elif m == "conv_unit":
                 kk = cs["K"] ** 2
                 f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"]) * (kk // cs.get("TAPS", kk))
                 busy[st.inst] = f * len(t)
+                if _serve(t, f, f)[-1] - f > t[-1]:  # still behind at the frame's end: it waits for the refill
+                    busy[st.inst] += refill
                 if "OUT_BEATS" in cs:  # SERIAL: group og of a window leaves (og+1)*f/OUT_BEATS + 2 after its start
                     nb = cs["OUT_BEATS"]
                     start = _serve(t, f, f) - f
@@ -133,7 +152,10 @@ def main(argv=None) -> int:
     ap.add_argument("--fold", default=None)
     args = ap.parse_args(argv)
     net = get_net(args.net)
-    p = predict(net, parse_fold(net, args.fold))
+    folds = parse_fold(net, args.fold)
+    if getattr(folds, "solution", None) is not None:  # FOLD=auto: what the solver chose
+        print(folds.solution.report())
+    p = predict(net, folds)
     print(f"{net.name}: II {p.ii_cycles:.0f} cycles (bottleneck {p.bottleneck}), latency {p.latency_cycles} cycles")
     for k, v in p.stage_cycles.items():
         print(f"  {k:<16} {v:6d} busy cycles/frame")

@@ -44,6 +44,9 @@ def export_dir(
     extra_files when it is already in out_dir); return the manifest path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    solved = getattr(folds, "solution", None)  # FOLD=auto: what was asked, the predicted II
+    if solved is not None:
+        meta = {**meta, "fold_solver": solved.record()}
     hw_plan = plan(graph, folds, pow2=meta["quantization"]["scale"] == "pow2")
     mem_files = emit_mem.write_mem_files(graph, hw_plan, out_dir)
     written = [out_dir / f["file"] for files in mem_files.values() for f in files.values()]

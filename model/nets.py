@@ -213,11 +213,16 @@ def get_net(name: str) -> Net:
 
 
 def parse_fold(net: Net, spec: str | None) -> dict[str, Fold]:
-    """FOLD=... : empty for the default, a name from net.alt_folds, or
-    'conv1=4x1,conv2=2x4x3,...' (PExSIMD, or PExSIMDxTAPS for a Conv) overriding single layers."""
+    """FOLD=... : empty for the default, a name from net.alt_folds, 'auto[:ii=N][:device=D]'
+    (model/fold_solver.py), or 'conv1=4x1,conv2=2x4x3,...' (PExSIMD, or PExSIMDxTAPS for a
+    Conv) overriding single layers."""
     folds = dict(net.folds)
     if not spec or spec == "default":
         return folds
+    if spec == "auto" or spec.startswith("auto:"):
+        from model.fold_solver import parse_auto, solve  # the solver plans the net: imports this module
+
+        return solve(net, **parse_auto(spec)).folds()
     if spec in net.alt_folds:
         return dict(net.alt_folds[spec])
     for item in spec.split(","):

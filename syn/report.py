@@ -543,7 +543,9 @@ def versions() -> dict:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m syn.report", description=__doc__.splitlines()[0])
     p.add_argument("--net", default="tiny")
-    p.add_argument("--fold", default=None, help="default, a named folding (small) or conv2=2x4,...")
+    p.add_argument(
+        "--fold", default=None, help="default, a named folding (small), auto[:ii=N][:device=D] or conv2=2x4,..."
+    )
     p.add_argument("--weights", default=None, help="exported weights folder (default weights/<net>)")
     p.add_argument("--top", default=ENGINE, help="top module (default cnn_engine)")
     p.add_argument(

@@ -90,6 +90,28 @@ def test_folded_tiny(fold):
     assert abs(s["latency_cycles"] - pred.latency_cycles) <= 0.05 * pred.latency_cycles, (s["latency_cycles"], pred)
 
 
+@pytest.mark.xdist_group("engine_small")
+@pytest.mark.parametrize(("net", "hand", "util"), [("tiny", 220, 0.9), ("lenet5", 1082, 0.8)])
+def test_auto_fold(net, hand, util):
+    """FOLD=auto (model/fold_solver.py): the committed checkpoint exported with the solver's
+    folding is bit-exact, measures the II the solver predicted (recorded in the manifest;
+    lenet5's conv2 waits for its window generator's refill, which the model must time), and
+    needs fewer multipliers than the hand-written folding."""
+    from model.__main__ import main as model_main
+
+    out = BUILD / "weights" / f"{net}_auto"
+    ckpt = REPO / "weights" / net / "checkpoint.pt"
+    argv = ["weights", "--net", net, "--fold", "auto", "--from-checkpoint", str(ckpt), "--out", str(out), "--quiet"]
+    assert model_main(argv) == 0
+    s = run_bulk(out, BUILD / "test" / f"{net}_auto" / "results.json", images=12, seed=2, ii_frames=4)
+    assert s["logits_bit_exact"] == s["images"] == 12
+    solver = json.loads((out / "manifest.json").read_text())["fold_solver"]
+    pred = predict(get_net(net), _folds(out))
+    assert solver["ii_pred"] == pred.ii_cycles and solver["multipliers"] == s["multipliers"] < hand
+    assert abs(s["ii_cycles"] - pred.ii_cycles) <= 0.02 * pred.ii_cycles, (s["ii_cycles"], pred)
+    assert s["mac_utilisation"] >= util
+
+
 @pytest.mark.xdist_group("engine_bug")
 def test_mismatch_names_first_bad_layer():
     """The layer-dump mode finds a hardware bug: a copy of the tiny export whose generated
