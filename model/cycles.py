@@ -1,10 +1,13 @@
 """Cycle model of the engine: predicts the initiation interval and the latency of a folding.
 
-A max-plus model over the stage chain that model/plan.py makes of the graph: for every beat of every
-stream it computes the cycle at which the beat is produced, from the beats it depends on and
-the stage's service time (the figures each module's header comment states). Buffers are
-assumed deep enough (the rate-matching FIFOs), so back-pressure is not modelled; the engine
-test checks the measured II and latency against this prediction.
+A max-plus model over the stage netlist that model/plan.py makes of the graph: for every beat of
+every stream it computes the cycle at which the beat is produced, from the beats it depends on
+and the stage's service time (the figures each module's header comment states). Buffers are
+assumed deep enough (the rate-matching FIFOs, the skip FIFOs), so back-pressure is not
+modelled; the engine test checks the measured II and latency against this prediction.
+
+`skip_depth` sizes the skip FIFO of a residual Add from the same dependencies: how many beats
+one branch produces while the other still fills its line buffers.
 
     python -m model.cycles --net tiny [--fold small]
 """
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.graph import from_net
+from model.graph import INPUT, Graph, QuantLayer, from_net
 from model.nets import Net, get_net, parse_fold
 from model.plan import plan
 
@@ -31,6 +34,9 @@ LATENCY = {
     "result_formatter": 1,
     "fc_serial": 3,  # from a group's last fold issued to its output beat
     "axis_gather": 1,
+    "skip_fifo": 1,
+    "add_unit": 1,
+    "gap_unit": 1,
 }
 
 
@@ -70,11 +76,28 @@ def frame_times(net: Net, folds, t_pixels: np.ndarray) -> tuple[np.ndarray, dict
     t = _serve(t_pixels, 1, LATENCY["frame_sanitizer"])
     c, h, w = net.in_shape
     busy: dict[str, int] = {"input": int(h * w)}
+    times = {"pix": t}
     for hw in plan(from_net(net), folds).layers:
         cs = hw.consts
         for st in hw.stages:
             m = st.module
-            if m == "window_gen":
+            srcs = [times[x.split("#")[0]] for x in st.srcs]
+            if srcs:
+                t = srcs[0]
+            if m == "axis_fork":
+                times[st.inst] = t
+                continue
+            if m == "add_unit":
+                t = _serve(np.maximum(srcs[0], srcs[1]), 1, LATENCY[m])
+                busy[st.inst] = len(t)
+            elif m == "stride_sel":
+                oy, ox = np.divmod(np.arange(cs["WIN_H"] * cs["WIN_W"]), cs["WIN_W"])
+                t = t[(oy % cs["STRIDE"] == 0) & (ox % cs["STRIDE"] == 0)]
+                busy[st.inst] = cs["WIN_H"] * cs["WIN_W"]
+            elif m == "gap_unit":
+                t = np.array([t[-1] + LATENCY[m]])
+                busy[st.inst] = cs["N"]
+            elif m == "window_gen":
                 t = _window_times(t, cs["H"], cs["W"], cs["K"], cs["PAD"])
                 busy[st.inst] = cs["H"] * cs["W"]
             elif m == "conv_unit":
@@ -110,6 +133,7 @@ def frame_times(net: Net, folds, t_pixels: np.ndarray) -> tuple[np.ndarray, dict
             else:
                 t = _serve(t, 1, LATENCY[m])
                 busy[st.inst] = len(t)
+            times[st.inst] = t
     return t, busy
 
 
@@ -125,6 +149,93 @@ def predict(net: Net, folds, frames: int = 4) -> Prediction:
     t_logits, _ = frame_times(net, folds, np.arange(n))
     latency = int(t_logits[-1]) + LATENCY["result_formatter"] + n_classes
     return Prediction(ii, latency, bottleneck, busy)
+
+
+# --------------------------------------------------------------------------------------------
+# Skip FIFO depth: beat dependencies between the two branches of a residual block
+
+
+def _needs(node: QuantLayer, n_in: int, frames: int) -> np.ndarray:
+    """For every output beat of `node` over `frames` back-to-back frames: the index of the last
+    input beat it depends on (input beats numbered across the frames, n_in per frame)."""
+    c, h, w = node.in_shape
+    _, ho, wo = node.out_shape
+    if node.kind == "conv":
+        s, d = node.stride, node.k - 1 - node.pad
+        oy, ox = np.divmod(np.arange(ho * wo), wo)
+        # window (oy*s, ox*s) of stride 1 completes at shift (y+d)*W + x+d (model window_gen);
+        # shifts past the frame are the next frame's first pixels
+        one = (oy * s + d) * w + ox * s + d
+    elif node.kind == "pool":
+        py, px = np.divmod(np.arange(ho * wo), wo)
+        one = (2 * py + 1) * w + 2 * px + 1
+    elif node.kind in ("gap", "dense"):
+        one = np.full(ho * wo if node.kind == "gap" else 1, n_in - 1)
+    else:
+        raise ValueError(f"{node.name}: a {node.kind!r} node inside a residual branch is not supported")
+    return (np.arange(frames)[:, None] * n_in + one[None, :]).ravel()
+
+
+def _branch(graph: Graph, name: str) -> list[QuantLayer]:
+    """The nodes from `name` back through single inputs: name, its input, its input's input..."""
+    out = []
+    while name != INPUT:
+        node = graph[name]
+        out.append(node)
+        if len(node.inputs) != 1:
+            break
+        name = node.inputs[0]
+    return out
+
+
+def skip_depth(graph: Graph, add: QuantLayer, frames: int = 3) -> tuple[int, int]:
+    """(input of `add` that needs the skip FIFO, its depth in beats).
+
+    Both inputs come from one stream X, broadcast by an axis_fork, which hands a beat to one
+    branch while the other is full. When the Add waits for beat j of branch a, branch a needs
+    X's beats up to need_a(j); the fork gives it the last of them only after branch b took all
+    earlier ones, so b holds #{k : need_b(k) < need_a(j)} - j beats that the Add cannot take
+    yet. The depth is the largest such count (one fewer deadlocks the block); the other input
+    must never need one. Beat dependencies come from each node's geometry (window completion
+    in window_gen, the stride grid, pooling), over `frames` frames (the line buffers of the
+    last rows complete with the next frame's pixels)."""
+    chains = [_branch(graph, i) for i in add.inputs]
+    names_b = {n.name for n in chains[1]} | {INPUT}
+    fork = next((n.name for n in chains[0] if n.name in names_b and n.name != add.inputs[0]), None)
+    if fork is None:
+        fork = INPUT if add.inputs[0] != add.inputs[1] else None
+    if fork is None:
+        raise ValueError(f"{graph.name}.{add.name}: its inputs have no common source")
+    needs = []
+    for chain in chains:
+        path = []
+        for node in chain:
+            if node.name == fork:
+                break
+            path.append(node)
+        need = None  # beat index of X each beat depends on, branch output first
+        for node in reversed(path):  # from the fork to the Add
+            n_in = node.in_shape[1] * node.in_shape[2]
+            idx = _needs(node, n_in, frames + 1)
+            idx = np.minimum(idx, (frames + 1) * n_in - 1)
+            need = idx if need is None else need[idx]
+        if need is None:  # the fork's stream itself
+            c, h, w = graph[fork].out_shape if fork != INPUT else graph.in_shape
+            need = np.arange((frames + 1) * h * w)
+        needs.append(need)
+    n_out = add.out_shape[1] * add.out_shape[2]
+    j = np.arange(n_out, 2 * n_out)  # a middle frame: both neighbours exist
+    req = []
+    for side in (1, 0):
+        waiting, held = needs[1 - side], needs[side]
+        ready = np.searchsorted(np.sort(held), waiting[j], side="left")  # beats with need < need_other
+        req.append(int(np.max(ready - j)))
+    depth_b, depth_a = req
+    side = 1 if depth_b >= depth_a else 0
+    other = depth_a if side == 1 else depth_b
+    if other > 0:
+        raise ValueError(f"{graph.name}.{add.name}: both branches would need a skip FIFO ({depth_a}, {depth_b})")
+    return side, max(1, req[0] if side == 1 else req[1])
 
 
 def main(argv=None) -> int:

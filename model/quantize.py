@@ -23,7 +23,10 @@ from model.reference import classify, run_reference
 CALIB_IMAGES = 2000  # training images used for calibration (the first ones; the split is shuffled)
 # QAT epochs per network for `make weights` (0: PTQ only). QAT is kept only when it does
 # not lower the validation accuracy.
-DEFAULT_QAT_EPOCHS = {"tiny": 3, "lenet5": 3, "lenet5_sigmoid": 3}
+DEFAULT_QAT_EPOCHS = {"tiny": 3, "lenet5": 3, "lenet5_sigmoid": 3, "resnet8": 3}
+# Scale mode per network when SCALE= is not given (else "float"): resnet8 follows the Vitis AI
+# int8 flow, power-of-two scales (every requantization and the Add's alignment are shifts).
+DEFAULT_SCALE = {"resnet8": "pow2"}
 QAT_LR = 1e-4
 
 
