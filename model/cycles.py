@@ -73,11 +73,18 @@ def _serve(t_in: np.ndarray, service: int, latency: int) -> np.ndarray:
 
 def frame_times(net: Net, folds, t_pixels: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
     """Time of every beat of the final logits stream, and busy cycles per stage."""
+    times, busy = stage_times(plan(from_net(net), folds), t_pixels)
+    return times["_out"], busy
+
+
+def stage_times(hw_plan, t_pixels: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Time of every beat of every stage's output stream (by instance; "_out": the last
+    stage's) for one frame whose pixels arrive at t_pixels, and busy cycles per stage."""
     t = _serve(t_pixels, 1, LATENCY["frame_sanitizer"])
-    c, h, w = net.in_shape
+    c, h, w = hw_plan.in_shape
     busy: dict[str, int] = {"input": int(h * w)}
     times = {"pix": t}
-    for hw in plan(from_net(net), folds).layers:
+    for hw in hw_plan.layers:
         cs = hw.consts
         for st in hw.stages:
             m = st.module
@@ -134,7 +141,30 @@ def frame_times(net: Net, folds, t_pixels: np.ndarray) -> tuple[np.ndarray, dict
                 t = _serve(t, 1, LATENCY[m])
                 busy[st.inst] = len(t)
             times[st.inst] = t
-    return t, busy
+    times["_out"] = t
+    return times, busy
+
+
+def skip_occupancy(hw_plan) -> dict[str, int]:
+    """Skip FIFO -> the most beats it holds when nothing waits on it (buffers as deep as
+    needed, pixels at full rate): the line buffering of the other branch plus the beats that
+    arrive during its latency. Fewer slows the block down (the fork then waits for the long
+    branch's pipeline beat by beat); fewer than `skip_depth` deadlocks it."""
+    n = hw_plan.in_shape[1] * hw_plan.in_shape[2]
+    times, _ = stage_times(hw_plan, np.arange(n))
+    out = {}
+    for hw in hw_plan.layers:
+        for st in hw.stages:
+            if st.module != "add_unit":
+                continue
+            skip = next(x for x in st.srcs if x.endswith("_skip"))
+            other = next(x for x in st.srcs if not x.endswith("_skip"))
+            fifo = next(s for s in hw.stages if s.inst == skip)
+            t_in = times[fifo.srcs[0].split("#")[0]]  # beats entering the skip FIFO
+            t_other = times[other.split("#")[0]]
+            ready = np.searchsorted(t_in, t_other, side="right")  # skip beats in by the time beat j of the other is
+            out[skip] = int(np.max(ready - np.arange(len(t_other))))
+    return out
 
 
 def predict(net: Net, folds, frames: int = 4) -> Prediction:

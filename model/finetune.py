@@ -69,18 +69,15 @@ def cmd_finetune(args) -> int:
     print(f"== fine-tune {net.name} from {args.from_ckpt} on {ds.summary()}")
     before, _ = evaluate(model, ds.test_x, ds.test_y)
     n_train = freeze(model, net, names)
-    print(
-        f"  frozen: {', '.join(names) or 'nothing'}; {n_train} trainable parameters; held-out before {100 * before:.2f}%"
-    )
+    frozen = ", ".join(names) or "nothing"
+    print(f"  frozen: {frozen}; {n_train} trainable parameters; held-out before {100 * before:.2f}%")
     t0 = time.monotonic()
     model, tinfo = train_model(
         net, ds, epochs=args.epochs, seed=args.seed, model=model, lr=args.lr, progress=not args.quiet
     )
     acc, _ = evaluate(model, ds.test_x, ds.test_y)
     seconds = time.monotonic() - t0
-    print(
-        f"  fine-tuned {tinfo['epoch']}/{args.epochs or 'default'} epochs: held-out float {100 * acc:.2f}% in {seconds:.0f} s"
-    )
+    print(f"  fine-tuned, best epoch {tinfo['epoch']}: held-out float {100 * acc:.2f}% in {seconds:.0f} s")
     for p in model.parameters():  # the export saves a plain model
         p.requires_grad_(True)
     tinfo["finetune"] = {"from": str(args.from_ckpt), "frozen": names, "seconds": round(seconds, 1)}

@@ -19,6 +19,9 @@ from model.nets import Fold
 ACC_W = 32  # accumulator and logit width (int32), see docs/architecture.md
 M_W = 16  # requantization multiplier width (model/quant.py keeps m below 2**15)
 FIFO_DEPTH = 16  # rate-matching FIFO in front of folded compute units (bursts from pooling)
+# Beats a skip FIFO gets beyond the cycle model's occupancy: the model's latencies are
+# figures from the module headers, not the handshakes cycle by cycle.
+SKIP_MARGIN = 4
 
 
 @dataclass
@@ -201,7 +204,8 @@ def _add_stages(graph: Graph, node: QuantLayer, srcs: list[str], hw: LayerHW) ->
         "R": int(r[0]),
         "LO": 0,
         "HI": 255,
-        "SKIP_DEPTH": depth,
+        "SKIP_LB": depth,  # line buffering: the least that does not deadlock
+        "SKIP_DEPTH": depth,  # raised to the cycle model's occupancy by _size_skip_fifos
     }
     skip = f"{name}_skip"
     hw.stages.append(
@@ -263,7 +267,23 @@ def plan(graph: Graph, folds: dict[str, Fold], pow2: bool = False) -> Plan:
             hw.stages.append(out)
         out_ref[name] = [f"{out.inst}#{k}" for k in range(n)] if n > 1 else [out.inst]
         prev_inst = out.inst
-    return Plan(graph.name, graph.in_shape, graph.n_classes, dict(folds), pow2, fmt, streams(graph, folds), layers)
+    hw_plan = Plan(graph.name, graph.in_shape, graph.n_classes, dict(folds), pow2, fmt, streams(graph, folds), layers)
+    _size_skip_fifos(hw_plan)
+    return hw_plan
+
+
+def _size_skip_fifos(hw_plan: Plan) -> None:
+    """Each skip FIFO: the larger of the line-buffering bound (model/cycles.py skip_depth; one
+    fewer deadlocks) and what the cycle model says it holds at full rate (the other branch's
+    line buffering and latency), plus SKIP_MARGIN, so that the block never waits on its skip
+    path."""
+    from model.cycles import skip_occupancy
+
+    occ = skip_occupancy(hw_plan)
+    for hw in hw_plan.layers:
+        if "SKIP_DEPTH" in hw.consts:
+            lb = hw.consts["SKIP_LB"]
+            hw.consts["SKIP_DEPTH"] = max(lb, occ[f"{hw.name}_skip"]) + SKIP_MARGIN
 
 
 def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: LayerHW) -> None:

@@ -72,11 +72,11 @@ def quantize_flow(net, float_model, ds, scale: str, method: str | None, qat_epoc
     """PTQ with every calibration method; `method` (None: best on validation); then QAT
     when qat_epochs > 0, kept when it does not lower the validation accuracy.
     Returns (graph, quant settings for the checkpoint, accuracy dict, model quantized)."""
-    ptq = ptq_all(net, float_model, ds, scale)
+    ptq = ptq_all(net, float_model, ds, scale, (method,) if method else quant.METHODS)
     for m, (_, va, ta) in ptq.items():
         log(f"  PTQ {scale:5s} {m:10s} val {100 * va:6.2f}%  held-out {100 * ta:6.2f}%")
     if method is None:
-        method = max(quant.METHODS, key=lambda m: (ptq[m][1], -quant.METHODS.index(m)))
+        method = max(ptq, key=lambda m: (ptq[m][1], -quant.METHODS.index(m)))
     graph, val_ptq, test_ptq = ptq[method]
     act_scales = quant.act_scales_of(graph)
     acc = {

@@ -140,5 +140,9 @@ def test_planner_composes_the_residual_units():
     assert stages["s1_add"].srcs == ("s1_conv2_rq", "s1_add_skip")
     assert stages["s2_conv1_stride"].module == "stride_sel" and stages["s2_short_win"].srcs == ("s1_add_fork#1",)
     assert stages["gap"].module == "gap_unit"
+    # skip FIFOs: the line-buffering bound, or the cycle model's occupancy at full rate (the
+    # long branch's latency on top), plus a margin
+    depths = {hw.name: (hw.consts["SKIP_LB"], hw.consts["SKIP_DEPTH"]) for hw in p.layers if "SKIP_LB" in hw.consts}
+    assert depths == {"s1_add": (58, 65), "s2_add": (29, 33), "s3_add": (15, 19)}
     pred = predict(RESNET8, RESNET8.folds)
     assert pred.ii_cycles == 784 * 16  # every stage balanced at 16 cycles per 28x28 pixel
