@@ -36,10 +36,13 @@ def frozen_layers(net: Net, spec: str) -> list[str]:
     return out
 
 
+def _always_eval(self, mode: bool = True):
+    return nn.Module.train(self, False)
+
+
 def freeze(model: nn.Module, net: Net, names: list[str]) -> int:
-    """Stop gradients into the named layers and keep their batch-norm statistics (momentum 0:
-    the running mean and variance are not updated). Returns the number of trainable parameters
-    left."""
+    """Stop gradients into the named layers and keep their batch norms in eval mode (stored
+    statistics used and kept). Returns the number of trainable parameters left."""
     mods = dict(model.named_modules())
     for name in names:
         for key in (f"mods.{name}", f"mods.{name}_bn", name):
@@ -49,7 +52,9 @@ def freeze(model: nn.Module, net: Net, names: list[str]) -> int:
             for p in mod.parameters():
                 p.requires_grad_(False)
             if isinstance(mod, nn.BatchNorm2d):
-                mod.momentum = 0.0
+                # normalise with the stored statistics in training too: batch statistics of
+                # the new data would shift every layer after it away from what eval sees
+                mod.train = _always_eval.__get__(mod)
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 

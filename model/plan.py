@@ -67,13 +67,14 @@ def _act_bounds(act: str) -> tuple[int, int]:
     return (0, 255) if act == "relu" else (-128, 127)
 
 
-def _rate_fifo(name: str) -> Stage:
-    """A FIFO in front of a folded unit, so the bursts pooling makes don't stall the input."""
+def _rate_fifo(name: str, depth: int = FIFO_DEPTH) -> Stage:
+    """A FIFO in front of a folded unit, so the bursts pooling (or a stride) makes don't stall
+    the input."""
     up = name.upper()
     return Stage(
         "axis_fifo",
         f"{name}_fifo",
-        {"DATA_W": f"{up}_C_IN*8", "DEPTH": str(FIFO_DEPTH)},
+        {"DATA_W": f"{up}_C_IN*8", "DEPTH": str(depth)},
         f"{up}_C_IN*8",
         "absorbs the bursts of the stage before",
     )
@@ -313,6 +314,12 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
     # it the unit waits for the next burst at image boundaries (measured: up5k II +12 %).
     # Not after a Dense layer: its beats come evenly spaced.
     rate_fifo = folds_per_item(node, fmt[name][1], f) > 1 and src is not None and src.kind == "pool"
+    # A strided convolution keeps the windows of every S-th row only: the unit works through
+    # them while the next rows arrive. Without a row of buffering its input stalls the whole
+    # block upstream in the meantime.
+    depth = FIFO_DEPTH
+    if node.kind == "conv" and node.stride > 1 and folds_per_item(node, fmt[name][1], f) > 1:
+        rate_fifo, depth = True, 1 << (w - 1).bit_length()
     if node.kind == "conv":
         hw.consts = {
             "H": h,
@@ -333,7 +340,7 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
         if f.serial:  # one output beat per group of PE channels
             hw.consts["OUT_BEATS"] = c_out // f.pe
         if rate_fifo:
-            hw.stages.append(_rate_fifo(name))
+            hw.stages.append(_rate_fifo(name, depth))
         hw.stages.append(
             Stage(
                 "window_gen",

@@ -138,7 +138,7 @@ def test_planner_composes_the_residual_units():
     assert stages["stem_fork"].module == "axis_fork" and stages["stem_fork"].n_out == 2
     assert stages["s1_add_skip"].module == "skip_fifo" and stages["s1_add_skip"].srcs == ("stem_fork#1",)
     assert stages["s1_add"].srcs == ("s1_conv2_rq", "s1_add_skip")
-    assert stages["s2_conv1_stride"].module == "stride_sel" and stages["s2_short_win"].srcs == ("s1_add_fork#1",)
+    assert stages["s2_conv1_stride"].module == "stride_sel" and stages["s2_short_fifo"].srcs == ("s1_add_fork#1",)
     assert stages["gap"].module == "gap_unit"
     # skip FIFOs: the line-buffering bound, or the cycle model's occupancy at full rate (the
     # long branch's latency on top), plus a margin
