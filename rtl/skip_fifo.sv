@@ -6,9 +6,9 @@
 // a power of two and counts every beat held (no extra output register), so the capacity is
 // exactly what the planner asked for.
 // Memory with asynchronous read (LUT RAM or flops): m_axis_tdata = mem[rd_ptr].
-// s_axis_tready = not full, m_axis_tvalid = not empty, both from flip-flops. Latency 1 cycle,
-// one beat per cycle in and out (also when full: a pop frees the entry the push takes next
-// cycle).
+// s_axis_tready = not full, m_axis_tvalid = not empty, both from flip-flops (so a full FIFO
+// takes no beat in the cycle it pops one). Latency 1 cycle; one beat per cycle in and out for
+// DEPTH >= 2 (DEPTH = 1: every other cycle).
 //
 // Simulation only (STALL_REPORT > 0): when the FIFO has been full, offered a beat and not
 // popped for STALL_REPORT cycles it prints once where it is stuck (the block's other branch

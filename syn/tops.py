@@ -148,7 +148,11 @@ TOPS: dict[str, list[Case]] = {
     "cnn_engine": [Case("tiny", {"WEIGHTS_DIR": NetDir("tiny")})],
     # the residual-network units: resnet8's widths and constants
     "axis_fork": [Case("w128_n2", {"DATA_W": 128, "N": 2}), Case("w8_n3", {"DATA_W": 8, "N": 3})],
-    "skip_fifo": [Case("s1_58x128", {"DATA_W": 128, "DEPTH": 58}), Case("d1", {"DATA_W": 8, "DEPTH": 1})],
+    "skip_fifo": [
+        Case("s1_58x128", {"DATA_W": 128, "DEPTH": 58}),
+        Case("d1", {"DATA_W": 8, "DEPTH": 1}),
+        Case("d29", {"DATA_W": 8, "DEPTH": 29}),
+    ],
     "stride_sel": [
         Case("s2_28", {"DATA_W": 144, "H": 28, "W": 28, "S": 2}),
         Case("s1", {"DATA_W": 8, "H": 4, "W": 4, "S": 1}),
