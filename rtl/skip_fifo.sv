@@ -52,9 +52,8 @@ module skip_fifo #(
   assign m_axis_tvalid = count_q != '0;
   assign {m_axis_tlast, m_axis_tdata} = mem_q[rd_q];
 
-  function automatic logic [AW-1:0] next_ptr(logic [AW-1:0] p);
-    return (p == AW'(DEPTH - 1)) ? '0 : p + 1'b1;
-  endfunction
+  wire [AW-1:0] wr_next = (wr_q == AW'(DEPTH - 1)) ? '0 : wr_q + 1'b1;
+  wire [AW-1:0] rd_next = (rd_q == AW'(DEPTH - 1)) ? '0 : rd_q + 1'b1;
 
   always_ff @(posedge clk) begin
     if (rst) begin
@@ -62,8 +61,8 @@ module skip_fifo #(
       rd_q    <= '0;
       count_q <= '0;
     end else begin
-      if (push) wr_q <= next_ptr(wr_q);
-      if (pop) rd_q <= next_ptr(rd_q);
+      if (push) wr_q <= wr_next;
+      if (pop) rd_q <= rd_next;
       count_q <= count_q + CW'(push) - CW'(pop);
     end
   end
