@@ -159,7 +159,7 @@ def test_stream_images_resnet8():
     1,000 held-out images through the bulk harness with random stalls, bit-exact; the II is
     the cycle model's (16 cycles per 28x28 pixel in every stage)."""
     weights = REPO / "weights" / "resnet8"
-    s = run_bulk(weights, BUILD / "test" / "resnet8" / "results.json", images=1000, seed=1, ii_frames=6)
+    s = run_bulk(weights, BUILD / "test" / "resnet8" / "results.json", images=1000, seed=1)
     assert s["logits_bit_exact"] == s["images"] == 1000
     assert s["class_equal_torch_quant"] == 1000
     assert s["lost_frames"] == 0 and s["error_frames"] == 0
