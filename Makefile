@@ -49,7 +49,7 @@ help: ## list targets and variables
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
 	@echo
 	@echo "Variables:"
-	@echo "  NET=tiny|lenet5|lenet5_sigmoid  network (default tiny)"
+	@echo "  NET=tiny|lenet5|lenet5_sigmoid|resnet8  network (default tiny)"
 	@echo "  IMAGES=N|all      test images streamed by make sim (default 1000; all: the whole test split)"
 	@echo "  DATA=<dir>        MNIST-format IDX files (train-/t10k-images-idx3-ubyte[.gz], ...)"
 	@echo "  WEIGHTS=<dir>     exported weights to simulate (default weights/<NET>)"
@@ -106,6 +106,11 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the
 	verilator --lint-only -Wall -Irtl -y rtl --top-module pool2x2 rtl/pool2x2.sv -GDW=1 -GC=4
 	verilator --lint-only -Wall -Irtl -y rtl --top-module pool2x2 rtl/pool2x2.sv -GDW=2 -GMODE=1
 	verilator --lint-only -Wall -Irtl -y rtl --top-module window_gen rtl/window_gen.sv -GDW=1 -GC=16
+	@# residual units: shift-only add, a non-power-of-two skip FIFO with its stall report, stride 1
+	verilator --lint-only -Wall -Irtl -y rtl --top-module add_unit rtl/add_unit.sv -GPOW2=1 -GMA=2 -GMB=4 -GR=3 -GSIGNED_B=1
+	verilator --lint-only -Wall -Irtl -y rtl --top-module skip_fifo rtl/skip_fifo.sv -GDEPTH=29 -GSTALL_REPORT=100
+	verilator --lint-only -Wall -Irtl -y rtl --top-module stride_sel rtl/stride_sel.sv -GS=1 -GH=7 -GW=5
+	verilator --lint-only -Wall -Irtl -y rtl --top-module axis_fork rtl/axis_fork.sv -GN=3
 	@set -e; for n in $(LINT_NETS); do \
 	  verilator --lint-only -Wall -Irtl -y rtl --top-module cnn_engine weights/$$n/cnn_cfg_pkg.sv weights/$$n/cnn_layers.sv rtl/cnn_engine.sv \
 	    -GWEIGHTS_DIR='"weights/'$$n'"'; \

@@ -3,7 +3,8 @@
     .venv/bin/python docs/figures.py
 
 Writes docs/img/engine_<net>.png (block diagram of cnn_engine, from model.plan.plan) for the
-networks below and docs/img/engine_timing.png (AXI-Stream ports for one frame, II and
+networks below, docs/img/graph_resnet8.png (the residual network's dataflow graph, from its
+description and plan) and docs/img/engine_timing.png (AXI-Stream ports for one frame, II and
 latency from model.cycles.predict). Output is deterministic (no timestamp or software tag).
 """
 
@@ -414,10 +415,86 @@ def timing_diagram(net_name: str = "tiny") -> Path:
     return out
 
 
+def graph_diagram(net_name: str = "resnet8") -> Path:
+    """The dataflow graph of a network with branches: one box per node (kind, output shape,
+    folding), the main path down the left column, shortcut convolutions in the right column,
+    identity skips as arcs; every skip FIFO labelled with the depth the planner gave it."""
+    net = get_net(net_name)
+    graph = from_net(net)
+    hw = {h.name: h for h in plan(graph, net.folds).layers}
+    side = {n.name: 1 if n.name.endswith("_short") else 0 for n in graph}
+    rows, r = {"input": 0}, 0
+    for n in graph:
+        if side[n.name] == 0:
+            r += 1
+        rows[n.name] = r if side[n.name] == 0 else r + 0.5
+    bw, bh = 3.3, 0.62
+    fig, ax = plt.subplots(figsize=(7.2, 0.78 * (r + 1.5)))
+    pos = {"input": (0.0, 0.0)}
+    for n in graph:
+        pos[n.name] = (side[n.name] * 4.3, -rows[n.name])
+    names = {"conv": "conv", "dense": "dense", "add": "add + ReLU", "gap": "global avg pool", "pool": "pool"}
+    for n in graph:
+        x, y = pos[n.name]
+        c, h, w = n.out_shape
+        what = names[n.kind]
+        if n.kind == "conv":
+            what = (
+                f"conv {n.k}x{n.k}"
+                + (f" /{n.stride}" if n.stride > 1 else "")
+                + ("" if n.act == "relu" else ", int8 out")
+            )
+        fold = net.folds.get(n.name)
+        lines = [f"{n.name}: {what}", f"{c}x{h}x{w}" + (f"   PE {fold.pe} x SIMD {fold.simd}" if fold else "")]
+        color = {"add": "#d9ead3", "gap": "#fff2cc"}.get(n.kind, "#cfe2f3" if side[n.name] == 0 else "#9fc5e8")
+        ax.add_patch(
+            FancyBboxPatch((x, y - bh / 2), bw, bh, boxstyle="round,pad=0.02,rounding_size=0.08", fc=color, ec="#333")
+        )
+        ax.text(x + bw / 2, y, "\n".join(lines), ha="center", va="center", fontsize=7.5)
+    ax.text(bw / 2, 0, "pixels 1x28x28", ha="center", va="center", fontsize=8)
+    for n in graph:
+        x1, y1 = pos[n.name]
+        for k, src in enumerate(n.inputs):
+            x0, y0 = pos[src]
+            skip = n.kind == "add" and k == 1
+            if skip and side.get(src, 0) == 0:  # identity: an arc down the right of the main column
+                ax.annotate(
+                    "",
+                    (x1 + bw, y1),
+                    (x0 + bw, y0),
+                    arrowprops={"arrowstyle": "->", "connectionstyle": "arc3,rad=-0.35", "color": "#a33"},
+                )
+            else:
+                start = (x0 + bw / 2, y0 - bh / 2) if side[n.name] == side.get(src, 0) else (x0 + bw, y0)
+                end = (x1 + bw / 2, y1 + bh / 2) if side[n.name] == side.get(src, 0) else (x1 + bw, y1)
+                if side[n.name] == 1:
+                    end = (x1, y1)
+                if side.get(src, 0) == 1:
+                    start = (x0, y0)
+                ax.annotate("", end, start, arrowprops={"arrowstyle": "->", "color": "#a33" if skip else "#333"})
+            if skip:
+                depth = hw[n.name].consts["SKIP_DEPTH"]
+                ax.text(x1 + bw + 0.15, y1 - 0.3, f"skip FIFO {depth} beats", fontsize=7, color="#a33")
+    ax.set_xlim(-0.3, 8.0)
+    ax.set_ylim(-r - 0.8, 0.6)
+    ax.axis("off")
+    p = predict(net, net.folds)
+    ax.set_title(
+        f"{net_name}: dataflow graph (model.nets description, model.plan skip depths); "
+        f"II {p.ii_cycles:.0f} cycles (cycle model)",
+        fontsize=9,
+    )
+    out = OUT / f"graph_{net_name}.png"
+    fig.savefig(out, dpi=120, bbox_inches="tight", metadata=PNG_META)
+    plt.close(fig)
+    return out
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     for name in NETS:
         print(block_diagram(name).relative_to(REPO))
+    print(graph_diagram("resnet8").relative_to(REPO))
     print(timing_diagram("tiny").relative_to(REPO))
     return 0
 

@@ -1,4 +1,4 @@
-"""python -m model <command> ...: train, eval, quantize, export, weights.
+"""python -m model <command> ...: train, eval, quantize, export, weights, finetune.
 
 Each command lives in its own module, which exposes `register(subparsers)`; the parser
 it adds sets `func` to the function that runs the command.
@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("model.train", "model.cli")
+COMMAND_MODULES = ("model.train", "model.cli", "model.finetune")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,14 +1,17 @@
 """Cycle model of the engine: predicts the initiation interval and the latency of a folding.
 
-A max-plus model over the stage chain that model/plan.py makes of the graph: for every beat of every
-stream it computes the cycle at which the beat is produced, from the beats it depends on and
-the stage's service time (the figures each module's header comment states). Buffers are
-assumed deep enough (the rate-matching FIFOs), so back-pressure is not modelled, with one
-exception: a convolution still busy at a frame's end stalls its window generator, which then
-takes the next frame's pixels before its first window only as the unit frees it; beyond what
-the FIFO holds, that refill adds to the unit's cycles per frame, with RESTART (lenet5 conv2 at 8 cycles a
-window: 1,008 predicted, 1,007 measured; without the refill 800). The engine test checks the measured
-II and latency against this prediction.
+A max-plus model over the stage netlist that model/plan.py makes of the graph: for every beat of
+every stream it computes the cycle at which the beat is produced, from the beats it depends on
+and the stage's service time (the figures each module's header comment states). Buffers are
+assumed deep enough (the rate-matching FIFOs, the skip FIFOs), so back-pressure is not
+modelled, with one exception: a convolution still busy at a frame's end stalls its window
+generator, which then takes the next frame's pixels before its first window only as the unit
+frees it; beyond what the FIFO holds, that refill adds to the unit's cycles per frame, with
+RESTART (lenet5 conv2 at 8 cycles a window: 1,008 predicted, 1,007 measured; without the
+refill 800). The engine test checks the measured II and latency against this prediction.
+
+`skip_depth` sizes the skip FIFO of a residual Add from the same dependencies: how many beats
+one branch produces while the other still fills its line buffers.
 
     python -m model.cycles --net tiny [--fold small | auto | auto:ii=2000 | auto:device=up5k]
 """
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.graph import from_net
+from model.graph import INPUT, Graph, QuantLayer, from_net
 from model.nets import Net, get_net, parse_fold
 from model.plan import FIFO_DEPTH, plan
 
@@ -35,6 +38,9 @@ LATENCY = {
     "result_formatter": 1,
     "fc_serial": 3,  # from a group's last fold issued to its output beat
     "axis_gather": 1,
+    "skip_fifo": 1,
+    "add_unit": 1,
+    "gap_unit": 1,
 }
 # Cycles a stalled chain takes to restart when a convolution that waited for its window
 # generator's refill frees it: not derived, measured (lenet5 conv2 at 6 and 8 cycles a window:
@@ -75,17 +81,43 @@ def _serve(t_in: np.ndarray, service: int, latency: int) -> np.ndarray:
 
 def frame_times(net: Net, folds, t_pixels: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
     """Time of every beat of the final logits stream, and busy cycles per stage."""
+    times, busy = stage_times(plan(from_net(net), folds), t_pixels)
+    return times["_out"], busy
+
+
+def stage_times(hw_plan, t_pixels: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Time of every beat of every stage's output stream (by instance; "_out": the last
+    stage's) for one frame whose pixels arrive at t_pixels, and busy cycles per stage."""
     t = _serve(t_pixels, 1, LATENCY["frame_sanitizer"])
-    c, h, w = net.in_shape
+    c, h, w = hw_plan.in_shape
     busy: dict[str, int] = {"input": int(h * w)}
-    for hw in plan(from_net(net), folds).layers:
+    times = {"pix": t}
+    for hw in hw_plan.layers:
         cs = hw.consts
         buffered = 0  # pixels a rate FIFO holds in front of the window generator
+        refill = 0  # cycles a convolution waits for its window generator's refill
         for st in hw.stages:
             m = st.module
+            srcs = [times[x.split("#")[0]] for x in st.srcs]
+            if srcs:
+                t = srcs[0]
+            if m == "axis_fork":
+                times[st.inst] = t
+                continue
             if m == "axis_fifo":
-                buffered = FIFO_DEPTH
-            if m == "window_gen":
+                depth = st.params.get("DEPTH", str(FIFO_DEPTH))
+                buffered = int(depth) if depth.isdigit() else FIFO_DEPTH
+            if m == "add_unit":
+                t = _serve(np.maximum(srcs[0], srcs[1]), 1, LATENCY[m])
+                busy[st.inst] = len(t)
+            elif m == "stride_sel":
+                oy, ox = np.divmod(np.arange(cs["WIN_H"] * cs["WIN_W"]), cs["WIN_W"])
+                t = t[(oy % cs["STRIDE"] == 0) & (ox % cs["STRIDE"] == 0)]
+                busy[st.inst] = cs["WIN_H"] * cs["WIN_W"]
+            elif m == "gap_unit":
+                t = np.array([t[-1] + LATENCY[m]])
+                busy[st.inst] = cs["N"]
+            elif m == "window_gen":
                 win = _window_times(t, cs["H"], cs["W"], cs["K"], cs["PAD"])
                 # Refill: a window_gen stalled on a frame's last window takes no pixel of the next
                 # frame, so beyond what the FIFO holds, the pixels before that frame's first window
@@ -129,7 +161,31 @@ def frame_times(net: Net, folds, t_pixels: np.ndarray) -> tuple[np.ndarray, dict
             else:
                 t = _serve(t, 1, LATENCY[m])
                 busy[st.inst] = len(t)
-    return t, busy
+            times[st.inst] = t
+    times["_out"] = t
+    return times, busy
+
+
+def skip_occupancy(hw_plan) -> dict[str, int]:
+    """Skip FIFO -> the most beats it holds when nothing waits on it (buffers as deep as
+    needed, pixels at full rate): the line buffering of the other branch plus the beats that
+    arrive during its latency. Fewer slows the block down (the fork then waits for the long
+    branch's pipeline beat by beat); fewer than `skip_depth` deadlocks it."""
+    n = hw_plan.in_shape[1] * hw_plan.in_shape[2]
+    times, _ = stage_times(hw_plan, np.arange(n))
+    out = {}
+    for hw in hw_plan.layers:
+        for st in hw.stages:
+            if st.module != "add_unit":
+                continue
+            skip = next(x for x in st.srcs if x.endswith("_skip"))
+            other = next(x for x in st.srcs if not x.endswith("_skip"))
+            fifo = next(s for s in hw.stages if s.inst == skip)
+            t_in = times[fifo.srcs[0].split("#")[0]]  # beats entering the skip FIFO
+            t_other = times[other.split("#")[0]]
+            ready = np.searchsorted(t_in, t_other, side="right")  # skip beats in by the time beat j of the other is
+            out[skip] = int(np.max(ready - np.arange(len(t_other))))
+    return out
 
 
 def predict(net: Net, folds, frames: int = 4) -> Prediction:
@@ -144,6 +200,93 @@ def predict(net: Net, folds, frames: int = 4) -> Prediction:
     t_logits, _ = frame_times(net, folds, np.arange(n))
     latency = int(t_logits[-1]) + LATENCY["result_formatter"] + n_classes
     return Prediction(ii, latency, bottleneck, busy)
+
+
+# --------------------------------------------------------------------------------------------
+# Skip FIFO depth: beat dependencies between the two branches of a residual block
+
+
+def _needs(node: QuantLayer, n_in: int, frames: int) -> np.ndarray:
+    """For every output beat of `node` over `frames` back-to-back frames: the index of the last
+    input beat it depends on (input beats numbered across the frames, n_in per frame)."""
+    c, h, w = node.in_shape
+    _, ho, wo = node.out_shape
+    if node.kind == "conv":
+        s, d = node.stride, node.k - 1 - node.pad
+        oy, ox = np.divmod(np.arange(ho * wo), wo)
+        # window (oy*s, ox*s) of stride 1 completes at shift (y+d)*W + x+d (model window_gen);
+        # shifts past the frame are the next frame's first pixels
+        one = (oy * s + d) * w + ox * s + d
+    elif node.kind == "pool":
+        py, px = np.divmod(np.arange(ho * wo), wo)
+        one = (2 * py + 1) * w + 2 * px + 1
+    elif node.kind in ("gap", "dense"):
+        one = np.full(ho * wo if node.kind == "gap" else 1, n_in - 1)
+    else:
+        raise ValueError(f"{node.name}: a {node.kind!r} node inside a residual branch is not supported")
+    return (np.arange(frames)[:, None] * n_in + one[None, :]).ravel()
+
+
+def _branch(graph: Graph, name: str) -> list[QuantLayer]:
+    """The nodes from `name` back through single inputs: name, its input, its input's input..."""
+    out = []
+    while name != INPUT:
+        node = graph[name]
+        out.append(node)
+        if len(node.inputs) != 1:
+            break
+        name = node.inputs[0]
+    return out
+
+
+def skip_depth(graph: Graph, add: QuantLayer, frames: int = 3) -> tuple[int, int]:
+    """(input of `add` that needs the skip FIFO, its depth in beats).
+
+    Both inputs come from one stream X, broadcast by an axis_fork, which hands a beat to one
+    branch while the other is full. When the Add waits for beat j of branch a, branch a needs
+    X's beats up to need_a(j); the fork gives it the last of them only after branch b took all
+    earlier ones, so b holds #{k : need_b(k) < need_a(j)} - j beats that the Add cannot take
+    yet. The depth is the largest such count (one fewer deadlocks the block); the other input
+    must never need one. Beat dependencies come from each node's geometry (window completion
+    in window_gen, the stride grid, pooling), over `frames` frames (the line buffers of the
+    last rows complete with the next frame's pixels)."""
+    chains = [_branch(graph, i) for i in add.inputs]
+    names_b = {n.name for n in chains[1]} | {INPUT}
+    fork = next((n.name for n in chains[0] if n.name in names_b and n.name != add.inputs[0]), None)
+    if fork is None:
+        fork = INPUT if add.inputs[0] != add.inputs[1] else None
+    if fork is None:
+        raise ValueError(f"{graph.name}.{add.name}: its inputs have no common source")
+    needs = []
+    for chain in chains:
+        path = []
+        for node in chain:
+            if node.name == fork:
+                break
+            path.append(node)
+        need = None  # beat index of X each beat depends on, branch output first
+        for node in reversed(path):  # from the fork to the Add
+            n_in = node.in_shape[1] * node.in_shape[2]
+            idx = _needs(node, n_in, frames + 1)
+            idx = np.minimum(idx, (frames + 1) * n_in - 1)
+            need = idx if need is None else need[idx]
+        if need is None:  # the fork's stream itself
+            c, h, w = graph[fork].out_shape if fork != INPUT else graph.in_shape
+            need = np.arange((frames + 1) * h * w)
+        needs.append(need)
+    n_out = add.out_shape[1] * add.out_shape[2]
+    j = np.arange(n_out, 2 * n_out)  # a middle frame: both neighbours exist
+    req = []
+    for side in (1, 0):
+        waiting, held = needs[1 - side], needs[side]
+        ready = np.searchsorted(np.sort(held), waiting[j], side="left")  # beats with need < need_other
+        req.append(int(np.max(ready - j)))
+    depth_b, depth_a = req
+    side = 1 if depth_b >= depth_a else 0
+    other = depth_a if side == 1 else depth_b
+    if other > 0:
+        raise ValueError(f"{graph.name}.{add.name}: both branches would need a skip FIFO ({depth_a}, {depth_b})")
+    return side, max(1, req[0] if side == 1 else req[1])
 
 
 def main(argv=None) -> int:

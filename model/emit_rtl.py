@@ -21,6 +21,9 @@ from model.plan import ACC_W, M_W, Plan, Stage
 # split into stages: kept so that the split regenerates every export byte-identical. Change it
 # together with a regeneration of weights/*/.
 GENERATOR = "model/hw.py"
+# Cycles a skip FIFO may sit full and unread before it reports (simulation only): far above any
+# stall of a working engine, below the bulk harness's watchdog (4 * (II + latency) + 10,000).
+SKIP_STALL_REPORT = 8192
 
 
 def render_package(plan: Plan) -> str:
@@ -56,6 +59,11 @@ def render_package(plan: Plan) -> str:
         f"  localparam int WLOAD_W    = {word_w};  // bits per weight-load beat",
         f"  localparam int WLOAD_WORDS = {words};  // beats per weight-load frame (0: no port in use)",
     ]
+    if any(s.module == "skip_fifo" for hw in layers for s in hw.stages):
+        lines += [
+            "  // simulation: a skip FIFO full and unread this long reports where a block is stuck",
+            f"  localparam int SKIP_STALL_REPORT = {SKIP_STALL_REPORT};",
+        ]
     for hw in layers:
         lines.append(f"  // {hw.name} ({hw.kind})")
         for k, v in hw.consts.items():
@@ -87,6 +95,14 @@ def _wload_ports(s: Stage) -> list[str]:
         "    .w_valid(), .w_load_error()",
         "    /* verilator lint_on PINCONNECTEMPTY */",
     ]
+
+
+def _ref(ref: str) -> tuple[str, str, str, str]:
+    """tdata, tlast, tvalid, tready of a stream: a stage's output "inst", or output k of a
+    fork "inst#k" (shared data, its own valid and ready)."""
+    inst, _, k = ref.partition("#")
+    sel = f"[{k}]" if k else ""
+    return f"{inst}_tdata", f"{inst}_tlast", f"{inst}_tvalid{sel}", f"{inst}_tready{sel}"
 
 
 def render_layers(plan: Plan) -> str:
@@ -132,15 +148,22 @@ def render_layers(plan: Plan) -> str:
     for s in stages:
         out.append(f"  // {s.inst}: {s.module} -- {s.comment}")
         out.append(f"  logic [{_pkg(s.out_w)}-1:0] {s.inst}_tdata;")
-        out.append(f"  logic {s.inst}_tlast, {s.inst}_tvalid, {s.inst}_tready;")
+        if s.n_out > 1:
+            out.append(f"  logic {s.inst}_tlast;")
+            out.append(f"  logic [{s.n_out - 1}:0] {s.inst}_tvalid, {s.inst}_tready;")
+        else:
+            out.append(f"  logic {s.inst}_tlast, {s.inst}_tvalid, {s.inst}_tready;")
         out.append(f"  {s.module} #(")
         items = list(s.params.items())
         for i, (k, v) in enumerate(items):
             out.append(f"    .{k}({_pkg(v)}){',' if i < len(items) - 1 else ''}")
         out.append(f"  ) u_{s.inst} (")
         out.append("    .clk, .rst,")
-        out.append(f"    .s_axis_tdata({prev}_tdata), .s_axis_tlast({prev}_tlast),")
-        out.append(f"    .s_axis_tvalid({prev}_tvalid), .s_axis_tready({prev}_tready),")
+        srcs = [_ref(x) for x in s.srcs] or [_ref(prev)]
+        ports = ("s_a_axis", "s_b_axis") if len(srcs) > 1 else ("s_axis",)
+        for port, (data, last, valid, ready) in zip(ports, srcs, strict=True):
+            out.append(f"    .{port}_tdata({data}), .{port}_tlast({last}),")
+            out.append(f"    .{port}_tvalid({valid}), .{port}_tready({ready}),")
         out.append(f"    .m_axis_tdata({s.inst}_tdata), .m_axis_tlast({s.inst}_tlast),")
         if s.module == "fc_serial":
             out.append(f"    .m_axis_tvalid({s.inst}_tvalid), .m_axis_tready({s.inst}_tready),")

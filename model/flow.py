@@ -25,7 +25,7 @@ from model import emit_mem, emit_rtl, emit_vectors, manifest
 from model.graph import Graph
 from model.nets import Fold, Net
 from model.plan import plan
-from model.quantize import DEFAULT_QAT_EPOCHS, from_checkpoint, quantize_flow, round_acc
+from model.quantize import DEFAULT_QAT_EPOCHS, DEFAULT_SCALE, from_checkpoint, quantize_flow, round_acc
 
 DEFAULT_NETS = ("tiny", "lenet5", "lenet5_sigmoid")
 CHECKPOINT_FILES = ("checkpoint.pt", "model.ts")  # copied into the export with it
@@ -96,7 +96,7 @@ def make_weights(
     """`make weights` for one network: train (or reuse `checkpoint`), calibrate, optionally
     fine-tune (QAT), export into `out`; return the manifest path. A checkpoint whose stored
     quantization settings match method/scale is re-exported as it is (byte-identical)."""
-    from model.train import load_checkpoint, save_checkpoint, train_model
+    from model.train import load_checkpoint, train_model
 
     qat_epochs = DEFAULT_QAT_EPOCHS.get(net.name, 0) if qat_epochs is None else qat_epochs
     if checkpoint is not None:
@@ -109,7 +109,16 @@ def make_weights(
         print(f"  {checkpoint}: no stored quantization for these options; calibrating (and QAT)")
     else:
         model, info = train_model(net, ds, epochs=epochs, seed=seed, progress=progress)
-    _graph, settings, acc, _qm = quantize_flow(net, model, ds, scale or "float", method, qat_epochs, seed)
+    return quantize_export(net, model, info, folds, ds, out, qat_epochs, method, scale, seed)
+
+
+def quantize_export(net: Net, model, info: dict, folds, ds, out: Path, qat_epochs: int, method, scale, seed: int):
+    """Calibrate (and QAT) a trained float model, save it with its quantization settings as
+    out/checkpoint.pt, export it into out; return the manifest path."""
+    from model.train import save_checkpoint
+
+    scale = scale or DEFAULT_SCALE.get(net.name, "float")
+    _graph, settings, acc, _qm = quantize_flow(net, model, ds, scale, method, qat_epochs, seed)
     info = {k: v for k, v in info.items() if k not in ("seconds", "input_scale")}
     info["quant"] = {**settings, "accuracy": acc}
     save_checkpoint(model, info, out)

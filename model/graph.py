@@ -5,10 +5,9 @@ Input:  a network description (model/nets.py `Net`), through `from_net` (structu
 Output: a `Graph`: named nodes in topological order, each with a kind, attributes and the
         names of the nodes it reads (`inputs`; `INPUT` is the pixel stream).
 
-Today every graph is a chain (each node reads the one before it). The planner
-(model/plan.py) and the cycle model (model/cycles.py) walk the nodes and their `inputs`, not
-the Python list order, so a node with two inputs (a residual Add) or a new kind (a threshold
-activation) is one more node, not a new IR; the planner rejects what it cannot map yet.
+A node may read any earlier node: a residual `add` reads two. The planner (model/plan.py)
+and the cycle model (model/cycles.py) walk the nodes and their `inputs`, not the Python list
+order; the planner rejects what it cannot map.
 """
 
 from __future__ import annotations
@@ -17,9 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from model.nets import Conv, Net, Pool, layer_names, shapes
+from model.nets import INPUT, Add, Conv, GlobalAvgPool, Net, Pool, layer_inputs, layer_names, shapes
 
-INPUT = "input"  # the name every graph's first node reads: the pixel stream
 COMPUTE_KINDS = ("conv", "dense")
 
 
@@ -31,17 +29,18 @@ class QuantLayer:
     model."""
 
     name: str
-    kind: str  # "conv" | "pool" | "dense"
-    act: str | None  # "relu" | "sigmoid" | "none" (compute layers); None for pools
+    kind: str  # "conv" | "pool" | "dense" | "add" | "gap"
+    act: str | None  # "relu" | "sigmoid" | "none" (compute layers, add); None for pools
     in_shape: tuple[int, int, int]  # (C, H, W)
     out_shape: tuple[int, int, int]
     k: int = 1
     pad: int = 0
     pool: str | None = None  # "max" | "avg"
+    stride: int = 1
     weight: np.ndarray | None = None  # int64, PyTorch layout (O, I, K, K) or (O, C*H*W)
     bias: np.ndarray | None = None  # int64 (O,)
-    m: np.ndarray | None = None  # int64 (O,), None for the logits layer
-    r: np.ndarray | None = None  # int64 (O,)
+    m: np.ndarray | None = None  # int64 (O,), None for the logits layer; add: (m_a, m_b); gap: (m,)
+    r: np.ndarray | None = None  # int64 (O,); add, gap: (r,)
     lo: int | None = None
     hi: int | None = None
     lut: np.ndarray | None = None  # int64 (256,) for sigmoid layers
@@ -55,6 +54,12 @@ class QuantLayer:
     @property
     def is_compute(self) -> bool:
         return self.kind in COMPUTE_KINDS
+
+    @property
+    def signed_out(self) -> bool:
+        """int8 output lanes (a convolution with act 'none': the branch before an Add; the last
+        layer is always Dense), else uint8 (or the int32 logits)."""
+        return self.kind == "conv" and self.act == "none"
 
 
 @dataclass
@@ -96,17 +101,30 @@ class Graph:
         return None if node.inputs[0] == INPUT else self._by_name[node.inputs[0]]
 
 
+def consumers(graph: Graph) -> dict[str, list[str]]:
+    """Node (and INPUT) -> the nodes that read it, in graph order."""
+    out: dict[str, list[str]] = {INPUT: [], **{n.name: [] for n in graph}}
+    for node in graph:
+        for src in node.inputs:
+            out[src].append(node.name)
+    return out
+
+
 def from_net(net: Net) -> Graph:
     """The structure of `net` as a graph (no integer parameters): what planning needs."""
     nodes = []
-    prev = INPUT
-    for name, layer, (ins, outs) in zip(layer_names(net), net.layers, shapes(net), strict=True):
+    for name, layer, (ins, outs), srcs in zip(
+        layer_names(net), net.layers, shapes(net), layer_inputs(net), strict=True
+    ):
         if isinstance(layer, Pool):
-            node = QuantLayer(name, "pool", None, ins, outs, k=2, pool=layer.kind, inputs=(prev,))
+            node = QuantLayer(name, "pool", None, ins, outs, k=2, pool=layer.kind, inputs=srcs)
+        elif isinstance(layer, Add):
+            node = QuantLayer(name, "add", layer.act, ins, outs, inputs=srcs)
+        elif isinstance(layer, GlobalAvgPool):
+            node = QuantLayer(name, "gap", None, ins, outs, inputs=srcs)
         else:
             kind = "conv" if isinstance(layer, Conv) else "dense"
-            k, pad = getattr(layer, "k", 1), getattr(layer, "pad", 0)
-            node = QuantLayer(name, kind, layer.act, ins, outs, k=k, pad=pad, inputs=(prev,))
+            k, pad, stride = getattr(layer, "k", 1), getattr(layer, "pad", 0), getattr(layer, "stride", 1)
+            node = QuantLayer(name, kind, layer.act, ins, outs, k=k, pad=pad, stride=stride, inputs=srcs)
         nodes.append(node)
-        prev = name
     return Graph(net.name, net.in_shape, net.n_classes, nodes)

@@ -79,6 +79,10 @@ def layer_entry(ql: QuantLayer, plan: Plan, files: dict[str, dict] | None) -> di
         "inputs": list(ql.inputs),
         "stream": plan.streams[ql.name].as_dict(),
     }
+    if ql.stride != 1:
+        entry["stride"] = ql.stride
+    if ql.kind in ("add", "gap"):  # constants in the generated package, no memory files
+        entry.update({"m": [int(v) for v in ql.m], "r": [int(v) for v in ql.r], "lo": ql.lo, "hi": ql.hi})
     if ql.is_compute:
         fold = plan.folds[ql.name]
         in_beats, c_in = plan.formats[ql.name]
@@ -157,7 +161,12 @@ def load_graph(out_dir: str | Path) -> Graph:
     nodes = []
     for e in manifest["layers"]:
         shape = {k: tuple(e[k]) for k in ("in_shape", "out_shape")}
-        nodes.append(QuantLayer(e["name"], e["kind"], e["act"], **shape, pool=e["pool"], inputs=tuple(e["inputs"])))
+        ql = QuantLayer(e["name"], e["kind"], e["act"], **shape, pool=e["pool"], inputs=tuple(e["inputs"]))
+        ql.stride = e.get("stride", 1)
+        if ql.kind in ("add", "gap"):
+            ql.m, ql.r = np.array(e["m"], dtype=np.int64), np.array(e["r"], dtype=np.int64)
+            ql.lo, ql.hi = e["lo"], e["hi"]
+        nodes.append(ql)
     graph = Graph(manifest["net"], tuple(manifest["in_shape"]), manifest["n_classes"], nodes)
     for ql, e in zip(graph, manifest["layers"], strict=True):
         if not ql.is_compute:

@@ -4,6 +4,10 @@ The first stage of the compile flow (model/flow.py). Input: none (written by han
 Output: `Net`s and their foldings. Training (model/train.py) and quantization
 (model/quant.py, through model/graph.py `from_net`) walk the same `Net`. A new network of
 these layer kinds needs only a new entry in NETS.
+
+Networks are graphs: every layer reads the layer before it unless its `inputs` name others
+(`Add` joins two), so a plain chain needs no extra syntax. `Net` checks the graph and every
+shape when it is described (`graph_check`), and names the layer at fault.
 """
 
 from __future__ import annotations
@@ -15,12 +19,22 @@ ACTIVATIONS = ("relu", "sigmoid", "none")
 
 @dataclass(frozen=True)
 class Conv:
-    """2-D convolution, stride 1, zero padding `pad`, followed by activation `act`."""
+    """2-D convolution, zero padding `pad`, stride `stride` (which must divide the input's
+    height and width), followed by activation `act`. `bn`: the float model trains a batch norm
+    after it, folded into the weights and bias at export. `act="none"` before the last layer
+    gives int8 outputs (the residual branch before an Add).
+
+    Every layer kind takes `name` (default: kind and number, conv1, pool1, fc1, add1, gap1)
+    and `inputs` (names of the layers it reads; default: the layer before it)."""
 
     out_ch: int
     k: int
     pad: int = 0
     act: str = "relu"
+    stride: int = 1
+    bn: bool = False
+    name: str | None = None
+    inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,8 @@ class Pool:
     """2x2 stride-2 pooling: "max" or "avg" (floor mode: odd sizes drop the last row/column)."""
 
     kind: str = "max"
+    name: str | None = None
+    inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,9 +53,31 @@ class Dense:
 
     out: int
     act: str = "relu"
+    name: str | None = None
+    inputs: tuple[str, ...] = ()
 
 
-Layer = Conv | Pool | Dense
+@dataclass(frozen=True)
+class Add:
+    """Elementwise sum of two layers of the same shape, then `act` (ReLU): the join of a
+    residual block. `inputs` names both, or one (the other is the layer before)."""
+
+    inputs: tuple[str, ...]
+    act: str = "relu"
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class GlobalAvgPool:
+    """Mean of every channel over the whole image: (C, H, W) -> (C, 1, 1)."""
+
+    name: str | None = None
+    inputs: tuple[str, ...] = ()
+
+
+Layer = Conv | Pool | Dense | Add | GlobalAvgPool
+KIND_PREFIX = {Conv: "conv", Pool: "pool", Dense: "fc", Add: "add", GlobalAvgPool: "gap"}
+INPUT = "input"  # the name of the pixel stream, which the first layer reads
 
 
 @dataclass(frozen=True)
@@ -108,33 +146,113 @@ class Net:
         last = self.layers[-1]
         if not (isinstance(last, Dense) and last.act == "none" and last.out == self.n_classes):
             raise ValueError(f"{self.name}: the last layer must be Dense({self.n_classes}, act='none')")
+        shapes(self)  # the graph and every shape, checked now
+
+    @property
+    def is_chain(self) -> bool:
+        """A plain chain of the original kinds (the float model is an nn.Sequential)."""
+        return all(
+            isinstance(layer, Conv | Pool | Dense)
+            and not layer.inputs
+            and getattr(layer, "stride", 1) == 1
+            and not getattr(layer, "bn", False)
+            for layer in self.layers
+        )
 
 
 def layer_names(net: Net) -> list[str]:
-    """conv1, pool1, conv2, ..., fc1, fc2: one name per layer, numbered per kind."""
+    """conv1, pool1, conv2, ..., fc1, fc2: one name per layer, numbered per kind, unless the
+    layer names itself."""
     counts: dict[str, int] = {}
     names = []
     for layer in net.layers:
-        kind = {Conv: "conv", Pool: "pool", Dense: "fc"}[type(layer)]
+        kind = KIND_PREFIX[type(layer)]
         counts[kind] = counts.get(kind, 0) + 1
-        names.append(f"{kind}{counts[kind]}")
+        names.append(layer.name or f"{kind}{counts[kind]}")
+    if len(set(names)) != len(names) or INPUT in names:
+        dup = next(n for n in names if names.count(n) > 1 or n == INPUT)
+        raise ValueError(f"{net.name}: layer name {dup!r} used twice (or reserved)")
     return names
 
 
-def shapes(net: Net) -> list[tuple[tuple[int, int, int], tuple[int, int, int]]]:
-    """(input shape, output shape) of every layer as (C, H, W); Dense outputs are (N, 1, 1)."""
-    c, h, w = net.in_shape
+def layer_inputs(net: Net) -> list[tuple[str, ...]]:
+    """The names every layer reads (INPUT: the pixel stream), checked: each names a layer
+    described before it, no cycle, an Add reads two. Errors name the layer."""
+    names = layer_names(net)
+    pos = {n: i for i, n in enumerate(names)}
     out = []
-    for layer in net.layers:
-        before = (c, h, w)
+    for i, (name, layer) in enumerate(zip(names, net.layers, strict=True)):
+        prev = names[i - 1] if i else INPUT
+        ins = tuple(layer.inputs) or (prev,)
+        if isinstance(layer, Add):
+            ins = ins if len(ins) == 2 else (prev, *ins)
+            if len(ins) != 2:
+                raise ValueError(f"{net.name}.{name}: an Add reads two layers, got {list(layer.inputs)}")
+        for src in ins:
+            if src != INPUT and src not in pos:
+                raise ValueError(f"{net.name}.{name}: reads {src!r}, which no layer produces")
+        out.append(ins)
+    # A layer reading itself or a later layer: a cycle when the later one depends on it.
+    for i, (name, ins) in enumerate(zip(names, out, strict=True)):
+        for src in ins:
+            if src != INPUT and pos[src] >= i:
+                path = _path(out, names, pos, src, name)
+                if path:
+                    raise ValueError(f"{net.name}.{name}: cycle {' -> '.join([name, *path])}")
+                raise ValueError(f"{net.name}.{name}: reads {src!r}, described after it (list layers in data order)")
+    used = {src for ins in out for src in ins}
+    for name in names[:-1]:
+        if name not in used:
+            raise ValueError(f"{net.name}.{name}: its output is never used")
+    return out
+
+
+def _path(ins, names, pos, start: str, goal: str) -> list[str] | None:
+    """Layers from `start` back through their inputs to `goal` (a cycle when found)."""
+    stack, seen = [(start, [start])], set()
+    while stack:
+        node, path = stack.pop()
+        if node == goal:
+            return path
+        if node == INPUT or node in seen:
+            continue
+        seen.add(node)
+        stack += [(src, [*path, src]) for src in ins[pos[node]]]
+    return None
+
+
+def conv_out(h: int, k: int, pad: int, stride: int) -> int:
+    return (h + 2 * pad - k) // stride + 1
+
+
+def shapes(net: Net) -> list[tuple[tuple[int, int, int], tuple[int, int, int]]]:
+    """(input shape, output shape) of every layer as (C, H, W); Dense outputs are (N, 1, 1).
+    An Add's input shape is its first input's. Raises on a shape error, naming the layer."""
+    names = layer_names(net)
+    by_name = {INPUT: net.in_shape}
+    out = []
+    for name, layer, ins in zip(names, net.layers, layer_inputs(net), strict=True):
+        c, h, w = before = by_name[ins[0]]
         if isinstance(layer, Conv):
-            c, h, w = layer.out_ch, h + 2 * layer.pad - layer.k + 1, w + 2 * layer.pad - layer.k + 1
+            s = layer.stride
+            if s < 1 or h % s or w % s:
+                raise ValueError(f"{net.name}.{name}: stride {s} does not divide the input {h}x{w}")
+            c, h, w = layer.out_ch, conv_out(h, layer.k, layer.pad, s), conv_out(w, layer.k, layer.pad, s)
         elif isinstance(layer, Pool):
             h, w = h // 2, w // 2
+        elif isinstance(layer, Add):
+            other = by_name[ins[1]]
+            if other != before:
+                raise ValueError(
+                    f"{net.name}.{name}: Add of mismatched shapes {before} ({ins[0]}) and {other} ({ins[1]})"
+                )
+        elif isinstance(layer, GlobalAvgPool):
+            h, w = 1, 1
         else:
             c, h, w = layer.out, 1, 1
         if min(c, h, w) < 1:
-            raise ValueError(f"{net.name}: layer {layer} leaves an empty tensor")
+            raise ValueError(f"{net.name}.{name}: layer {layer} leaves an empty tensor")
+        by_name[name] = (c, h, w)
         out.append((before, (c, h, w)))
     return out
 
@@ -202,7 +320,50 @@ LENET5_SIGMOID = Net(
     alt_folds=LENET5.alt_folds,
 )
 
-NETS = {n.name: n for n in (TINY, LENET5, LENET5_SIGMOID)}
+
+def _res_block(p: str, ch: int, stride: int, src: str) -> tuple[Layer, ...]:
+    """conv3x3(stride) - ReLU - conv3x3 - (+ skip) - ReLU; the skip is the block input, or a
+    1x1 convolution of it with the same stride when the shape changes."""
+    main = (
+        Conv(ch, 3, pad=1, stride=stride, bn=True, name=f"{p}_conv1", inputs=(src,)),
+        Conv(ch, 3, pad=1, act="none", bn=True, name=f"{p}_conv2"),
+    )
+    if stride == 1:
+        return (*main, Add((f"{p}_conv2", src), name=f"{p}_add"))
+    short = Conv(ch, 1, stride=stride, act="none", bn=True, name=f"{p}_short", inputs=(src,))
+    return (*main, short, Add((f"{p}_conv2", f"{p}_short"), name=f"{p}_add"))
+
+
+# MLPerf Tiny's ResNet-8 (image classification) on 28x28x1: 16-channel stem, three residual
+# stages of 16/32/64 channels (the last two downsample by 2 with 1x1 shortcut convolutions),
+# global average pooling, Dense(10).
+# Folding: 16 cycles per pixel in the 28x28 stages, 64 per kept window at 14x14, 256 at 7x7, so
+# that every layer takes about 784*16 cycles per image: no layer is the bottleneck.
+RESNET8 = Net(
+    name="resnet8",
+    layers=(
+        Conv(16, 3, pad=1, bn=True, name="stem"),
+        *_res_block("s1", 16, 1, "stem"),
+        *_res_block("s2", 32, 2, "s1_add"),
+        *_res_block("s3", 64, 2, "s2_add"),
+        GlobalAvgPool(name="gap"),
+        Dense(10, act="none", name="fc"),
+    ),
+    folds={
+        "stem": Fold(1, 1),
+        "s1_conv1": Fold(16, 1),
+        "s1_conv2": Fold(16, 1),
+        "s2_conv1": Fold(8, 1),
+        "s2_conv2": Fold(16, 1),
+        "s2_short": Fold(8, 1),
+        "s3_conv1": Fold(8, 1),
+        "s3_conv2": Fold(16, 1),
+        "s3_short": Fold(8, 1),
+        "fc": Fold(1, 8),
+    },
+)
+
+NETS = {n.name: n for n in (TINY, LENET5, LENET5_SIGMOID, RESNET8)}
 
 
 def get_net(name: str) -> Net:

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from model.graph import INPUT, Graph, QuantLayer
+from model.graph import INPUT, Graph, QuantLayer, consumers
 from model.nets import Fold
 
 ACC_W = 32  # accumulator and logit width (int32), see docs/architecture.md
 M_W = 16  # requantization multiplier width (model/quant.py keeps m below 2**15)
 FIFO_DEPTH = 16  # rate-matching FIFO in front of folded compute units (bursts from pooling)
+# Beats a skip FIFO gets beyond the cycle model's occupancy: the model's latencies are
+# figures from the module headers, not the handshakes cycle by cycle.
+SKIP_MARGIN = 4
 
 
 @dataclass
@@ -31,6 +34,10 @@ class Stage:
     out_w: str  # output tdata width expression
     comment: str = ""
     wload: bool = False  # fc_serial: connect the weight-load stream (else tied off)
+    # The streams it reads when not the stage before it in the netlist: "inst" or "inst#k"
+    # (output k of a fork); an add_unit reads two (a, b).
+    srcs: tuple[str, ...] = ()
+    n_out: int = 1  # outputs (axis_fork: one per consumer)
 
 
 @dataclass
@@ -60,13 +67,14 @@ def _act_bounds(act: str) -> tuple[int, int]:
     return (0, 255) if act == "relu" else (-128, 127)
 
 
-def _rate_fifo(name: str) -> Stage:
-    """A FIFO in front of a folded unit, so the bursts pooling makes don't stall the input."""
+def _rate_fifo(name: str, depth: int = FIFO_DEPTH) -> Stage:
+    """A FIFO in front of a folded unit, so the bursts pooling (or a stride) makes don't stall
+    the input."""
     up = name.upper()
     return Stage(
         "axis_fifo",
         f"{name}_fifo",
-        {"DATA_W": f"{up}_C_IN*8", "DEPTH": str(FIFO_DEPTH)},
+        {"DATA_W": f"{up}_C_IN*8", "DEPTH": str(depth)},
         f"{up}_C_IN*8",
         "absorbs the bursts of the stage before",
     )
@@ -107,7 +115,7 @@ def streams(graph: Graph, folds: dict[str, Fold]) -> dict[str, Stream]:
     out = {INPUT: Stream(c, h * w, 8, False)}
     for node in graph:
         c, h, w = node.out_shape
-        width, signed = (ACC_W, True) if node.act == "none" else (8, False)
+        width, signed = (ACC_W, True) if node.act == "none" and not node.signed_out else (8, node.signed_out)
         f = folds.get(node.name)
         if node.kind == "dense" and f is not None and f.serial:
             out[node.name] = Stream(f.pe, c // f.pe, width, signed)
@@ -175,154 +183,275 @@ def check_folds(graph: Graph, folds: dict[str, Fold]) -> None:
         raise ValueError(f"{graph.name}: one layer at most can load its weights at run time (the engine has one port)")
 
 
+def _fork(name: str, width: str, n: int) -> Stage:
+    return Stage("axis_fork", f"{name}_fork", {"DATA_W": width, "N": str(n)}, width, f"to {n} consumers", n_out=n)
+
+
+def _add_stages(graph: Graph, node: QuantLayer, srcs: list[str], hw: LayerHW) -> None:
+    """skip_fifo on the input that must wait for the other branch, then add_unit."""
+    from model.cycles import skip_depth  # the cycle model plans on top of this module
+
+    name, up = node.name, node.name.upper()
+    side, depth = skip_depth(graph, node)
+    a, b = (graph[i] if i != INPUT else None for i in node.inputs)
+    m = node.m if node.m is not None else (1, 1)  # structure-only graphs: any constants
+    r = node.r if node.r is not None else (1,)
+    hw.consts = {
+        "C": node.out_shape[0],
+        "SIGNED_A": int(a is not None and a.signed_out),
+        "SIGNED_B": int(b is not None and b.signed_out),
+        "MA": int(m[0]),
+        "MB": int(m[1]),
+        "R": int(r[0]),
+        "LO": 0,
+        "HI": 255,
+        "SKIP_LB": depth,  # line buffering: the least that does not deadlock
+        "SKIP_DEPTH": depth,  # raised to the cycle model's occupancy by _size_skip_fifos
+    }
+    skip = f"{name}_skip"
+    hw.stages.append(
+        Stage(
+            "skip_fifo",
+            skip,
+            {"DATA_W": f"{up}_C*8", "DEPTH": f"{up}_SKIP_DEPTH", "STALL_REPORT": "SKIP_STALL_REPORT"},
+            f"{up}_C*8",
+            f"holds input {'ab'[side]} ({node.inputs[side]}) while the other branch fills its line buffers",
+            srcs=(srcs[side],),
+        )
+    )
+    ins = [skip, srcs[1]] if side == 0 else [srcs[0], skip]
+    params = {k: f"{up}_{k}" for k in ("C", "SIGNED_A", "SIGNED_B", "MA", "MB", "R")}
+    params.update({"POW2": "POW2", "LO": f"{up}_LO", "HI": f"{up}_HI"})
+    hw.stages.append(Stage("add_unit", name, params, f"{up}_C*8", "align the scales, add, ReLU", srcs=tuple(ins)))
+
+
 def plan(graph: Graph, folds: dict[str, Fold], pow2: bool = False) -> Plan:
-    """The stage chain of a graph: which library modules, with which constants."""
+    """The stage netlist of a graph: which library modules, with which constants. A node
+    read by several nodes ends in an axis_fork; an Add's skip input goes through a skip_fifo
+    sized by the cycle model."""
+    from model.quant import gap_multiplier
+
     check_folds(graph, folds)
     fmt = stream_formats(graph, folds)
+    cons = consumers(graph)
+    if len(cons[INPUT]) > 1:
+        raise ValueError(f"{graph.name}: the pixel stream may feed one layer only")
+    out_ref: dict[str, list[str]] = {INPUT: ["pix"]}  # node -> the stream each consumer reads
+    prev_inst = "pix"
     layers = []
     for idx, node in enumerate(graph):
         name = node.name
         up = name.upper()
         c_in, h, w = node.in_shape
-        src = graph.source(node)
         hw = LayerHW(name, node.kind)
-        if node.kind == "pool":
-            hw.consts = {"H": h, "W": w, "C": c_in, "MODE": 0 if node.pool == "max" else 1}
-            hw.stages.append(
-                Stage(
-                    "pool2x2",
-                    name,
-                    {k: f"{up}_{k}" for k in ("H", "W", "C", "MODE")},
-                    f"{up}_C*8",
-                    f"{node.pool} pool 2x2",
-                )
-            )
-            layers.append(hw)
-            continue
-        if not node.is_compute:
-            raise ValueError(f"{graph.name}.{name}: no hardware mapping for a {node.kind!r} node yet")
-        f = folds[name]
-        c_out = node.out_shape[0]
-        last = idx == len(graph) - 1
-        # A FIFO where pooling's bursts (a row of outputs, then none) meet a folded unit: without
-        # it the unit waits for the next burst at image boundaries (measured: up5k II +12 %).
-        # Not after a Dense layer: its beats come evenly spaced.
-        rate_fifo = folds_per_item(node, fmt[name][1], f) > 1 and src is not None and src.kind == "pool"
-        if node.kind == "conv":
-            hw.consts = {
-                "H": h,
-                "W": w,
-                "C_IN": c_in,
-                "C_OUT": c_out,
-                "K": node.k,
-                "PAD": node.pad,
-                "PE": f.pe,
-                "SIMD": f.simd,
-            }
-            if f.taps is not None:  # else conv_unit computes all K*K taps per cycle
-                hw.consts["TAPS"] = f.taps
-            if f.serial:  # one output beat per group of PE channels
-                hw.consts["OUT_BEATS"] = c_out // f.pe
-            if rate_fifo:
-                hw.stages.append(_rate_fifo(name))
-            hw.stages.append(
-                Stage(
-                    "window_gen",
-                    f"{name}_win",
-                    {"H": f"{up}_H", "W": f"{up}_W", "C": f"{up}_C_IN", "DW": "8", "K": f"{up}_K", "PAD": f"{up}_PAD"},
-                    f"{up}_K*{up}_K*{up}_C_IN*8",
-                    f"{node.k}x{node.k} windows, padding {node.pad}",
-                )
-            )
-            hw.stages.append(
-                Stage(
-                    "conv_unit",
-                    f"{name}_mac",
-                    {**_mac_params(name, "K", taps=f.taps is not None), **({"SERIAL": "1"} if f.serial else {})},
-                    f"{up}_PE*ACC_W" if f.serial else f"{up}_C_OUT*ACC_W",
-                    f"PE={f.pe} x SIMD={f.simd} x {f.taps or node.k * node.k} taps"
-                    + (f", {c_out // f.pe} beats of {f.pe} channels per pixel" if f.serial else ""),
-                )
-            )
-        else:
-            beats, lanes = fmt[name]
-            hw.consts = {"IN_BEATS": beats, "C_IN": lanes, "C_OUT": c_out, "PE": f.pe, "SIMD": f.simd}
-            if rate_fifo:
-                hw.stages.append(_rate_fifo(name))
-            if f.serial:
-                hw.consts["OUT_BEATS"] = c_out // f.pe
-                hw.consts["W_LOAD"] = int(f.wload)
-                hw.stages.append(
-                    Stage(
-                        "fc_serial",
-                        f"{name}_mac",
-                        {**_mac_params(name, "IN_BEATS"), "W_LOAD": f"{up}_W_LOAD"},
-                        f"{up}_PE*ACC_W",
-                        f"{beats} beats x {lanes} -> {c_out} in {c_out // f.pe} beats, PE={f.pe} x SIMD={f.simd}"
-                        + (", weights loaded at run time" if f.wload else ""),
-                        wload=f.wload,
-                    )
-                )
-            else:
-                hw.stages.append(
-                    Stage(
-                        "fc_unit",
-                        f"{name}_mac",
-                        _mac_params(name, "IN_BEATS"),
-                        f"{up}_C_OUT*ACC_W",
-                        f"{beats} beats x {lanes} -> {c_out}, PE={f.pe} x SIMD={f.simd}",
-                    )
-                )
-        act = node.act
-        if last:
-            if act != "none":
-                raise ValueError(f"{graph.name}: the last layer must have no activation (its accumulators are logits)")
-        else:
-            if act == "none":
-                raise ValueError(f"{graph.name}.{name}: only the last layer may have no activation")
-            lo, hi = _act_bounds(act)
-            hw.consts.update({"LO": lo, "HI": hi})
-            # after a serial unit: PE lanes per beat, OUT_BEATS beats per pixel / frame
-            serial = f.serial
-            lanes_out = f"{up}_PE" if serial else f"{up}_C_OUT"
-            hw.stages.append(
-                Stage(
-                    "requant",
-                    f"{name}_rq",
-                    {
-                        "C": lanes_out,
-                        **({"BEATS": f"{up}_OUT_BEATS"} if serial else {}),
-                        "ACC_W": "ACC_W",
-                        "M_W": "M_W",
-                        "LO": f"{up}_LO",
-                        "HI": f"{up}_HI",
-                        "POW2": "POW2",
-                        "M_FILE": f'{{WEIGHTS_DIR, "/{name}_m.mem"}}',
-                        "R_FILE": f'{{WEIGHTS_DIR, "/{name}_r.mem"}}',
-                    },
-                    f"{lanes_out}*8",
-                    "per-channel multiply, round, shift, clamp" + (" (fused ReLU)" if act == "relu" else ""),
-                )
-            )
-            if act == "sigmoid":
-                hw.stages.append(
-                    Stage(
-                        "act_lut",
-                        f"{name}_act",
-                        {"C": lanes_out, "LUT_FILE": f'{{WEIGHTS_DIR, "/{name}_lut.mem"}}'},
-                        f"{lanes_out}*8",
-                        "sigmoid lookup table",
-                    )
-                )
-            if serial and node.kind == "conv":  # pooling and windows take whole pixels
-                hw.stages.append(
-                    Stage(
-                        "axis_gather",
-                        f"{name}_gather",
-                        {"DATA_W": f"{up}_PE*8", "N": f"{up}_OUT_BEATS"},
-                        f"{up}_C_OUT*8",
-                        "the channel groups of a pixel back into one beat",
-                    )
-                )
+        srcs = [out_ref[i].pop(0) for i in node.inputs]
+        for i in node.inputs:
+            if i != INPUT and graph[i].signed_out and node.kind != "add":
+                raise ValueError(f"{graph.name}.{name}: reads int8 lanes of {i}; only an Add can")
         layers.append(hw)
-    return Plan(graph.name, graph.in_shape, graph.n_classes, dict(folds), pow2, fmt, streams(graph, folds), layers)
+        if node.kind == "add":
+            _add_stages(graph, node, srcs, hw)
+        elif node.kind == "gap":
+            m, r = gap_multiplier(h * w)
+            hw.consts = {"C": c_in, "N": h * w, "M": m, "R": r}
+            hw.stages.append(
+                Stage("gap_unit", name, {k: f"{up}_{k}" for k in hw.consts}, f"{up}_C*8", "global average pooling")
+            )
+        else:
+            _chain_stages(graph, node, idx, folds, fmt, hw)
+        if node.kind != "add" and srcs[0] != prev_inst:
+            hw.stages[0].srcs = (srcs[0],)
+        out = hw.stages[-1]
+        n = len(cons[name])
+        if n > 1:
+            out = _fork(name, out.out_w, n)
+            hw.stages.append(out)
+        out_ref[name] = [f"{out.inst}#{k}" for k in range(n)] if n > 1 else [out.inst]
+        prev_inst = out.inst
+    hw_plan = Plan(graph.name, graph.in_shape, graph.n_classes, dict(folds), pow2, fmt, streams(graph, folds), layers)
+    _size_skip_fifos(hw_plan)
+    return hw_plan
+
+
+def _size_skip_fifos(hw_plan: Plan) -> None:
+    """Each skip FIFO: the larger of the line-buffering bound (model/cycles.py skip_depth; one
+    fewer deadlocks) and what the cycle model says it holds at full rate (the other branch's
+    line buffering and latency), plus SKIP_MARGIN, so that the block never waits on its skip
+    path."""
+    from model.cycles import skip_occupancy
+
+    occ = skip_occupancy(hw_plan)
+    for hw in hw_plan.layers:
+        if "SKIP_DEPTH" in hw.consts:
+            lb = hw.consts["SKIP_LB"]
+            hw.consts["SKIP_DEPTH"] = max(lb, occ[f"{hw.name}_skip"]) + SKIP_MARGIN
+
+
+def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: LayerHW) -> None:
+    """The stages of a pool, conv or dense node."""
+    name = node.name
+    up = name.upper()
+    c_in, h, w = node.in_shape
+    src = graph.source(node)
+    if node.kind == "pool":
+        hw.consts = {"H": h, "W": w, "C": c_in, "MODE": 0 if node.pool == "max" else 1}
+        hw.stages.append(
+            Stage(
+                "pool2x2",
+                name,
+                {k: f"{up}_{k}" for k in ("H", "W", "C", "MODE")},
+                f"{up}_C*8",
+                f"{node.pool} pool 2x2",
+            )
+        )
+        return
+    if not node.is_compute:
+        raise ValueError(f"{graph.name}.{name}: no hardware mapping for a {node.kind!r} node yet")
+    f = folds[name]
+    c_out = node.out_shape[0]
+    last = idx == len(graph) - 1
+    # A FIFO where pooling's bursts (a row of outputs, then none) meet a folded unit: without
+    # it the unit waits for the next burst at image boundaries (measured: up5k II +12 %).
+    # Not after a Dense layer: its beats come evenly spaced.
+    rate_fifo = folds_per_item(node, fmt[name][1], f) > 1 and src is not None and src.kind == "pool"
+    # A strided convolution keeps the windows of every S-th row only: the unit works through
+    # them while the next rows arrive. Without a row of buffering its input stalls the whole
+    # block upstream in the meantime.
+    depth = FIFO_DEPTH
+    if node.kind == "conv" and node.stride > 1 and folds_per_item(node, fmt[name][1], f) > 1:
+        rate_fifo, depth = True, 1 << (w - 1).bit_length()
+    if node.kind == "conv":
+        hw.consts = {
+            "H": h,
+            "W": w,
+            "C_IN": c_in,
+            "C_OUT": c_out,
+            "K": node.k,
+            "PAD": node.pad,
+            "PE": f.pe,
+            "SIMD": f.simd,
+        }
+        if node.stride > 1:  # windows on the stride grid only (stride_sel after window_gen)
+            hw.consts["STRIDE"] = node.stride
+            hw.consts["WIN_H"] = h + 2 * node.pad - node.k + 1
+            hw.consts["WIN_W"] = w + 2 * node.pad - node.k + 1
+        if f.taps is not None:  # else conv_unit computes all K*K taps per cycle
+            hw.consts["TAPS"] = f.taps
+        if f.serial:  # one output beat per group of PE channels
+            hw.consts["OUT_BEATS"] = c_out // f.pe
+        if rate_fifo:
+            hw.stages.append(_rate_fifo(name, depth))
+        hw.stages.append(
+            Stage(
+                "window_gen",
+                f"{name}_win",
+                {"H": f"{up}_H", "W": f"{up}_W", "C": f"{up}_C_IN", "DW": "8", "K": f"{up}_K", "PAD": f"{up}_PAD"},
+                f"{up}_K*{up}_K*{up}_C_IN*8",
+                f"{node.k}x{node.k} windows, padding {node.pad}",
+            )
+        )
+        if node.stride > 1:
+            hw.stages.append(
+                Stage(
+                    "stride_sel",
+                    f"{name}_stride",
+                    {
+                        "DATA_W": f"{up}_K*{up}_K*{up}_C_IN*8",
+                        "H": f"{up}_WIN_H",
+                        "W": f"{up}_WIN_W",
+                        "S": f"{up}_STRIDE",
+                    },
+                    f"{up}_K*{up}_K*{up}_C_IN*8",
+                    f"the windows of stride {node.stride}",
+                )
+            )
+        hw.stages.append(
+            Stage(
+                "conv_unit",
+                f"{name}_mac",
+                {**_mac_params(name, "K", taps=f.taps is not None), **({"SERIAL": "1"} if f.serial else {})},
+                f"{up}_PE*ACC_W" if f.serial else f"{up}_C_OUT*ACC_W",
+                f"PE={f.pe} x SIMD={f.simd} x {f.taps or node.k * node.k} taps"
+                + (f", {c_out // f.pe} beats of {f.pe} channels per pixel" if f.serial else ""),
+            )
+        )
+    else:
+        beats, lanes = fmt[name]
+        hw.consts = {"IN_BEATS": beats, "C_IN": lanes, "C_OUT": c_out, "PE": f.pe, "SIMD": f.simd}
+        if rate_fifo:
+            hw.stages.append(_rate_fifo(name))
+        if f.serial:
+            hw.consts["OUT_BEATS"] = c_out // f.pe
+            hw.consts["W_LOAD"] = int(f.wload)
+            hw.stages.append(
+                Stage(
+                    "fc_serial",
+                    f"{name}_mac",
+                    {**_mac_params(name, "IN_BEATS"), "W_LOAD": f"{up}_W_LOAD"},
+                    f"{up}_PE*ACC_W",
+                    f"{beats} beats x {lanes} -> {c_out} in {c_out // f.pe} beats, PE={f.pe} x SIMD={f.simd}"
+                    + (", weights loaded at run time" if f.wload else ""),
+                    wload=f.wload,
+                )
+            )
+        else:
+            hw.stages.append(
+                Stage(
+                    "fc_unit",
+                    f"{name}_mac",
+                    _mac_params(name, "IN_BEATS"),
+                    f"{up}_C_OUT*ACC_W",
+                    f"{beats} beats x {lanes} -> {c_out}, PE={f.pe} x SIMD={f.simd}",
+                )
+            )
+    act = node.act
+    if last:
+        if act != "none":
+            raise ValueError(f"{graph.name}: the last layer must have no activation (its accumulators are logits)")
+    else:
+        if act == "none" and node.kind != "conv":
+            raise ValueError(f"{graph.name}.{name}: only the last layer or a convolution may have no activation")
+        lo, hi = _act_bounds(act)
+        hw.consts.update({"LO": lo, "HI": hi})
+        # after a serial unit: PE lanes per beat, OUT_BEATS beats per pixel / frame
+        serial = f.serial
+        lanes_out = f"{up}_PE" if serial else f"{up}_C_OUT"
+        hw.stages.append(
+            Stage(
+                "requant",
+                f"{name}_rq",
+                {
+                    "C": lanes_out,
+                    **({"BEATS": f"{up}_OUT_BEATS"} if serial else {}),
+                    "ACC_W": "ACC_W",
+                    "M_W": "M_W",
+                    "LO": f"{up}_LO",
+                    "HI": f"{up}_HI",
+                    "POW2": "POW2",
+                    "M_FILE": f'{{WEIGHTS_DIR, "/{name}_m.mem"}}',
+                    "R_FILE": f'{{WEIGHTS_DIR, "/{name}_r.mem"}}',
+                },
+                f"{lanes_out}*8",
+                "per-channel multiply, round, shift, clamp" + (" (fused ReLU)" if act == "relu" else ""),
+            )
+        )
+        if act == "sigmoid":
+            hw.stages.append(
+                Stage(
+                    "act_lut",
+                    f"{name}_act",
+                    {"C": lanes_out, "LUT_FILE": f'{{WEIGHTS_DIR, "/{name}_lut.mem"}}'},
+                    f"{lanes_out}*8",
+                    "sigmoid lookup table",
+                )
+            )
+        if serial and node.kind == "conv":  # pooling and windows take whole pixels
+            hw.stages.append(
+                Stage(
+                    "axis_gather",
+                    f"{name}_gather",
+                    {"DATA_W": f"{up}_PE*8", "N": f"{up}_OUT_BEATS"},
+                    f"{up}_C_OUT*8",
+                    "the channel groups of a pixel back into one beat",
+                )
+            )

@@ -13,6 +13,16 @@
   a 256-entry LUT `lut[q + 128] = clip(round(255 * sigmoid(q * s_pre)), 0, 255)` gives uint8
   at scale 1/255.
 * Max pool is exact on uint8; average pool is `(a + b + c + d + 2) >> 2`.
+* A convolution with act "none" before the last layer (a residual branch) requantizes to
+  int8 (-128..127) at its own calibrated scale.
+* Add (residual join) of a (scale s_a) and b (scale s_b) to scale s_o:
+  `y = clamp((a * m_a + b * m_b + 2**(r-1)) >> r, 0, 255)` with one shift r for both and
+  m_a / 2**r = s_a / s_o (m_b likewise); in pow2 mode m_a and m_b are powers of two, so the
+  hardware aligns the scales with shifts only.
+* Global average pooling of N = H*W pixels: `y = (sum * m + 2**(r-1)) >> r`, the constant
+  (m, r) chosen so that y = floor(sum / N + 1/2) for every possible sum (a division, not a
+  scale change: the output keeps the input's scale).
+* Strided convolution: the stride-1 result on the stride grid (rows and columns 0, s, 2s, ...).
 * Dense layers read their input in stream order (y, x, c): `dense_weight_stream` permutes
   PyTorch's (c, y, x) columns.
 """
@@ -28,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from model.graph import Graph, QuantLayer, from_net
-from model.nets import Conv, Net, Pool, shapes
+from model.nets import INPUT, Add, Conv, GlobalAvgPool, Net, Pool, layer_inputs, layer_names, shapes
 
 M_BITS = 15  # requant multiplier: 2**14 <= m < 2**15 (float scale mode)
 R_MIN, R_MAX = 1, 62
@@ -93,6 +103,48 @@ def pow2_multiplier(M: float) -> tuple[int, int]:
     return 1, r
 
 
+def add_multipliers(s_a: float, s_b: float, s_o: float, scale: str = "float") -> tuple[int, int, int]:
+    """(m_a, m_b, r) of an Add: m_a / 2**r ~= s_a / s_o, m_b / 2**r ~= s_b / s_o, one shift r,
+    both multipliers below 2**M_BITS. pow2: exact powers of two (shifts), r the smallest >= 1."""
+    ma_f, mb_f = s_a / s_o, s_b / s_o
+    if scale == "pow2":
+        ea, eb = (math.frexp(v) for v in (ma_f, mb_f))
+        if ea[0] != 0.5 or eb[0] != 0.5:
+            raise ValueError(f"pow2 mode: add scale ratios {ma_f!r}, {mb_f!r} are not powers of two")
+        r = max(R_MIN, 1 - ea[1], 1 - eb[1])
+        ma, mb = 1 << (ea[1] - 1 + r), 1 << (eb[1] - 1 + r)
+    else:
+        r = M_BITS - math.frexp(max(ma_f, mb_f))[1]
+        ma, mb = math.floor(ma_f * 2.0**r + 0.5), math.floor(mb_f * 2.0**r + 0.5)
+    if not R_MIN <= r <= R_MAX or max(ma, mb) >= 1 << M_BITS:
+        raise ValueError(f"add multipliers out of range: m_a={ma} m_b={mb} r={r}")
+    return int(ma), int(mb), int(r)
+
+
+def add_int(a, b, m, r, lo: int, hi: int) -> np.ndarray:
+    """y = clamp((a * m_a + b * m_b + 2**(r-1)) >> r, lo, hi)."""
+    acc = np.asarray(a, np.int64) * int(m[0]) + np.asarray(b, np.int64) * int(m[1])
+    return np.clip((acc + (1 << (int(r[0]) - 1))) >> int(r[0]), lo, hi)
+
+
+def gap_multiplier(n: int, in_max: int = 255) -> tuple[int, int]:
+    """(m, r) with (s * m + 2**(r-1)) >> r == floor(s / n + 1/2) for every sum s in 0..n*in_max,
+    the smallest such r (shorter multipliers)."""
+    s = np.arange(n * in_max + 1, dtype=np.int64)
+    want = (2 * s + n) // (2 * n)
+    for r in range(R_MIN, 32):
+        m = math.floor(2.0**r / n + 0.5)
+        if np.array_equal((s * m + (1 << (r - 1))) >> r, want):
+            return m, r
+    raise ValueError(f"no exact global-average multiplier for {n} pixels")
+
+
+def gap_int(x: np.ndarray, m, r) -> np.ndarray:
+    """Global average of stream-layout x (N, H, W, C) -> (N, 1, 1, C)."""
+    total = np.asarray(x, np.int64).sum(axis=(1, 2), keepdims=True)
+    return (total * int(m[0]) + (1 << (int(r[0]) - 1))) >> int(r[0])
+
+
 def sigmoid_lut(s_pre: float) -> np.ndarray:
     q = np.arange(-128, 128, dtype=np.float64)
     return np.clip(np.round(255.0 / (1.0 + np.exp(-q * s_pre))), 0, 255).astype(np.int64)
@@ -121,7 +173,10 @@ def check_acc_width(ql: QuantLayer, acc_w: int = ACC_W) -> None:
 
 
 def float_params(net: Net, model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(weight, bias) of every Conv/Dense layer of `net`, in order, from the float model."""
+    """(weight, bias) of every Conv/Dense layer of `net`, in order, from the float model
+    (batch norm folded in: model/train.py GraphModel)."""
+    if hasattr(model, "folded_params"):
+        return model.folded_params()
     mods = [mod for mod in model.modules() if isinstance(mod, (nn.Conv2d, nn.Linear))]
     layers = [(layer, io) for layer, io in zip(net.layers, shapes(net), strict=True) if not isinstance(layer, Pool)]
     if len(mods) != len(layers):
@@ -141,6 +196,9 @@ def float_params(net: Net, model: nn.Module) -> list[tuple[torch.Tensor, torch.T
 
 def load_params(model: nn.Module, params) -> None:
     """Write (weight, bias) pairs back into the float model's Conv2d/Linear modules."""
+    if hasattr(model, "load_folded"):
+        model.load_folded(params)
+        return
     mods = [mod for mod in model.modules() if isinstance(mod, (nn.Conv2d, nn.Linear))]
     with torch.no_grad():
         for mod, (w, b) in zip(mods, params, strict=True):
@@ -158,26 +216,38 @@ def images_to_float(images) -> torch.Tensor:
 
 
 def float_forward(net: Net, params, x: torch.Tensor, record: bool = False):
-    """Float forward pass; with record, also the list of per-layer calibration tensors
-    (post-ReLU output, sigmoid pre-activation, None otherwise)."""
+    """Float forward pass, walking the layers by their inputs; with record, also the list of
+    per-layer calibration tensors (post-ReLU output, sigmoid pre-activation, the int8 output of
+    a convolution with act 'none' before the last layer, None otherwise)."""
     rec = []
     it = iter(params)
-    for layer in net.layers:
+    env = {INPUT: x}
+    last = len(net.layers) - 1
+    for idx, (name, layer, ins) in enumerate(zip(layer_names(net), net.layers, layer_inputs(net), strict=True)):
+        x = env[ins[0]]
         val = None
         if isinstance(layer, Pool):
             x = F.max_pool2d(x, 2) if layer.kind == "max" else F.avg_pool2d(x, 2)
+        elif isinstance(layer, GlobalAvgPool):
+            x = x.mean(dim=(2, 3), keepdim=True)
         else:
-            w, b = next(it)
-            if isinstance(layer, Conv):
-                x = F.conv2d(x, w, b, padding=layer.pad)
+            if isinstance(layer, Add):
+                x = x + env[ins[1]]
             else:
-                x = F.linear(x.flatten(1), w, b)
+                w, b = next(it)
+                if isinstance(layer, Conv):
+                    x = F.conv2d(x, w, b, stride=layer.stride, padding=layer.pad)
+                else:
+                    x = F.linear(x.flatten(1), w, b)
             if layer.act == "relu":
                 x = F.relu(x)
                 val = x
             elif layer.act == "sigmoid":
                 val = x
                 x = torch.sigmoid(x)
+            elif idx != last:
+                val = x
+        env[name] = x
         rec.append(val)
     return (x, rec) if record else x
 
@@ -199,9 +269,10 @@ def _round_sig(x: float) -> float:
     return float(f"{x:.6g}")
 
 
-def calibrate_range(values: np.ndarray, method: str, sigmoid: bool) -> float:
-    """Real-valued range covered by the output lanes: 255*s (ReLU) or 127*s (sigmoid pre)."""
-    x = np.abs(values) if sigmoid else values
+def calibrate_range(values: np.ndarray, method: str, sigmoid: bool, signed: bool = False) -> float:
+    """Real-valued range covered by the output lanes: 255*s (ReLU) or 127*s (sigmoid pre, or
+    `signed` int8 lanes)."""
+    x = np.abs(values) if sigmoid or signed else values
     x = x.astype(np.float64).ravel()
     top = float(x.max()) if x.size else 0.0
     if method == "maxmin":
@@ -213,7 +284,7 @@ def calibrate_range(values: np.ndarray, method: str, sigmoid: bool) -> float:
         if sample.size > 400_000:
             sample = sample[:: sample.size // 400_000 + 1]
         cap = min(top, SIGMOID_SAT * 1.5) if sigmoid else top
-        qmin, qmax = I8 if sigmoid else U8
+        qmin, qmax = I8 if sigmoid or signed else U8
         n = qmax
         best = None
         for frac in np.linspace(0.25, 1.0, 61):
@@ -268,8 +339,9 @@ def calibrate(
             continue
         vals = np.concatenate([v.ravel() for v in rec])
         sig = layer.act == "sigmoid"
-        rng = calibrate_range(vals, method, sig)
-        qmin, qmax = I8 if sig else U8
+        signed = layer.act == "none"
+        rng = calibrate_range(vals, method, sig, signed)
+        qmin, qmax = I8 if sig or signed else U8
         s = rng / qmax
         if scale == "pow2":
             s = _pow2_scale(vals, s, qmin, qmax, sig, 1.0 / 255)
@@ -322,15 +394,32 @@ def quantize(
         act_scales = calibrate(net, params, calib_images, method, scale)
     graph = from_net(net)
     nodes: list[QuantLayer] = []
-    s_in = 1.0 / 255
+    s_of = {INPUT: 1.0 / 255}
     it = iter(params)
     for idx, node in enumerate(graph):
-        if node.kind == "pool":
-            nodes.append(replace(node, s_in=s_in, s_out=s_in))
-            continue
+        s_in = s_of[node.inputs[0]]
         last = idx == len(graph) - 1
-        if node.act == "none" and not last:
-            raise ValueError(f"{net.name}: {node.name}: act='none' is only supported on the last layer")
+        if node.kind in ("pool", "gap", "add"):
+            ql = replace(node, s_in=s_in, s_out=s_in)
+            if node.kind == "gap":
+                n_pix = node.in_shape[1] * node.in_shape[2]
+                ql.m, ql.r = (np.array([v], dtype=np.int64) for v in gap_multiplier(n_pix))
+                ql.lo, ql.hi = U8
+            elif node.kind == "add":
+                s_q = act_scales[idx]
+                if node.act != "relu" or s_q is None:
+                    raise ValueError(f"{net.name}.{node.name}: an Add needs act='relu' and an activation scale")
+                ma, mb, r = add_multipliers(s_in, s_of[node.inputs[1]], s_q, scale)
+                ql.m, ql.r = np.array([ma, mb], dtype=np.int64), np.array([r], dtype=np.int64)
+                ql.lo, ql.hi = U8
+                ql.s_out = float(s_q)
+            nodes.append(ql)
+            s_of[node.name] = ql.s_out
+            continue
+        if node.act == "none" and not last and node.kind != "conv":
+            raise ValueError(
+                f"{net.name}: {node.name}: act='none' is only supported on the last layer and convolutions"
+            )
         w, b = next(it)
         w = w.double().numpy()
         b = b.double().numpy()
@@ -343,7 +432,7 @@ def quantize(
         b_int = b_int.astype(np.int64)
         ql = replace(node, weight=w_int, bias=b_int, s_in=s_in, s_w=s_w, acc_bound=acc_bound(w_int, b_int))
         check_acc_width(ql)
-        if node.act == "none":
+        if node.act == "none" and last:
             ql.s_out = float(s_acc[0])
         else:
             s_q = act_scales[idx]
@@ -355,13 +444,16 @@ def quantize(
             if node.act == "relu":
                 ql.lo, ql.hi = U8
                 ql.s_out = float(s_q)
+            elif node.act == "none":
+                ql.lo, ql.hi = I8
+                ql.s_out = float(s_q)
             else:
                 ql.lo, ql.hi = I8
                 ql.s_pre = float(s_q)
                 ql.lut = sigmoid_lut(s_q)
                 ql.s_out = 1.0 / 255
         nodes.append(ql)
-        s_in = ql.s_out
+        s_of[node.name] = ql.s_out
     return replace(graph, nodes=nodes)
 
 
@@ -369,7 +461,7 @@ def act_scales_of(qlayers: list[QuantLayer]) -> list[float | None]:
     """The calibrated scales a quantized net was built with (for `quantize(act_scales=...)`)."""
     out = []
     for ql in qlayers:
-        if ql.kind == "pool" or ql.act == "none":
+        if ql.kind in ("pool", "gap") or ql.m is None:
             out.append(None)
         else:
             out.append(ql.s_pre if ql.act == "sigmoid" else ql.s_out)

@@ -23,7 +23,10 @@ from model.reference import classify, run_reference
 CALIB_IMAGES = 2000  # training images used for calibration (the first ones; the split is shuffled)
 # QAT epochs per network for `make weights` (0: PTQ only). QAT is kept only when it does
 # not lower the validation accuracy.
-DEFAULT_QAT_EPOCHS = {"tiny": 3, "lenet5": 3, "lenet5_sigmoid": 3}
+DEFAULT_QAT_EPOCHS = {"tiny": 3, "lenet5": 3, "lenet5_sigmoid": 3, "resnet8": 3}
+# Scale mode per network when SCALE= is not given (else "float"): resnet8 follows the Vitis AI
+# int8 flow, power-of-two scales (every requantization and the Add's alignment are shifts).
+DEFAULT_SCALE = {"resnet8": "pow2"}
 QAT_LR = 1e-4
 
 
@@ -69,11 +72,11 @@ def quantize_flow(net, float_model, ds, scale: str, method: str | None, qat_epoc
     """PTQ with every calibration method; `method` (None: best on validation); then QAT
     when qat_epochs > 0, kept when it does not lower the validation accuracy.
     Returns (graph, quant settings for the checkpoint, accuracy dict, model quantized)."""
-    ptq = ptq_all(net, float_model, ds, scale)
+    ptq = ptq_all(net, float_model, ds, scale, (method,) if method else quant.METHODS)
     for m, (_, va, ta) in ptq.items():
         log(f"  PTQ {scale:5s} {m:10s} val {100 * va:6.2f}%  held-out {100 * ta:6.2f}%")
     if method is None:
-        method = max(quant.METHODS, key=lambda m: (ptq[m][1], -quant.METHODS.index(m)))
+        method = max(ptq, key=lambda m: (ptq[m][1], -quant.METHODS.index(m)))
     graph, val_ptq, test_ptq = ptq[method]
     act_scales = quant.act_scales_of(graph)
     acc = {

@@ -1,18 +1,21 @@
 """Integer-only reference inference (NumPy int64): exactly the hardware arithmetic.
 
 Activations are kept in stream layout (N, H, W, C): one pixel = all channels of one
-position, raster order. Every RTL logit must equal `run_reference`'s bit for bit.
+position, raster order. The layers run in graph order, each on the outputs of the nodes its
+`inputs` name. Every RTL logit must equal `run_reference`'s bit for bit.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from model.quant import QuantLayer, avg_pool_int, dense_weight_stream, requantize
+from model.graph import INPUT
+from model.quant import QuantLayer, add_int, avg_pool_int, dense_weight_stream, gap_int, requantize
 
 
 def conv_acc(x: np.ndarray, ql: QuantLayer) -> np.ndarray:
-    """int64 accumulators (N, H', W', C_out) of a stride-1 zero-padded convolution + bias."""
+    """int64 accumulators (N, H', W', C_out) of a zero-padded convolution + bias; a stride s
+    keeps the stride-1 result on the stride grid."""
     n, h, w, c = x.shape
     k, p = ql.k, ql.pad
     xp = np.zeros((n, h + 2 * p, w + 2 * p, c), dtype=np.int64)
@@ -23,7 +26,7 @@ def conv_acc(x: np.ndarray, ql: QuantLayer) -> np.ndarray:
         for j in range(k):
             # tap (i, j): (C_in, C_out) slice of the weights
             acc += xp[:, i : i + ho, j : j + wo, :] @ ql.weight[:, :, i, j].T.astype(np.int64)
-    return acc + ql.bias
+    return acc[:, :: ql.stride, :: ql.stride] + ql.bias
 
 
 def dense_acc(x: np.ndarray, ql: QuantLayer) -> np.ndarray:
@@ -42,9 +45,14 @@ def pool(x: np.ndarray, kind: str) -> np.ndarray:
     return avg_pool_int(a, b, c_, d)
 
 
-def run_layer(ql: QuantLayer, x: np.ndarray, dump: dict | None = None) -> np.ndarray:
+def run_layer(ql: QuantLayer, x: np.ndarray, dump: dict | None = None, other: np.ndarray | None = None) -> np.ndarray:
+    """One node on its input x (and an Add's second input `other`)."""
     if ql.kind == "pool":
         y = pool(x, ql.pool)
+    elif ql.kind == "add":
+        y = add_int(x, other, ql.m, ql.r, ql.lo, ql.hi)
+    elif ql.kind == "gap":
+        y = gap_int(x, ql.m, ql.r)
     else:
         acc = conv_acc(x, ql) if ql.kind == "conv" else dense_acc(x, ql)
         if dump is not None:
@@ -75,8 +83,10 @@ def run_reference(qlayers: list[QuantLayer], images_uint8, dump: bool = False):
     if x.ndim == 3:
         x = x[..., None]
     acts: dict | None = {} if dump else None
+    env = {INPUT: x}
     for ql in qlayers:
-        x = run_layer(ql, x, acts)
+        other = env[ql.inputs[1]] if len(ql.inputs) > 1 else None
+        x = env[ql.name] = run_layer(ql, env[ql.inputs[0]], acts, other)
     logits = x.reshape(x.shape[0], -1)
     return (logits, acts) if dump else logits
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.nets import Conv, Net, Pool
+from model.nets import INPUT, Add, Conv, GlobalAvgPool, Net, Pool, layer_inputs, layer_names
 from model.quant import I8, U8, QuantLayer, weight_scales
 
 
@@ -24,6 +24,9 @@ class QuantizedNet(nn.Module):
         super().__init__()
         self.qlayers = qlayers
         for i, ql in enumerate(qlayers):
+            if ql.kind in ("add", "gap"):
+                self.register_buffer(f"m{i}", torch.as_tensor(ql.m, dtype=torch.int64))
+                self.register_buffer(f"r{i}", torch.as_tensor(ql.r, dtype=torch.int64))
             if ql.is_compute:
                 self.register_buffer(f"w{i}", torch.as_tensor(ql.weight, dtype=torch.float64))
                 self.register_buffer(f"b{i}", torch.as_tensor(ql.bias, dtype=torch.float64))
@@ -41,34 +44,44 @@ class QuantizedNet(nn.Module):
             raise ValueError(f"images must be uint8, got {x.dtype}")
         if x.dim() == 3:
             x = x.unsqueeze(1)
-        x = x.to(torch.int64)
+        env = {INPUT: x.to(torch.int64)}
         for i, ql in enumerate(self.qlayers):
-            if ql.kind == "pool":
-                h, w = x.shape[2] // 2 * 2, x.shape[3] // 2 * 2
-                xd = x[:, :, :h, :w].to(torch.float64)
-                if ql.pool == "max":
-                    x = F.max_pool2d(xd, 2).to(torch.int64)
-                else:
-                    s = (F.avg_pool2d(xd, 2) * 4).to(torch.int64)  # exact sum of the 4 values
-                    x = torch.bitwise_right_shift(s + 2, 2)
-                continue
-            w, b = getattr(self, f"w{i}"), getattr(self, f"b{i}")
-            xd = x.to(torch.float64)
-            if ql.kind == "conv":
-                acc = F.conv2d(xd, w, b, padding=ql.pad)
-            else:
-                acc = F.linear(xd.flatten(1), w, b)[:, :, None, None]  # PyTorch (c, y, x) order
-            acc = acc.to(torch.int64)
-            if ql.m is None:
-                x = acc
-                continue
-            m = getattr(self, f"m{i}").view(1, -1, 1, 1)
-            r = getattr(self, f"r{i}").view(1, -1, 1, 1)
-            half = torch.bitwise_left_shift(torch.ones_like(r), r - 1)
-            x = torch.clamp(torch.bitwise_right_shift(acc * m + half, r), ql.lo, ql.hi)
-            if ql.lut is not None:
-                x = getattr(self, f"lut{i}")[x + 128]
+            x = env[ql.name] = self._layer(i, ql, env)
         return x.flatten(1)
+
+    def _layer(self, i: int, ql: QuantLayer, env: dict) -> torch.Tensor:
+        x = env[ql.inputs[0]]
+        if ql.kind in ("add", "gap"):
+            m, r = getattr(self, f"m{i}"), getattr(self, f"r{i}")
+            half = torch.bitwise_left_shift(torch.ones_like(r[0]), r[0] - 1)
+            if ql.kind == "add":
+                acc = x * m[0] + env[ql.inputs[1]] * m[1]
+                return torch.clamp(torch.bitwise_right_shift(acc + half, r[0]), ql.lo, ql.hi)
+            total = x.sum(dim=(2, 3), keepdim=True)
+            return torch.bitwise_right_shift(total * m[0] + half, r[0])
+        if ql.kind == "pool":
+            h, w = x.shape[2] // 2 * 2, x.shape[3] // 2 * 2
+            xd = x[:, :, :h, :w].to(torch.float64)
+            if ql.pool == "max":
+                return F.max_pool2d(xd, 2).to(torch.int64)
+            s = (F.avg_pool2d(xd, 2) * 4).to(torch.int64)  # exact sum of the 4 values
+            return torch.bitwise_right_shift(s + 2, 2)
+        w, b = getattr(self, f"w{i}"), getattr(self, f"b{i}")
+        xd = x.to(torch.float64)
+        if ql.kind == "conv":
+            acc = F.conv2d(xd, w, b, stride=ql.stride, padding=ql.pad)
+        else:
+            acc = F.linear(xd.flatten(1), w, b)[:, :, None, None]  # PyTorch (c, y, x) order
+        acc = acc.to(torch.int64)
+        if ql.m is None:
+            return acc
+        m = getattr(self, f"m{i}").view(1, -1, 1, 1)
+        r = getattr(self, f"r{i}").view(1, -1, 1, 1)
+        half = torch.bitwise_left_shift(torch.ones_like(r), r - 1)
+        x = torch.clamp(torch.bitwise_right_shift(acc * m + half, r), ql.lo, ql.hi)
+        if ql.lut is not None:
+            x = getattr(self, f"lut{i}")[x + 128]
+        return x
 
 
 def ste_round(x: torch.Tensor) -> torch.Tensor:
@@ -94,11 +107,14 @@ class FakeQuantNet(nn.Module):
         return [(w.detach().clone(), b.detach().clone()) for w, b in zip(self.weights, self.biases, strict=True)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: float (N, 1, H, W) = pixel / 255 -> float logits."""
-        s_in = 1.0 / 255
+        """x: float (N, 1, H, W) = pixel / 255 -> float logits. Walks the layers by their
+        inputs; every tensor travels with its scale."""
+        env = {INPUT: (x, 1.0 / 255)}
         ci = 0
         n_layers = len(self.net.layers)
-        for idx, layer in enumerate(self.net.layers):
+        names, inputs = layer_names(self.net), layer_inputs(self.net)
+        for idx, (name, layer, ins) in enumerate(zip(names, self.net.layers, inputs, strict=True)):
+            x, s_in = env[ins[0]]
             if isinstance(layer, Pool):
                 h, w = x.shape[2] // 2 * 2, x.shape[3] // 2 * 2
                 x = x[:, :, :h, :w]
@@ -108,6 +124,14 @@ class FakeQuantNet(nn.Module):
                     avg = F.avg_pool2d(x, 2)
                     exact = torch.floor((torch.round(avg * 4 / s_in) + 2) / 4) * s_in
                     x = avg + (exact - avg).detach()
+                env[name] = (x, s_in)
+                continue
+            if isinstance(layer, GlobalAvgPool):
+                env[name] = (fake_quant(x.mean(dim=(2, 3), keepdim=True), s_in, *U8), s_in)
+                continue
+            if isinstance(layer, Add):
+                s_in = self.act_scales[idx]
+                env[name] = (fake_quant(F.relu(x + env[ins[1]][0]), s_in, *U8), s_in)
                 continue
             w, b = self.weights[ci], self.biases[ci]
             ci += 1
@@ -117,7 +141,10 @@ class FakeQuantNet(nn.Module):
             wq = torch.clamp(ste_round(w / s_w.view(shape)), -127, 127) * s_w.view(shape)
             s_acc = s_in * s_w
             bq = ste_round(b / s_acc) * s_acc
-            x = F.conv2d(x, wq, bq, padding=layer.pad) if isinstance(layer, Conv) else F.linear(x.flatten(1), wq, bq)
+            if isinstance(layer, Conv):
+                x = F.conv2d(x, wq, bq, stride=layer.stride, padding=layer.pad)
+            else:
+                x = F.linear(x.flatten(1), wq, bq)
             if layer.act == "relu":
                 s_in = self.act_scales[idx]
                 x = fake_quant(x, s_in, *U8)
@@ -125,6 +152,10 @@ class FakeQuantNet(nn.Module):
                 q = fake_quant(x, self.act_scales[idx], *I8)
                 x = ste_round(255.0 * torch.sigmoid(q)) / 255.0
                 s_in = 1.0 / 255
+            elif not last:
+                s_in = self.act_scales[idx]
+                x = fake_quant(x, s_in, *I8)
+            env[name] = (x, s_in)
         return x
 
 

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from model.data import Dataset, dataset_for_net
-from model.nets import Conv, Dense, Net, Pool, get_net, layer_names, shapes
+from model.nets import Add, Conv, Dense, GlobalAvgPool, Net, Pool, get_net, layer_inputs, layer_names, shapes
 
 INPUT_SCALE = 1.0 / 255.0
 DEFAULT_SEED = 1
@@ -46,10 +46,91 @@ EVAL_BATCH = 1000
 # Model
 
 
-def build_torch_model(net: Net) -> nn.Sequential:
-    """The float model of `net`, layers in description order. Module names: the compute and
-    pool layers as named by `layer_names(net)`, `<name>_relu` / `<name>_sigmoid` after them,
-    `flatten` before the first Dense layer. The last Dense layer has no activation."""
+class GraphModel(nn.Module):
+    """The float model of a network that is not a plain chain: modules named after
+    `layer_names(net)` (Conv2d / Linear, plus `<name>_bn` BatchNorm2d for `bn` layers), the
+    forward pass walks the layers by their `inputs`."""
+
+    def __init__(self, net: Net):
+        super().__init__()
+        self.net = net
+        self.names = layer_names(net)
+        self.inputs = layer_inputs(net)
+        self.mods = nn.ModuleDict()
+        for name, layer, (ins, _outs) in zip(self.names, net.layers, shapes(net), strict=True):
+            if isinstance(layer, Conv):
+                self.mods[name] = nn.Conv2d(ins[0], layer.out_ch, layer.k, layer.stride, layer.pad, bias=not layer.bn)
+                if layer.bn:
+                    self.mods[f"{name}_bn"] = nn.BatchNorm2d(layer.out_ch)
+            elif isinstance(layer, Dense):
+                self.mods[name] = nn.Linear(ins[0] * ins[1] * ins[2], layer.out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        env = {"input": x}
+        for name, layer, ins in zip(self.names, self.net.layers, self.inputs, strict=True):
+            a = env[ins[0]]
+            if isinstance(layer, Conv):
+                y = self.mods[name](a)
+                if layer.bn:
+                    y = self.mods[f"{name}_bn"](y)
+            elif isinstance(layer, Dense):
+                y = self.mods[name](a.flatten(1))
+            elif isinstance(layer, Pool):
+                y = F.max_pool2d(a, 2) if layer.kind == "max" else F.avg_pool2d(a, 2)
+            elif isinstance(layer, Add):
+                y = a + env[ins[1]]
+            elif isinstance(layer, GlobalAvgPool):
+                y = a.mean(dim=(2, 3), keepdim=True)
+            act = getattr(layer, "act", "none")
+            env[name] = F.relu(y) if act == "relu" else torch.sigmoid(y) if act == "sigmoid" else y
+        return env[self.names[-1]].flatten(1)
+
+    def folded_params(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(weight, bias) of every Conv/Dense layer in description order, batch norm folded in
+        (eval-mode statistics): what quantization sees."""
+        out = []
+        for name, layer in zip(self.names, self.net.layers, strict=True):
+            if not isinstance(layer, Conv | Dense):
+                continue
+            mod = self.mods[name]
+            w = mod.weight.detach().clone().float()
+            b = mod.bias.detach().clone().float() if mod.bias is not None else torch.zeros(w.shape[0])
+            if getattr(layer, "bn", False):
+                bn = self.mods[f"{name}_bn"]
+                g = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
+                w = w * g.view(-1, 1, 1, 1)
+                b = (b - bn.running_mean) * g + bn.bias.detach()
+            out.append((w, b))
+        return out
+
+    def load_folded(self, params) -> None:
+        """The inverse of folded_params: weights into the convolutions, each batch norm set to
+        the identity plus the folded bias (exact in eval mode)."""
+        it = iter(params)
+        with torch.no_grad():
+            for name, layer in zip(self.names, self.net.layers, strict=True):
+                if not isinstance(layer, Conv | Dense):
+                    continue
+                w, b = next(it)
+                mod = self.mods[name]
+                mod.weight.copy_(w)
+                if getattr(layer, "bn", False):
+                    bn = self.mods[f"{name}_bn"]
+                    bn.weight.fill_(1.0)
+                    bn.running_mean.zero_()
+                    bn.running_var.fill_(1.0 - bn.eps)
+                    bn.bias.copy_(b)
+                else:
+                    mod.bias.copy_(b)
+
+
+def build_torch_model(net: Net) -> nn.Module:
+    """The float model of `net`. A plain chain is an nn.Sequential, layers in description
+    order. Module names: the compute and pool layers as named by `layer_names(net)`,
+    `<name>_relu` / `<name>_sigmoid` after them, `flatten` before the first Dense layer. The
+    last Dense layer has no activation. Any other graph is a `GraphModel`."""
+    if not net.is_chain:
+        return GraphModel(net)
     mods: OrderedDict[str, nn.Module] = OrderedDict()
     flat = False
     for name, layer, (ins, _outs) in zip(layer_names(net), net.layers, shapes(net), strict=True):
@@ -113,6 +194,7 @@ NET_DEFAULTS: dict[str, TrainConfig] = {
         epochs=80, lr=2e-3, lr_step=20, lr_gamma=0.5, label_smoothing=0.1, max_shift=2.5, max_rot=15.0
     ),
     "lenet5_sigmoid": TrainConfig(epochs=60, lr=3e-3, lr_step=15, lr_gamma=0.5),
+    "resnet8": TrainConfig(epochs=30, lr=3e-3, lr_step=8, lr_gamma=0.4, weight_decay=1e-4),
 }
 
 

@@ -212,6 +212,22 @@ TOPS: dict[str, list[Case]] = {
         Case("n10_w32", {"DATA_W": 32, "N": 10}),
     ],
     "cnn_engine": [Case("tiny", {"WEIGHTS_DIR": NetDir("tiny")})],
+    # the residual-network units: resnet8's widths and constants
+    "axis_fork": [Case("w128_n2", {"DATA_W": 128, "N": 2}), Case("w8_n3", {"DATA_W": 8, "N": 3})],
+    "skip_fifo": [
+        Case("s1_58x128", {"DATA_W": 128, "DEPTH": 58}),
+        Case("d1", {"DATA_W": 8, "DEPTH": 1}),
+        Case("d29", {"DATA_W": 8, "DEPTH": 29}),
+    ],
+    "stride_sel": [
+        Case("s2_28", {"DATA_W": 144, "H": 28, "W": 28, "S": 2}),
+        Case("s1", {"DATA_W": 8, "H": 4, "W": 4, "S": 1}),
+    ],
+    "add_unit": [
+        Case("pow2", {"C": 16, "SIGNED_A": 1, "SIGNED_B": 0, "MA": 1, "MB": 2, "R": 1, "POW2": 1}),
+        Case("mult", {"C": 4, "SIGNED_A": 1, "SIGNED_B": 1, "MA": 15160, "MB": 27070, "R": 15, "POW2": 0}),
+    ],
+    "gap_unit": [Case("c64_n49", {"C": 64, "N": 49, "M": 2675, "R": 17})],
 }
 
 

@@ -34,8 +34,8 @@ def test_planner_maps_chains_of_known_kinds_only():
     two = Graph(g.name, g.in_shape, g.n_classes, [*g.nodes[:4], replace(g[4], inputs=("pool2", "conv2")), g[5]])
     with pytest.raises(ValueError, match="chains only"):
         plan(two, TINY.folds)
-    odd = Graph(g.name, g.in_shape, g.n_classes, [*g.nodes[:3], replace(g[3], kind="gap"), *g.nodes[4:]])
-    with pytest.raises(ValueError, match="no hardware mapping for a 'gap' node"):
+    odd = Graph(g.name, g.in_shape, g.n_classes, [*g.nodes[:3], replace(g[3], kind="threshold"), *g.nodes[4:]])
+    with pytest.raises(ValueError, match="no hardware mapping for a 'threshold' node"):
         plan(odd, TINY.folds)
 
 

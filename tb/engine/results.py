@@ -167,7 +167,7 @@ def main() -> int:
     if not rows:
         print("no build/sim/*/results.json: run `make sim NET=...` first", file=sys.stderr)
         return 1
-    order = {"tiny": 0, "lenet5": 1, "lenet5_sigmoid": 2}
+    order = {"tiny": 0, "lenet5": 1, "lenet5_sigmoid": 2, "resnet8": 3}
     rows.sort(key=lambda r: (order.get(r["net"], 9), r["ii"]))
     (REPO / "docs" / "results.md").write_text(render(rows))
     print("wrote docs/results.md")

@@ -6,6 +6,7 @@ Both networks' exports are committed, so this runs on a fresh clone with no trai
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -197,3 +198,42 @@ def test_rounding_ties_through_the_rtl():
     assert all(pos > 0 and neg > 0 for pos, neg in counts.values()), counts
     s = run_bulk(BUILD / "weights" / "tiny_ties", BUILD / "test" / "tiny_ties" / "results.json", images=8, ii_frames=3)
     assert s["logits_bit_exact"] == s["images"] == 8 and s["class_equal_torch_quant"] == 8
+
+
+@pytest.mark.xdist_group("engine_resnet")
+def test_stream_images_resnet8():
+    """resnet8 (residual blocks: fork, skip FIFO, add, stride, global average pooling): all
+    1,000 held-out images through the bulk harness with random stalls, bit-exact; the II is
+    the cycle model's (16 cycles per 28x28 pixel in every stage)."""
+    weights = REPO / "weights" / "resnet8"
+    s = run_bulk(weights, BUILD / "test" / "resnet8" / "results.json", images=1000, seed=1)
+    assert s["logits_bit_exact"] == s["images"] == 1000
+    assert s["class_equal_torch_quant"] == 1000
+    assert s["lost_frames"] == 0 and s["error_frames"] == 0
+    manifest = json.loads((weights / "manifest.json").read_text())
+    assert s["accuracy_rtl"] == pytest.approx(manifest["accuracy"]["int8"])  # the export's int8 accuracy
+    pred = predict(get_net("resnet8"), _folds(weights))
+    assert abs(s["ii_cycles"] - pred.ii_cycles) <= 0.05 * pred.ii_cycles, (s["ii_cycles"], pred)
+
+
+@pytest.mark.xdist_group("engine_resnet")
+def test_skip_fifo_one_short_deadlocks(capfd):
+    """The planner's line-buffering bound is the least skip depth that works: a copy of the
+    resnet8 export whose first block's skip FIFO holds one beat fewer than that bound
+    (SKIP_LB - 1; the planner gives SKIP_DEPTH = bound or the cycle model's occupancy, plus a
+    margin) deadlocks on the first image: branch a waits for a pixel the fork cannot hand out
+    while the skip path is full. The bulk harness's watchdog stops the run and says where it
+    stopped (stuck, at cycle N), and the skip FIFO names itself."""
+    src, short = REPO / "weights" / "resnet8", BUILD / "test" / "resnet8_short" / "weights"
+    shutil.rmtree(short, ignore_errors=True)
+    shutil.copytree(src, short)
+    pkg = short / "cnn_cfg_pkg.sv"
+    text = pkg.read_text()
+    lb = int(re.search(r"S1_ADD_SKIP_LB\s*= (\d+);", text).group(1))
+    text, n = re.subn(r"(S1_ADD_SKIP_DEPTH\s*=) \d+;", rf"\1 {lb - 1};", text)
+    assert n == 1 and lb == 58
+    pkg.write_text(text)
+    with pytest.raises(AssertionError, match=r"stuck: no handshake for WATCHDOG cycles.*at cycle \d+"):
+        run_bulk(short, BUILD / "test" / "resnet8_short" / "results.json", images=3, seed=1, ii_frames=3)
+    out = capfd.readouterr().out
+    assert f"u_s1_add_skip: full ({lb - 1} beats) and not read" in out, out[-2000:]
