@@ -5,7 +5,9 @@
   report  write build/mutate/report.json from the results of the selected mutants that ran
 
 Selection from the environment: MUTANTS=<n>|all (default 150), SEED=<s> (default 1),
-SHARD=i/N (default 1/1); JOBS=<workers> (default 2), MUTATE_TIMEOUT=<s per mutant> (1800),
+SHARD=i/N (default 1/1); JOBS=<workers> (default 2), MUTATE_TIMEOUT=<s per mutant> (3600: a
+survivor runs every test of its module, tens of minutes on a busy 2-core machine, and a timeout
+counts as killed),
 MUTATE_RECHECK_EQUIVALENT=1 runs the listed equivalent mutants too, MUTATE_KEEP=1 keeps each
 mutant's rtl/ copy and build tree, MUTATE_BASELINE=0 skips the check that the engine runs pass
 on the real RTL (done once per RTL and test version), MUTANT_IDS=<id>,... runs named mutants.

@@ -14,7 +14,7 @@ from verif.mutate.runner import equiv_key, load_equivalent, mutant_dir, run_muta
 
 SELECTED = selection()
 EQUIV = load_equivalent()
-TIMEOUT = float(os.environ.get("MUTATE_TIMEOUT", "1800"))
+TIMEOUT = float(os.environ.get("MUTATE_TIMEOUT", "3600"))
 RECHECK = os.environ.get("MUTATE_RECHECK_EQUIVALENT", "0") == "1"
 
 
