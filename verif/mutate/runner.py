@@ -51,32 +51,51 @@ WLOAD_PROTOCOL = "weights_load_after_images,reset_mid_frame"
 
 
 @dataclass(frozen=True)
+class Run:
+    """One engine check: an export (ENGINE_EXPORTS key), images through the bulk harness, then
+    tests of tb/engine/test_engine.py on the same export (comma-separated; may be empty)."""
+
+    export: str
+    images: int = 20
+    protocol: str = ""
+
+
+@dataclass(frozen=True)
 class Plan:
     unit: tuple[str, ...]  # pytest paths (tb/<module>/)
-    engine: str | None = None  # ENGINE_EXPORTS key
-    images: int = 20
-    protocol: str = ""  # tb/engine/test_engine.py tests on that export
+    runs: tuple[Run, ...] = ()
 
+
+TINY, UP5K_RUN, SIGMOID = Run("tiny"), Run("tiny_up5k", 12, WLOAD_PROTOCOL), Run("lenet5_sigmoid", 8)
 
 # Modules only some exports instantiate get that export: fc_serial and axis_gather only the
 # up5k folding, act_lut and rom only lenet5_sigmoid; argmax and axis_skid are in no engine.
+# The engine top also gets the up5k run: its weight-load error counter moves only there.
 PLANS = {
-    "act_lut": Plan(("tb/act_lut",), "lenet5_sigmoid", 8),
+    "act_lut": Plan(("tb/act_lut",), (SIGMOID,)),
     "argmax": Plan(("tb/argmax",)),
-    "axis_fifo": Plan(("tb/axis_fifo",), "tiny"),
-    "axis_gather": Plan(("tb/axis_gather",), "tiny_up5k", 12, WLOAD_PROTOCOL),
+    "axis_fifo": Plan(("tb/axis_fifo",), (TINY,)),
+    "axis_gather": Plan(("tb/axis_gather",), (UP5K_RUN,)),
     "axis_skid": Plan(("tb/axis_skid",)),
-    "cnn_engine": Plan((), "tiny", 20, ENGINE_PROTOCOL),
-    "conv_unit": Plan(("tb/conv_unit",), "tiny"),
-    "fc_serial": Plan(("tb/fc_serial",), "tiny_up5k", 12, WLOAD_PROTOCOL),
-    "fc_unit": Plan(("tb/fc_unit",), "tiny"),
-    "frame_sanitizer": Plan(("tb/frame_sanitizer",), "tiny"),
-    "pool2x2": Plan(("tb/pool2x2",), "tiny"),
-    "requant": Plan(("tb/requant",), "tiny"),
-    "result_formatter": Plan(("tb/result_formatter",), "tiny"),
-    "rom": Plan(("tb/rom",), "lenet5_sigmoid", 8),
-    "window_gen": Plan(("tb/window_gen",), "tiny"),
+    "cnn_engine": Plan((), (Run("tiny", 20, ENGINE_PROTOCOL), UP5K_RUN)),
+    "conv_unit": Plan(("tb/conv_unit",), (TINY,)),
+    "fc_serial": Plan(("tb/fc_serial",), (UP5K_RUN,)),
+    "fc_unit": Plan(("tb/fc_unit",), (TINY,)),
+    "frame_sanitizer": Plan(("tb/frame_sanitizer",), (TINY,)),
+    "pool2x2": Plan(("tb/pool2x2",), (TINY,)),
+    "requant": Plan(("tb/requant",), (TINY,)),
+    "result_formatter": Plan(("tb/result_formatter",), (TINY,)),
+    "rom": Plan(("tb/rom",), (SIGMOID,)),
+    "window_gen": Plan(("tb/window_gen",), (TINY,)),
 }
+
+
+def runs_env(runs: tuple[Run, ...]) -> str:
+    """MUTATE_ENGINES for verif/mutate/engine_check.py."""
+    return json.dumps(
+        [{"weights": str(ENGINE_EXPORTS[r.export]), "images": r.images, "protocol": r.protocol} for r in runs]
+    )
+
 
 # `make lint`'s extra parameter sets (the Makefile's lint target): paths the defaults miss.
 LINT_EXTRA = {
@@ -234,8 +253,7 @@ def lint_commands(module: str, rtl: Path) -> list[list[str]]:
     if module != "cnn_engine":
         for extra in [[], *LINT_EXTRA.get(module, [])]:
             cmds.append([*base, "--top-module", module, str(rtl / f"{module}.sv"), *extra])
-    plan = PLANS[module]
-    if plan.engine or module == "cnn_engine":
+    if PLANS[module].runs:
         for net in ("tiny", "lenet5", "lenet5_sigmoid"):
             w = REPO / "weights" / net
             if (w / "cnn_layers.sv").exists():
@@ -280,13 +298,9 @@ def test_command(m: Mutant) -> tuple[list[str], dict]:
     plan = PLANS[m.module]
     paths = list(plan.unit)
     env = {}
-    if plan.engine:
+    if plan.runs:
         paths.append(str(HERE / "engine_check.py"))
-        env = {
-            "MUTATE_WEIGHTS": str(ENGINE_EXPORTS[plan.engine]),
-            "MUTATE_IMAGES": str(plan.images),
-            "MUTATE_PROTOCOL": plan.protocol,
-        }
+        env = {"MUTATE_ENGINES": runs_env(plan.runs)}
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:xdist", "-p", "no:cacheprovider", *paths]
     return cmd, env
 
@@ -317,7 +331,7 @@ def run_mutant(m: Mutant, timeout: float, keep: bool = False) -> dict:
             break
     (root / "lint.log").write_text("\n".join(lint_log))
     if "status" not in res:
-        if PLANS[m.module].engine == "tiny_up5k":
+        if any(r.export == "tiny_up5k" for r in PLANS[m.module].runs):
             ensure_exports()
         cmd, extra = test_command(m)
         env.update(extra, RTL_DIR=str(rtl), BUILD_DIR=str(root / "build"), PYTHONPATH=str(REPO))
@@ -415,13 +429,13 @@ def collect_results(selected: list[Mutant]) -> list[dict]:
 # --- baseline: the engine checks pass on the real RTL ---------------------------------------
 
 
-def _baseline_stamp(plan: Plan) -> str:
+def _baseline_stamp(run: Run) -> str:
     import hashlib
 
-    h = hashlib.sha1(repr((plan.engine, plan.images, plan.protocol)).encode())
+    h = hashlib.sha1(repr(run).encode())
     for f in [*sorted((REPO / "rtl").glob("*")), *sorted((REPO / "tb").rglob("*.py")), HERE / "engine_check.py"]:
         h.update(f.read_bytes())
-    h.update((ENGINE_EXPORTS[plan.engine] / "manifest.json").read_bytes())
+    h.update((ENGINE_EXPORTS[run.export] / "manifest.json").read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -430,30 +444,24 @@ def baseline(selected: list[Mutant], jobs: int = 2) -> list[str]:
     a check that fails without a mutation would count every mutant as killed. Returns failures."""
     from concurrent.futures import ThreadPoolExecutor
 
-    plans = sorted({PLANS[m.module] for m in selected if PLANS[m.module].engine}, key=repr)
-    if any(p.engine == "tiny_up5k" for p in plans):
+    runs = sorted({r for m in selected for r in PLANS[m.module].runs}, key=repr)
+    if any(r.export == "tiny_up5k" for r in runs):
         ensure_exports()
 
-    def one(plan: Plan) -> str | None:
-        stamp = OUT / "baseline" / f"{plan.engine}_{_baseline_stamp(plan)}.ok"
+    def one(run: Run) -> str | None:
+        stamp = OUT / "baseline" / f"{run.export}_{_baseline_stamp(run)}.ok"
         if stamp.exists():
             return None
         env = _env()
-        env.update(
-            MUTATE_WEIGHTS=str(ENGINE_EXPORTS[plan.engine]),
-            MUTATE_IMAGES=str(plan.images),
-            MUTATE_PROTOCOL=plan.protocol,
-            BUILD_DIR=str(OUT / "baseline" / "build"),
-            PYTHONPATH=str(REPO),
-        )
+        env.update(MUTATE_ENGINES=runs_env((run,)), BUILD_DIR=str(OUT / "baseline" / "build"), PYTHONPATH=str(REPO))
         env.pop("RTL_DIR", None)
         cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:xdist", str(HERE / "engine_check.py")]
         p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
         if p.returncode != 0:
-            return f"baseline {plan}: the engine check fails on the real RTL\n{p.stdout[-3000:]}"
+            return f"baseline {run}: the engine check fails on the real RTL\n{p.stdout[-3000:]}"
         stamp.parent.mkdir(parents=True, exist_ok=True)
         stamp.write_text("ok\n")
         return None
 
     with ThreadPoolExecutor(max(1, jobs)) as ex:
-        return [r for r in ex.map(one, plans) if r]
+        return [r for r in ex.map(one, runs) if r]
