@@ -415,13 +415,19 @@ def format_report(rep: dict) -> str:
     return "\n".join(lines)
 
 
-def collect_results(selected: list[Mutant]) -> list[dict]:
+def collect_results(selected: list[Mutant], equivalent: dict | None = None) -> list[dict]:
+    """The results of the selected mutants that ran; a survivor reviewed since (now in
+    equivalent.toml) is reported as equivalent."""
+    equivalent = load_equivalent() if equivalent is None else equivalent
     out = []
     for m in selected:
         f = mutant_dir(m) / "result.json"
         if f.exists():
             r = json.loads(f.read_text())
             if r.get("original") == m.original and r.get("replacement") == m.replacement:
+                eq = equivalent.get(equiv_key(m))
+                if eq and r["status"] == "survived":
+                    r.update(status="equivalent", reason=eq["reason"])
                 out.append(r)
     return out
 

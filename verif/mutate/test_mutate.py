@@ -4,6 +4,7 @@ module and the equivalent-mutant list."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
@@ -207,3 +208,15 @@ def test_equivalent_list_is_reviewed_and_current(everything):
     keys = {runner.equiv_key(m) for m in everything}
     stale = [k for k in eq if k not in keys]
     assert not stale, f"equivalent.toml entries that match no mutant: {stale}"
+
+
+def test_reviewed_survivor_is_reported_equivalent(tmp_path, monkeypatch):
+    m = runner.sample(runner.enumerate_all()[0], 1, 9)[0]
+    monkeypatch.setattr(runner, "OUT", tmp_path)
+    d = runner.mutant_dir(m)
+    d.mkdir(parents=True)
+    res = {"id": m.id, "module": m.module, "status": "survived", "original": m.original, "replacement": m.replacement}
+    (d / "result.json").write_text(json.dumps(res))
+    assert runner.collect_results([m], {})[0]["status"] == "survived"
+    eq = {runner.equiv_key(m): {"reason": "why"}}
+    assert runner.collect_results([m], eq)[0]["status"] == "equivalent"
