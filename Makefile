@@ -40,9 +40,9 @@ export NET IMAGES DATA WEIGHTS WAVES SEED FOLD II_FRAMES SHARD
 FOLD_ARG := $(FOLD)$(if $(TARGET_II),:ii=$(TARGET_II))$(if $(DEVICE),:device=$(DEVICE))
 
 RTL_FILES := $(sort $(wildcard rtl/*.sv))
-PY_DIRS   := model tb syn docs formal
+PY_DIRS   := model tb syn docs formal verif
 
-.PHONY: help venv sim test lint weights synth synth-check formal bench-sim clean
+.PHONY: help venv sim test lint weights synth synth-check formal bench-sim mutate clean
 
 help: ## list targets and variables
 	@echo "Targets:"
@@ -63,8 +63,9 @@ help: ## list targets and variables
 	@echo "  WAVES=1           write a waveform of make sim (FST; VCD when lz4 is missing)"
 	@echo "  SEED=N            stall pattern / training seed (default 1)"
 	@echo "  II_FRAMES=N       make sim: unstalled frames used to measure the II (default 12)"
-	@echo "  JOBS=N            parallel test processes for make test (default 2)"
-	@echo "  SHARD=i/N         make test: run shard i of N only (a deterministic split; the N shards make the whole)"
+	@echo "  JOBS=N            parallel test processes for make test / mutants for make mutate (default 2)"
+	@echo "  SHARD=i/N         make test / make mutate: run shard i of N only (a deterministic split; the N shards make the whole)"
+	@echo "  MUTANTS=N|all     make mutate: mutants sampled over every module (default 150)"
 
 venv: $(STAMP) ## create .venv with the pinned toolchain (automatic)
 
@@ -139,6 +140,11 @@ synth-check: $(STAMP) ## quick generic Yosys synthesis of every RTL top level
 
 formal: $(STAMP) ## SymbiYosys k-induction proofs of the stream primitives, with their meta-tests
 	$(PY) -m pytest -n 0 -q formal
+
+# SEED picks the sample (the same MUTANTS and SEED give the same mutants on any machine).
+MUTANTS ?= 150
+mutate: $(STAMP) ## mutation testing of rtl/ against the tests (MUTANTS=, SEED=, SHARD=, JOBS=): build/mutate/report.json
+	MUTANTS=$(MUTANTS) SEED=$(SEED) SHARD=$(or $(SHARD),1/1) JOBS=$(JOBS) $(PY) -m verif.mutate run
 
 clean: ## remove build outputs (keeps .venv and committed weights)
 	rm -rf build .pytest_cache sim_build results.xml

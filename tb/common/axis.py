@@ -43,10 +43,24 @@ def burst_pause(seed: int, max_run: int = 20):
             yield stall
 
 
+def valid_first_pause(tvalid, seed: int, prob: float = 0.3):
+    """A sink whose TREADY waits for TVALID (legal AXI-Stream, and common: a downstream that
+    readies itself only once it sees a beat): stalled while `tvalid` is low, then random stalls
+    with probability `prob`. A source that waits for TREADY before raising TVALID deadlocks
+    against it; sinks that hold TREADY high regardless never show that."""
+    rng = random.Random(seed)
+    while True:
+        yield not int(tvalid.value) or rng.random() < prob
+
+
 PAUSES = {
     "none": lambda seed: no_pause(),
     "random": lambda seed: random_pause(0.3, seed),
     "burst": lambda seed: burst_pause(seed),
+}
+# Sink modes that watch the stream they receive: (dut, seed) -> pause generator on m_axis.
+SINK_PAUSES = {
+    "valid_first": lambda dut, seed: valid_first_pause(dut.m_axis_tvalid, seed),
 }
 
 
@@ -88,7 +102,10 @@ class StreamTB:
 
     def set_pauses(self, in_pause: str, out_pause: str, seed: int):
         self.source.set_pause_generator(PAUSES[in_pause](seed))
-        self.sink.set_pause_generator(PAUSES[out_pause](seed + 1))
+        if out_pause in SINK_PAUSES:
+            self.sink.set_pause_generator(SINK_PAUSES[out_pause](self.dut, seed + 1))
+        else:
+            self.sink.set_pause_generator(PAUSES[out_pause](seed + 1))
 
     async def _count_cycles(self):
         while True:

