@@ -87,6 +87,16 @@ PLANS = {
     "result_formatter": Plan(("tb/result_formatter",), (TINY,)),
     "rom": Plan(("tb/rom",), (SIGMOID,)),
     "window_gen": Plan(("tb/window_gen",), (TINY,)),
+    # lane_dot is the arithmetic core of conv_unit and fc_unit: their unit tests and tiny.
+    "lane_dot": Plan(("tb/fc_unit", "tb/conv_unit"), (TINY,)),
+    # Not in tiny, up5k or lenet5_sigmoid: unit tests only (resnet8, the one export with the
+    # residual units, takes minutes per run; no export uses threshold yet).
+    "threshold": Plan(("tb/threshold",)),
+    "axis_fork": Plan(("tb/axis_fork",)),
+    "skip_fifo": Plan(("tb/skip_fifo",)),
+    "add_unit": Plan(("tb/add_unit",)),
+    "stride_sel": Plan(("tb/stride_sel",)),
+    "gap_unit": Plan(("tb/gap_unit",)),
 }
 
 
