@@ -25,6 +25,7 @@ PROTOCOL_TESTS = [
     "back_to_back_no_idle",
     "reset_input_contract",
     "reset_cuts_result_frame",
+    "frame_kinds_under_stalls_and_resets",
 ]
 NETS = [n for n in ("tiny", "lenet5", "lenet5_sigmoid") if (REPO / "weights" / n / "manifest.json").exists()]
 
