@@ -109,9 +109,11 @@ class EngineTB(StreamTB):
         func_cov.sample(kind or func_cov.frame_kind(len(data), self.pixels), self.stall, self.reset_point, self.fold)
         await self.source.send(AxiStreamFrame(data))
 
-    async def recv_result(self, timeout_us: float = 5000) -> tuple[list[int], int, int]:
-        """(logits, class, error flag) of the next result frame; asserts its shape."""
-        frame = await with_timeout(self.sink.recv(compact=False), timeout_us, "us")
+    async def recv_result(self, timeout_us: float | None = 5000) -> tuple[list[int], int, int]:
+        """(logits, class, error flag) of the next result frame; asserts its shape. timeout_us
+        None: no timeout, for a caller that has one and may cancel this wait."""
+        recv = self.sink.recv(compact=False)
+        frame = await (recv if timeout_us is None else with_timeout(recv, timeout_us, "us"))
         words = [int(x) for x in frame.tdata]
         users = [int(x) for x in frame.tuser] if isinstance(frame.tuser, list) else [int(frame.tuser or 0)]
         assert len(words) == self.n_classes + 1, f"result frame has {len(words)} beats, expected {self.n_classes + 1}"

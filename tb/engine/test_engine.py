@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import RisingEdge, with_timeout
 from cocotb_bus.monitors import Monitor
 from cocotb_bus.scoreboard import Scoreboard
 
@@ -125,7 +125,9 @@ class ResultMonitor(Monitor):
 
     async def _monitor_recv(self):
         while True:
-            logits, cls, err = await self.tb.recv_result(timeout_us=20000)
+            # No timeout here (_expect has it): with_timeout would run the receive as a task of
+            # its own, which kill() leaves running, and which would then take the next frame.
+            logits, cls, err = await self.tb.recv_result(timeout_us=None)
             self._recv((tuple(logits), cls, err))
 
 
@@ -141,7 +143,7 @@ async def _expect(tb, vec, images, flags):
     scoreboard = Scoreboard(tb.dut, fail_immediately=True)
     scoreboard.add_interface(monitor, expected)
     while expected:
-        await monitor.wait_for_recv()
+        await with_timeout(monitor.wait_for_recv(), 20000, "us")
     monitor.kill()
     assert scoreboard.errors == 0
 
