@@ -140,6 +140,7 @@ class FileCov:
     toggles_hit: int = 0
     elab_check_lines: int = 0
     check_counts: dict[int, int] = field(default_factory=dict)  # simulation-check lines
+    untoggled: dict[str, list[int]] = field(default_factory=dict)  # signal -> [untoggled, points]
 
     def row(self) -> dict:
         lines = len(self.line_counts)
@@ -156,6 +157,8 @@ class FileCov:
             "elab_check_lines": self.elab_check_lines,
             "sim_check_lines": len(self.check_counts),
             "sim_check_lines_hit": sum(1 for c in self.check_counts.values() if c > 0),
+            # where the untoggled bits are: the signals with the most, "name": [untoggled, points]
+            "untoggled_signals": dict(sorted(self.untoggled.items(), key=lambda kv: -kv[1][0])[:6]),
         }
 
 
@@ -188,6 +191,10 @@ def per_file(points: dict[str, int], root: Path = REPO) -> dict[str, FileCov]:
         if kind == "toggle":
             fc.toggles += 1
             fc.toggles_hit += count > 0
+            # 'o' is 'signal[bit]:0->1': group by the signal, without bits and direction
+            sig = fc.untoggled.setdefault(re.sub(r"[\[:].*", "", fields.get("o", "")), [0, 0])
+            sig[0] += count == 0
+            sig[1] += 1
             continue
         if kind not in ("line", "branch"):
             continue

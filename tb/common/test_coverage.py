@@ -106,6 +106,7 @@ def test_table_excludes_check_code_and_takes_lowest_count(repo, tmp_path):
     (r,) = rows
     assert (r["file"], r["lines"], r["lines_hit"], r["uncovered_lines"]) == ("rtl/m.sv", 3, 2, [7])
     assert (r["toggles"], r["toggles_hit"], r["toggle_pct"]) == (2, 1, 50.0)
+    assert r["untoggled_signals"] == {"q": [1, 2]}
     assert (r["elab_check_lines"], r["sim_check_lines"], r["sim_check_lines_hit"]) == (3, 1, 0)
     assert tot["line_pct"] == pytest.approx(66.7)
     cov.annotate(points, tmp_path / "ann", repo)
