@@ -172,27 +172,42 @@ def rel(path: str, root: Path) -> str | None:
     return f"rtl/{p.name}" if (root / "rtl" / p.name).exists() else None
 
 
+def by_source(points: dict[str, int], root: Path = REPO) -> dict[tuple, int]:
+    """Points of rtl/ files summed over instances and parameter sets: Verilator keys a point
+    also by its hierarchy (`h`) and parameterised module copy (`page`), so one source line has
+    a point per copy; the table is per source file, where a point ran if any copy ran it.
+    Key: (file, kind, line, column, point, span)."""
+    out: dict[tuple, int] = defaultdict(int)
+    for key, count in points.items():
+        fields = parse_key(key)
+        name = rel(fields.get("f", ""), root)
+        if name is None:
+            continue
+        kind = fields.get("t") or fields.get("page", "").split("/")[0].removeprefix("v_")
+        out[(name, kind, fields.get("l", ""), fields.get("n", ""), fields.get("o", ""), fields.get("S", ""))] += count
+    return dict(out)
+
+
 def per_file(points: dict[str, int], root: Path = REPO) -> dict[str, FileCov]:
-    """Line and toggle coverage of each rtl/ file. A line's count is the lowest count of the
-    line and branch points that cover it (a line is hit only if every block on it ran, as
-    verilator_coverage --annotate marks it); a toggle point is one direction of one bit."""
+    """Line and toggle coverage of each rtl/ file, over all instances (by_source). A line's
+    count is the lowest count of the line and branch points that cover it (a line is hit only if
+    every block on it ran, as verilator_coverage --annotate marks it); a toggle point is one
+    direction of one bit."""
     files: dict[str, FileCov] = {}
     regions: dict[str, tuple[set[int], set[int]]] = {}
     for f in sorted((root / "rtl").glob("*.sv*")):
         name = f"rtl/{f.name}"
         regions[name] = check_lines(f.read_text())
         files[name] = FileCov(name, elab_check_lines=len(regions[name][0]))
-    for key, count in points.items():
-        fields = parse_key(key)
-        name = rel(fields.get("f", ""), root)
-        if name is None or name not in files:
+    for (name, kind, line, _, point, span), count in by_source(points, root).items():
+        if name not in files:
             continue
-        fc, kind = files[name], fields.get("t") or fields.get("page", "").split("/")[0].removeprefix("v_")
+        fc = files[name]
         if kind == "toggle":
             fc.toggles += 1
             fc.toggles_hit += count > 0
             # 'o' is 'signal[bit]:0->1': group by the signal, without bits and direction
-            sig = fc.untoggled.setdefault(re.sub(r"[\[:].*", "", fields.get("o", "")), [0, 0])
+            sig = fc.untoggled.setdefault(re.sub(r"[\[:].*", "", point), [0, 0])
             sig[0] += count == 0
             sig[1] += 1
             continue
@@ -201,7 +216,7 @@ def per_file(points: dict[str, int], root: Path = REPO) -> dict[str, FileCov]:
         elab, sim = regions[name]
         # Every line of an included check file (mem_check.svh) is simulation-check code.
         in_check = name.endswith(".svh")
-        for n in span_lines(fields):
+        for n in span_lines({"S": span, "l": line}):
             if n in elab:
                 continue
             target = fc.check_counts if (in_check or n in sim) else fc.line_counts

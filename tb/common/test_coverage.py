@@ -150,3 +150,17 @@ def test_write_doc_keeps_hand_written_text(tmp_path):
     doc.write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
         cov.write_doc(doc, ["x"])
+
+
+def test_instances_and_parameter_sets_count_once(repo, tmp_path):
+    """Verilator keys a point by instance (h) and parameterised copy (page) too: a line one
+    instance never ran is still hit if another ran it, and a toggle bit counts once."""
+    f = str(repo / "rtl" / "m.sv")
+
+    def inst(t, count, h, o="block", span="6"):
+        return f"C '{key(f=f, l=6, n=3, t=t, page=f'v_{t}/m__D{h}', o=o, S=span, h=f'top.u{h}')}' {count}"
+
+    dat = write(tmp_path / "i.dat", [inst("line", 0, 1), inst("line", 7, 2), inst("toggle", 0, 1, "q:0->1", "")])
+    dat2 = write(tmp_path / "j.dat", [inst("toggle", 1, 2, "q:0->1", "")])
+    (r,) = cov.table(cov.per_file(cov.merge([dat, dat2]), repo))[0]
+    assert (r["lines"], r["lines_hit"], r["toggles"], r["toggles_hit"]) == (1, 1, 1, 1)

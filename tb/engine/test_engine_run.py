@@ -62,7 +62,9 @@ def test_protocol(net):
 # 'up5k' (also one kernel row per cycle in the convolutions, shift-only requantization: the
 # configuration docs/synthesis.md sizes for the iCE40 UP5K).
 FOLDED = {"small": [], "up5k": ["--scale", "pow2"]}
-WLOAD_TESTS = ["weights_load_after_images", "reset_mid_frame"]
+# short_and_long_frames: malformed frames on a folded export too (functional coverage,
+# docs/coverage.md), here where the protocol build exists anyway.
+WLOAD_TESTS = ["weights_load_after_images", "reset_mid_frame", "short_and_long_frames"]
 
 
 @pytest.mark.xdist_group("engine_small")
