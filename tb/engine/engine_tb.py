@@ -13,6 +13,7 @@ from cocotb.triggers import RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSource
 
 from tb.common.axis import StreamTB, unpack
+from tb.engine import func_cov
 
 
 def wload_mem_file(weights_dir: str | Path) -> Path | None:
@@ -40,11 +41,17 @@ class EngineTB(StreamTB):
     def __init__(self, dut, n_classes: int, in_pause="none", out_pause="none", seed: int = 1):
         super().__init__(dut, in_pause, out_pause, seed, count_cycles=False)
         self.n_classes = n_classes
+        # Functional coverage labels of the frames sent (tb/engine/func_cov.py): a test that
+        # holds the output or resets mid-frame says so; the stall label follows set_pauses.
+        self.reset_point = "none"
+        weights_dir = os.environ.get("WEIGHTS_DIR")
+        self.fold = func_cov.fold_label(weights_dir) if weights_dir else "default"
+        shape = json.loads((Path(weights_dir) / "manifest.json").read_text())["in_shape"] if weights_dir else [0]
+        self.pixels = int(np.prod(shape))  # a well-formed input frame's length
         self.frame_starts: list[int] = []  # cycle of each input frame's first accepted beat
         self.result_ends: list[int] = []  # cycle of each result frame's last beat
         self._in_frame = False
         self._monitor_task = None
-        weights_dir = os.environ.get("WEIGHTS_DIR")
         self.wload_words = wload_words(weights_dir) if weights_dir else None
         if self.wload_words:
             self.wload = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_wload_axis"), dut.clk, dut.rst, byte_lanes=1)
@@ -52,6 +59,11 @@ class EngineTB(StreamTB):
         else:
             self.wload = None
             dut.s_wload_axis_tvalid.value = 0
+
+    def set_pauses(self, in_pause: str, out_pause: str, seed: int):
+        super().set_pauses(in_pause, out_pause, seed)
+        pauses = {in_pause, out_pause}
+        self.stall = "burst" if "burst" in pauses else "random" if "random" in pauses else "none"
 
     def start_monitor(self):
         """Record frame start / result end cycles. A per-cycle Python coroutine costs
@@ -89,10 +101,13 @@ class EngineTB(StreamTB):
             await RisingEdge(self.dut.clk)
         assert int(self.dut.weights_valid.value) == int(expect_valid), "weights_valid after a weight-load frame"
 
-    async def send_image(self, pixels):
+    async def send_image(self, pixels, kind: str | None = None):
         """One input frame, TLAST on its last beat. A frame without TLAST followed by another
-        looks on the wire exactly like one long frame: send their concatenation."""
-        await self.source.send(AxiStreamFrame(bytes(np.asarray(pixels, dtype=np.uint8).ravel())))
+        looks on the wire exactly like one long frame: send their concatenation, with
+        kind='missing-tlast' (else the kind follows from the length)."""
+        data = bytes(np.asarray(pixels, dtype=np.uint8).ravel())
+        func_cov.sample(kind or func_cov.frame_kind(len(data), self.pixels), self.stall, self.reset_point, self.fold)
+        await self.source.send(AxiStreamFrame(data))
 
     async def recv_result(self, timeout_us: float | None = 5000) -> tuple[list[int], int, int]:
         """(logits, class, error flag) of the next result frame; asserts its shape. No timeout

@@ -182,7 +182,7 @@ async def missing_tlast_then_good_frames(dut):
     tb = EngineTB(dut, vec.n_classes, seed=5)
     await tb.reset()
     imgs = [vec.images[i].ravel() for i in range(4)]
-    await tb.send_image(np.concatenate([imgs[0], imgs[1]]))  # imgs[0] had no TLAST
+    await tb.send_image(np.concatenate([imgs[0], imgs[1]]), kind="missing-tlast")  # imgs[0] had no TLAST
     await tb.send_image(imgs[2])
     await tb.send_image(imgs[3])
     await _expect(tb, vec, [imgs[0], imgs[2], imgs[3]], [1, 0, 0])
@@ -192,6 +192,7 @@ async def missing_tlast_then_good_frames(dut):
 async def reset_mid_frame(dut):
     vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
     tb = EngineTB(dut, vec.n_classes, seed=7)
+    tb.reset_point = "mid-input-frame"
     tb.start_monitor()
     await tb.reset()
     await tb.send_image(vec.images[0])
@@ -218,6 +219,7 @@ async def output_stalled_10000_cycles(dut):
     fills up and holds its input back (nothing dropped), then every result comes out in order."""
     vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
     tb = EngineTB(dut, vec.n_classes, seed=9)
+    tb.stall = "output-held"
     await tb.reset()
     tb.sink.clear_pause_generator()  # else the idle generator lifts the pause every cycle
     tb.sink.pause = True
@@ -315,6 +317,7 @@ async def reset_input_contract(dut):
 
     vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
     tb = EngineTB(dut, vec.n_classes, seed=23)
+    tb.reset_point = "mid-input-frame"
     await tb.reset()
     taken = _watch(dut, "s_axis")
     img = vec.images[0].ravel()
@@ -362,6 +365,7 @@ async def reset_cuts_result_frame(dut):
     vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
     beats = vec.n_classes + 1
     tb = EngineTB(dut, vec.n_classes, "none", "random", seed=29)
+    tb.reset_point = "mid-result-frame"
     await tb.reset()
     out = _watch(dut, "m_axis")
     await tb.send_image(vec.images[0])
@@ -389,3 +393,56 @@ async def reset_cuts_result_frame(dut):
     want1 = [v & 0xFFFFFFFF for v in vec.reference_logits(vec.images[1]).tolist()]
     assert [d for d, _ in run[-beats:]][: vec.n_classes] == want1
     assert tb.sink.empty()
+
+
+# --- the functional coverage cross (tb/engine/func_cov.py) ---------------------------------
+
+STALL_PAUSES = {"none": ("none", "none"), "random": ("random", "random"), "burst": ("burst", "burst")}
+
+
+@cocotb.test()
+async def frame_kinds_under_stalls_and_resets(dut):
+    """Every frame kind (well-formed, short, long, missing TLAST, 1 pixel) under every stall
+    pattern (none, random, burst, output held for 3,000 cycles), after no reset, a reset in the
+    middle of an input frame and one in the middle of a result frame: each result right and
+    flagged as the sanitizer must flag it, nothing lost or left over."""
+    vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
+    n = vec.pixels
+    imgs = [vec.images[i].ravel() for i in range(7)]
+    frames = [
+        ("well-formed", imgs[0], imgs[0], 0),
+        ("short", imgs[1][:300], _sanitized(imgs[1][:300], n), 1),
+        ("long", np.concatenate([imgs[2], imgs[3][:50]]), imgs[2], 1),
+        ("missing-tlast", np.concatenate([imgs[4], imgs[5]]), imgs[4], 1),
+        ("1-pixel", imgs[6][:1], _sanitized(imgs[6][:1], n), 1),
+    ]
+    tb = EngineTB(dut, vec.n_classes, seed=31)
+    taken, out = _watch(dut, "s_axis"), _watch(dut, "m_axis")
+    for stall in ("none", "random", "burst", "output-held"):
+        for reset in ("none", "mid-input-frame", "mid-result-frame"):
+            # output-held: random output pauses until the hold (a result must leave to be cut).
+            tb.set_pauses(*STALL_PAUSES.get(stall, ("none", "random")), seed=31)
+            tb.reset_point = reset
+            await tb.reset()
+            if reset != "none":
+                # A frame cut by the reset: in the middle of its input, or of its result frame.
+                watched = taken if reset == "mid-input-frame" else out
+                goal = len(watched) + (n // 2 if reset == "mid-input-frame" else 3)
+                await tb.send_image(imgs[6])
+                while len(watched) < goal:
+                    await RisingEdge(dut.clk)
+                await tb.reset()
+                tb.sink.clear()
+            if stall == "output-held":
+                tb.stall = stall
+                tb.sink.clear_pause_generator()
+                tb.sink.pause = True
+            for kind, data, _, _ in frames:
+                await tb.send_image(data, kind=kind)
+            if stall == "output-held":
+                for _ in range(3000):
+                    await RisingEdge(dut.clk)
+                assert tb.sink.empty(), "a result left while the output was held"
+                tb.sink.pause = False
+            await _expect(tb, vec, [want for _, _, want, _ in frames], [flag for *_, flag in frames])
+            assert tb.sink.empty(), (stall, reset)

@@ -26,6 +26,7 @@ PROTOCOL_TESTS = [
     "back_to_back_no_idle",
     "reset_input_contract",
     "reset_cuts_result_frame",
+    "frame_kinds_under_stalls_and_resets",
 ]
 NETS = [n for n in ("tiny", "lenet5", "lenet5_sigmoid") if (REPO / "weights" / n / "manifest.json").exists()]
 
@@ -67,7 +68,9 @@ def test_protocol(net):
 # 'up5k' (also one kernel row per cycle in the convolutions, shift-only requantization: the
 # configuration docs/synthesis.md sizes for the iCE40 UP5K).
 FOLDED = {"small": [], "up5k": ["--scale", "pow2"]}
-WLOAD_TESTS = ["weights_load_after_images", "reset_mid_frame"]
+# short_and_long_frames: malformed frames on a folded export too (functional coverage,
+# docs/coverage.md), here where the protocol build exists anyway.
+WLOAD_TESTS = ["weights_load_after_images", "reset_mid_frame", "short_and_long_frames"]
 
 
 @pytest.mark.parametrize("fold", _own_build(FOLDED, "engine_tiny_"))
