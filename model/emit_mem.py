@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model import quant
+from model import arith
 from model.graph import Graph, QuantLayer
 from model.nets import Fold
 from model.plan import Plan, check_fold
@@ -109,7 +109,7 @@ def layer_mem_files(ql: QuantLayer, fold: Fold, beats_lanes: tuple[int, int]) ->
         words = pack_conv_weights(ql.weight, fold)
         wbits = fold.pe * fold.simd * (fold.taps or ql.k * ql.k) * 8
     else:
-        words = pack_fc_weights(quant.dense_weight_stream(ql), *beats_lanes, fold)
+        words = pack_fc_weights(arith.dense_weight_stream(ql), *beats_lanes, fold)
         wbits = fold.pe * fold.simd * 8
     out = {"w": (format_mem(words, wbits), len(words), wbits), "b": (format_mem(ql.bias, 32), len(ql.bias), 32)}
     if ql.m is not None:

@@ -25,10 +25,8 @@ import torch
 
 from model import quant
 from model.graph import Graph
+from model.manifest import N_DUMP, VECTORS_DIR
 from model.reference import classify, run_reference
-
-N_DUMP = 8  # images whose every layer activation goes to vectors/acts/
-VECTORS_DIR = "vectors"
 
 
 def float_classes(float_model, images) -> np.ndarray:

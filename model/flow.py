@@ -25,7 +25,7 @@ from model import emit_mem, emit_rtl, emit_vectors, manifest
 from model.graph import Graph
 from model.nets import Fold, Net
 from model.plan import plan
-from model.quantize import DEFAULT_QAT_EPOCHS, DEFAULT_SCALE, from_checkpoint, quantize_flow, round_acc
+from model.quantize import CALIB_IMAGES, DEFAULT_QAT_EPOCHS, DEFAULT_SCALE, from_checkpoint, quantize_flow, round_acc
 
 DEFAULT_NETS = ("tiny", "lenet5", "lenet5_sigmoid")
 CHECKPOINT_FILES = ("checkpoint.pt", "model.ts")  # copied into the export with it
@@ -76,7 +76,8 @@ def export_checkpoint(net: Net, ckpt_path: Path, out_dir: Path, folds, ds, metho
             if src.resolve() != dst.resolve():
                 shutil.copyfile(src, dst)
             extra.append(dst)
-    return export_dir(graph, folds, ds, model, out_dir, manifest.meta(info, settings, acc, info.get("seed")), extra)
+    meta = manifest.meta(info, settings, acc, info.get("seed"), CALIB_IMAGES)
+    return export_dir(graph, folds, ds, model, out_dir, meta, extra)
 
 
 def make_weights(

@@ -16,16 +16,18 @@ from pathlib import Path
 
 import numpy as np
 
-from model import quant
+from model import arith
 from model.emit_mem import read_mem, unpack_conv_weights, unpack_fc_weights
-from model.emit_vectors import N_DUMP, VECTORS_DIR
 from model.graph import INPUT, Graph, QuantLayer
 from model.nets import Fold
 from model.plan import Plan
-from model.quantize import CALIB_IMAGES
 
 MANIFEST_FORMAT = 2  # 2: inputs, stream, in_stream, c_in, in_beats, taps
 MANIFEST = "manifest.json"
+
+
+VECTORS_DIR = "vectors"  # the export's test vectors (model/emit_vectors.py)
+N_DUMP = 8  # images whose every layer activation goes to vectors/acts/
 
 
 def sha256(path: Path) -> str:
@@ -46,7 +48,7 @@ def dataset_description(ds) -> dict:
     return d
 
 
-def meta(info: dict, settings: dict, acc: dict, seed) -> dict:
+def meta(info: dict, settings: dict, acc: dict, seed, calib_images: int) -> dict:
     """The checkpoint's part of the manifest: seed, training, quantization, accuracy so far."""
     return {
         "seed": seed,
@@ -55,9 +57,9 @@ def meta(info: dict, settings: dict, acc: dict, seed) -> dict:
             "method": settings["method"],
             "scale": settings["scale"],
             "qat_epochs": int(settings.get("qat_epochs") or 0),
-            "calibration": f"first {CALIB_IMAGES} training images",
-            "m_bits": None if settings["scale"] == "pow2" else quant.M_BITS,
-            "r_range": [quant.R_MIN, quant.R_MAX],
+            "calibration": f"first {calib_images} training images",
+            "m_bits": None if settings["scale"] == "pow2" else arith.M_BITS,
+            "r_range": [arith.R_MIN, arith.R_MAX],
             "weights": "int8 symmetric per output channel (last layer: one shared scale), -127..127",
             "requant": "y = clamp((acc*m + 2**(r-1)) >>> r, lo, hi)",
         },

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from model.arith import gap_multiplier
 from model.graph import INPUT, Graph, QuantLayer, consumers
 from model.nets import Fold
 
 ACC_W = 32  # accumulator and logit width (int32), see docs/architecture.md
-M_W = 16  # requantization multiplier width (model/quant.py keeps m below 2**15)
+M_W = 16  # requantization multiplier width (model/arith.py keeps m below 2**15)
 FIFO_DEPTH = 16  # rate-matching FIFO in front of folded compute units (bursts from pooling)
 # Beats a skip FIFO gets beyond the cycle model's occupancy: the model's latencies are
 # figures from the module headers, not the handshakes cycle by cycle.
@@ -229,8 +230,6 @@ def plan(graph: Graph, folds: dict[str, Fold], pow2: bool = False) -> Plan:
     """The stage netlist of a graph: which library modules, with which constants. A node
     read by several nodes ends in an axis_fork; an Add's skip input goes through a skip_fifo
     sized by the cycle model."""
-    from model.quant import gap_multiplier
-
     check_folds(graph, folds)
     fmt = stream_formats(graph, folds)
     cons = consumers(graph)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.graph import INPUT
-from model.quant import QuantLayer, add_int, avg_pool_int, dense_weight_stream, gap_int, requantize
+from model.arith import add_int, avg_pool_int, dense_weight_stream, gap_int, requantize
+from model.graph import INPUT, QuantLayer
 
 
 def conv_acc(x: np.ndarray, ql: QuantLayer) -> np.ndarray:

@@ -15,8 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from model.arith import I8, U8
 from model.nets import INPUT, Add, Conv, GlobalAvgPool, Net, Pool, layer_inputs, layer_names
-from model.quant import I8, U8, QuantLayer, weight_scales
+from model.quant import QuantLayer, weight_scales
 
 
 class QuantizedNet(nn.Module):

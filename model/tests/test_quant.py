@@ -1,4 +1,4 @@
-"""Requantization arithmetic, multipliers and the quantizer (model/quant.py)."""
+"""Requantization arithmetic, multipliers and the quantizer (model/arith.py, model/quant.py)."""
 
 import math
 import random
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from model import quant
+from model import arith, quant
+from model.arith import compute_multiplier, pow2_multiplier, requantize
 from model.nets import TINY, Conv, Dense, Net, Pool
-from model.quant import compute_multiplier, pow2_multiplier, requantize
 
 
 def rq(acc, m, r, lo=-(2**40), hi=2**40):
@@ -104,14 +104,14 @@ def test_pow2_multiplier():
 
 
 def test_avg_pool_rounding():
-    assert int(quant.avg_pool_int(1, 1, 1, 2)) == 1  # 1.25
-    assert int(quant.avg_pool_int(1, 1, 2, 2)) == 2  # 1.5 -> up
-    assert int(quant.avg_pool_int(255, 255, 255, 255)) == 255
-    assert int(quant.avg_pool_int(0, 0, 0, 1)) == 0
+    assert int(arith.avg_pool_int(1, 1, 1, 2)) == 1  # 1.25
+    assert int(arith.avg_pool_int(1, 1, 2, 2)) == 2  # 1.5 -> up
+    assert int(arith.avg_pool_int(255, 255, 255, 255)) == 255
+    assert int(arith.avg_pool_int(0, 0, 0, 1)) == 0
 
 
 def test_sigmoid_lut():
-    lut = quant.sigmoid_lut(0.05)
+    lut = arith.sigmoid_lut(0.05)
     assert lut.shape == (256,) and lut.min() >= 0 and lut.max() <= 255
     assert np.all(np.diff(lut) >= 0)
     assert lut[128] == 128  # sigmoid(0) * 255 = 127.5 -> 128
@@ -121,7 +121,7 @@ def test_sigmoid_lut():
 
 def test_dense_weight_stream_order():
     ql = quant.QuantLayer("fc1", "dense", "relu", (3, 2, 2), (5, 1, 1), weight=np.arange(5 * 12).reshape(5, 12))
-    ws = quant.dense_weight_stream(ql)
+    ws = arith.dense_weight_stream(ql)
     for o in range(5):
         for c in range(3):
             for y in range(2):
@@ -170,7 +170,7 @@ def test_quantize_sigmoid_layers_get_lut():
     qls = quant.quantize(net, model, images)
     c = qls[0]
     assert (c.lo, c.hi) == (-128, 127) and c.lut is not None and c.s_out == 1 / 255
-    assert c.s_pre * 127 <= quant.SIGMOID_SAT + 1e-9
+    assert c.s_pre * 127 <= arith.SIGMOID_SAT + 1e-9
 
 
 def test_accumulator_width_check():

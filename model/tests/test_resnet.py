@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from model import quant
+from model import arith, quant
 from model.cycles import predict, skip_depth
 from model.graph import from_net
 from model.nets import RESNET8, Add, Conv, Dense, GlobalAvgPool, Net, Pool, layer_inputs
@@ -107,17 +107,17 @@ def test_reference_equals_torch_quant(scale):
 
 
 def test_add_and_gap_arithmetic():
-    ma, mb, r = quant.add_multipliers(2**-3 / 255, 2**-1 / 255, 2**-2 / 255, "pow2")
+    ma, mb, r = arith.add_multipliers(2**-3 / 255, 2**-1 / 255, 2**-2 / 255, "pow2")
     assert (ma, mb, r) == (1, 4, 1)  # a/2 + 2b, rounded half up: (a + 4b + 1) >> 1
-    assert quant.add_int(np.array([-3, 5]), np.array([1, 200]), (ma, mb), (r,), 0, 255).tolist() == [1, 255]
+    assert arith.add_int(np.array([-3, 5]), np.array([1, 200]), (ma, mb), (r,), 0, 255).tolist() == [1, 255]
     with pytest.raises(ValueError, match="not powers of two"):
-        quant.add_multipliers(0.3, 0.5, 0.25, "pow2")
+        arith.add_multipliers(0.3, 0.5, 0.25, "pow2")
     for n in (1, 7, 49, 196):
-        m, r = quant.gap_multiplier(n)
+        m, r = arith.gap_multiplier(n)
         s = np.arange(255 * n + 1)
         assert np.array_equal((s * m + (1 << (r - 1))) >> r, np.floor(s / n + 0.5).astype(np.int64))
     x = np.arange(49 * 2).reshape(1, 7, 7, 2)
-    assert quant.gap_int(x, *(np.array([v]) for v in quant.gap_multiplier(49))).ravel().tolist() == [48, 49]
+    assert arith.gap_int(x, *(np.array([v]) for v in arith.gap_multiplier(49))).ravel().tolist() == [48, 49]
 
 
 def test_skip_depth_rule():

@@ -1,4 +1,4 @@
-"""add_unit: bit-exact against model/quant.py add_int, y = clamp((a*MA + b*MB + 2**(R-1)) >> R,
+"""add_unit: bit-exact against model/arith.py add_int, y = clamp((a*MA + b*MB + 2**(R-1)) >> R,
 LO, HI), on random and extreme lanes (int8 or uint8 per input), in multiplier and shift-only
 (POW2) mode, with independent random stalls on both inputs and the output; tlast from a."""
 
@@ -13,7 +13,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
-from model.quant import add_int
+from model.arith import add_int
 from tb.common.axis import PAUSES, HandshakeChecker, pack, params, unpack
 from tb.common.sim import rtl_sources, run_cocotb
 

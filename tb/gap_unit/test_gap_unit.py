@@ -1,4 +1,4 @@
-"""gap_unit: one beat per frame of N beats, bit-exact against model/quant.py gap_int with the
+"""gap_unit: one beat per frame of N beats, bit-exact against model/arith.py gap_int with the
 (M, R) of gap_multiplier (the rounded mean), on random frames and all-255 frames (the largest
 sum), under random stalls; back-to-back frames keep their alignment."""
 
@@ -9,7 +9,7 @@ import cocotb
 import numpy as np
 import pytest
 
-from model.quant import gap_int, gap_multiplier
+from model.arith import gap_int, gap_multiplier
 from tb.common.axis import HandshakeChecker, StreamTB, pack, params, unpack
 from tb.common.sim import rtl_sources, run_cocotb
 
