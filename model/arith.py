@@ -163,3 +163,77 @@ def acc_bound(weight: np.ndarray, bias: np.ndarray, in_max: int = 255) -> int:
 def check_acc_width(ql: QuantLayer, acc_w: int = ACC_W) -> None:
     if ql.acc_bound >= 1 << (acc_w - 1):
         raise ValueError(f"{ql.name}: worst-case |accumulator| {ql.acc_bound} does not fit int{acc_w}")
+
+
+# --------------------------------------------------------------------------------------------
+# Low-bit layers (docs/quantization.md "Low-bit layers and thresholds")
+#
+# Values: a bipolar lane (1 bit) stands for -1 (code 0) or +1 (code 1); a 2- or 4-bit
+# activation lane for its unsigned code; a w-bit weight (w > 1) for its two's complement code,
+# symmetric -(2**(w-1) - 1) .. 2**(w-1) - 1. The accumulator is the exact integer sum of the
+# value products plus the int32 bias (0 in a thresholded layer: the bias is in the thresholds).
+#
+# A thresholded layer's activation, per channel o with sorted int thresholds T[o][0..N_T-1]:
+#     count = #{j : acc >= T[o][j]}                   (N_T = 2**a - 1)
+#     value = 2*count - 1 (a = 1, bipolar), count (a = 2, 4)
+#
+# The thresholds come from the float layer offline: its pre-activation is affine in the
+# accumulator, z = g[o]*acc + h[o] (accumulator scale, bias and batch norm folded), and the
+# activation steps up where z reaches a level t_j: t = (0,) for the sign, t_j = (j - 1/2)*s for
+# the quantized ReLU of scale s (round half up: floor(z/s + 1/2), clamped to 0 .. 2**a - 1).
+# For g > 0, z >= t_j <=> acc >= ceil((t_j - h)/g). For g < 0 the inequality turns round:
+# the channel's weights are negated (acc -> -acc) and the same formula holds with |g|. g = 0
+# gives a constant output.
+
+
+def w_range(w_bits: int) -> tuple[int, int]:
+    """Integer weight values of a w-bit layer: bipolar +-1 (only -1 and +1), else symmetric."""
+    if w_bits == 1:
+        return -1, 1
+    q = (1 << (w_bits - 1)) - 1
+    return -q, q
+
+
+def act_levels(a_bits: int, s_act: float = 1.0) -> np.ndarray:
+    """Where a low-bit activation steps up, in units of its pre-activation z: the sign at 0;
+    the a-bit quantized ReLU of scale s_act at (j - 1/2)*s_act, j = 1 .. 2**a - 1."""
+    if a_bits == 1:
+        return np.zeros(1)
+    n = (1 << a_bits) - 1
+    return (np.arange(1, n + 1, dtype=np.float64) - 0.5) * float(s_act)
+
+
+def compute_thresholds(g, h, levels, bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integer thresholds (O, N_T) int64, sorted ascending per row, and the channels whose
+    weights must be negated (g < 0), for the pre-activation z = g*acc + h (float64 per
+    channel) stepping at `levels`. `bound`: the largest |acc| (acc_bound); thresholds are
+    clipped to +-(bound + 1), which changes no output."""
+    g = np.asarray(g, dtype=np.float64)
+    h = np.asarray(h, dtype=np.float64)
+    t = np.asarray(levels, dtype=np.float64)
+    flip = g < 0
+    lim = bound + 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw = np.ceil((t[None, :] - h[:, None]) / np.abs(g)[:, None])
+    const = np.where(h[:, None] >= t[None, :], -lim, lim)  # g == 0: reached always or never
+    thr = np.where((g == 0)[:, None], const, np.clip(np.nan_to_num(raw, nan=lim, posinf=lim, neginf=-lim), -lim, lim))
+    return thr.astype(np.int64), flip
+
+
+def threshold_int(acc, thr: np.ndarray, a_bits: int) -> np.ndarray:
+    """Activation values of accumulators acc (..., O) against thresholds (O, N_T): the count of
+    thresholds reached, as a bipolar value (a = 1) or the unsigned count."""
+    acc = np.asarray(acc, dtype=np.int64)
+    count = (acc[..., None] >= np.asarray(thr, dtype=np.int64)).sum(axis=-1)
+    return 2 * count - 1 if a_bits == 1 else count
+
+
+def lane_code(values, bits: int) -> np.ndarray:
+    """The lane code of activation values: bipolar -1/+1 -> 0/1; otherwise the value."""
+    v = np.asarray(values, dtype=np.int64)
+    return (v + 1) // 2 if bits == 1 else v
+
+
+def pad_value(bits: int) -> int:
+    """The value of a zero lane (window_gen's padding): -1 on a bipolar stream, else 0."""
+    return -1 if bits == 1 else 0

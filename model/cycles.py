@@ -33,6 +33,7 @@ LATENCY = {
     "axis_fifo": 1,
     "window_gen": 1,
     "requant": 2,
+    "threshold": 1,
     "act_lut": 1,
     "pool2x2": 1,
     "result_formatter": 1,

@@ -34,10 +34,30 @@ def _word_to_lanes(word: int, n: int, bits: int) -> np.ndarray:
     return np.array([v - (1 << bits) if v >= half else v for v in vals], dtype=np.int64)
 
 
-def pack_conv_weights(w: np.ndarray, fold: Fold) -> list[int]:
+def weight_codes(w: np.ndarray, w_bits: int) -> np.ndarray:
+    """Lane codes of integer weights: bipolar -1/+1 -> bit 0/1 (W_BITS = 1), else the value
+    (two's complement in the lane)."""
+    w = np.asarray(w, dtype=np.int64)
+    if w_bits == 1:
+        if np.any(np.abs(w) != 1):
+            raise ValueError("bipolar weights must be -1 or +1")
+        return (w + 1) // 2
+    q = 1 << (w_bits - 1)
+    if np.any(w < -q) or np.any(w >= q):
+        raise ValueError(f"weights outside {w_bits} bits")
+    return w
+
+
+def _code_values(lanes: np.ndarray, w_bits: int) -> np.ndarray:
+    """The inverse of weight_codes on lanes read back as signed: bipolar 0/-1 -> -1/+1."""
+    return np.where(lanes == 0, -1, 1) if w_bits == 1 else lanes
+
+
+def pack_conv_weights(w: np.ndarray, fold: Fold, w_bits: int = 8) -> list[int]:
     """Conv weights (O, I, K, K) -> words: address (og*(I/SIMD) + ig)*(K*K/TAPS) + tg,
     lane (pe*SIMD + s)*TAPS + u = w[og*PE+pe][ig*SIMD+s][i][j], tap i*K + j = tg*TAPS + u
-    (rtl/conv_unit.sv; TAPS = K*K when the fold gives none)."""
+    (rtl/conv_unit.sv; TAPS = K*K when the fold gives none); lanes of `w_bits` bits."""
+    w = weight_codes(w, w_bits)
     o, c, k, _ = w.shape
     pe, simd = fold.pe, fold.simd
     taps = fold.taps or k * k
@@ -46,11 +66,11 @@ def pack_conv_weights(w: np.ndarray, fold: Fold) -> list[int]:
         for ig in range(c // simd):
             block = w[og * pe : (og + 1) * pe, ig * simd : (ig + 1) * simd].reshape(pe, simd, k * k)
             for tg in range(k * k // taps):
-                words.append(_lanes_to_word(block[:, :, tg * taps : (tg + 1) * taps].reshape(-1), 8))
+                words.append(_lanes_to_word(block[:, :, tg * taps : (tg + 1) * taps].reshape(-1), w_bits))
     return words
 
 
-def unpack_conv_weights(words: list[int], shape, fold: Fold) -> np.ndarray:
+def unpack_conv_weights(words: list[int], shape, fold: Fold, w_bits: int = 8) -> np.ndarray:
     o, c, k, _ = shape
     pe, simd = fold.pe, fold.simd
     taps = fold.taps or k * k
@@ -59,26 +79,28 @@ def unpack_conv_weights(words: list[int], shape, fold: Fold) -> np.ndarray:
     for addr, word in enumerate(words):
         og, rest = divmod(addr, (c // simd) * nt)
         ig, tg = divmod(rest, nt)
-        lanes = _word_to_lanes(word, pe * simd * taps, 8)
+        lanes = _code_values(_word_to_lanes(word, pe * simd * taps, w_bits), w_bits)
         w[og * pe : (og + 1) * pe, ig * simd : (ig + 1) * simd, tg * taps : (tg + 1) * taps] = lanes.reshape(
             pe, simd, taps
         )
     return w.reshape(shape)
 
 
-def pack_fc_weights(w_stream: np.ndarray, in_beats: int, c_in: int, fold: Fold) -> list[int]:
+def pack_fc_weights(w_stream: np.ndarray, in_beats: int, c_in: int, fold: Fold, w_bits: int = 8) -> list[int]:
     """Dense weights (O, IN_BEATS*C_IN) in stream order -> words: address
-    (b*(O/PE) + og)*(C_IN/SIMD) + ig, lane pe*SIMD + s = w[og*PE+pe][b*C_IN + ig*SIMD + s]."""
+    (b*(O/PE) + og)*(C_IN/SIMD) + ig, lane pe*SIMD + s = w[og*PE+pe][b*C_IN + ig*SIMD + s];
+    lanes of `w_bits` bits."""
+    w_stream = weight_codes(w_stream, w_bits)
     o = w_stream.shape[0]
     pe, simd = fold.pe, fold.simd
     w4 = w_stream.reshape(o // pe, pe, in_beats, c_in // simd, simd)  # og, pe, b, ig, s
     w4 = w4.transpose(2, 0, 3, 1, 4)  # b, og, ig, pe, s
-    return [_lanes_to_word(block.reshape(-1), 8) for block in w4.reshape(-1, pe * simd)]
+    return [_lanes_to_word(block.reshape(-1), w_bits) for block in w4.reshape(-1, pe * simd)]
 
 
-def unpack_fc_weights(words: list[int], o: int, in_beats: int, c_in: int, fold: Fold) -> np.ndarray:
+def unpack_fc_weights(words: list[int], o: int, in_beats: int, c_in: int, fold: Fold, w_bits: int = 8) -> np.ndarray:
     pe, simd = fold.pe, fold.simd
-    lanes = np.stack([_word_to_lanes(wd, pe * simd, 8) for wd in words])
+    lanes = _code_values(np.stack([_word_to_lanes(wd, pe * simd, w_bits) for wd in words]), w_bits)
     w4 = lanes.reshape(in_beats, o // pe, c_in // simd, pe, simd).transpose(1, 3, 0, 2, 4)
     return w4.reshape(o, in_beats * c_in)
 
@@ -106,12 +128,17 @@ def layer_mem_files(ql: QuantLayer, fold: Fold, beats_lanes: tuple[int, int]) ->
     weight words follow."""
     check_fold(ql.name, ql, fold, beats_lanes[1])
     if ql.kind == "conv":
-        words = pack_conv_weights(ql.weight, fold)
-        wbits = fold.pe * fold.simd * (fold.taps or ql.k * ql.k) * 8
+        words = pack_conv_weights(ql.weight, fold, ql.w_bits)
+        wbits = fold.pe * fold.simd * (fold.taps or ql.k * ql.k) * ql.w_bits
     else:
-        words = pack_fc_weights(arith.dense_weight_stream(ql), *beats_lanes, fold)
-        wbits = fold.pe * fold.simd * 8
+        words = pack_fc_weights(arith.dense_weight_stream(ql), *beats_lanes, fold, ql.w_bits)
+        wbits = fold.pe * fold.simd * ql.w_bits
     out = {"w": (format_mem(words, wbits), len(words), wbits), "b": (format_mem(ql.bias, 32), len(ql.bias), 32)}
+    if ql.thr is not None:  # one word per channel, threshold j at bits [j*32 +: 32], sorted ascending
+        if np.any(np.diff(ql.thr, axis=1) < 0) or np.any(np.abs(ql.thr) >= 2**31):
+            raise ValueError(f"{ql.name}: thresholds not sorted ascending or outside int32")
+        tbits = ql.thr.shape[1] * arith.ACC_W
+        out["t"] = (format_mem([_lanes_to_word(row, arith.ACC_W) for row in ql.thr], tbits), len(ql.thr), tbits)
     if ql.m is not None:
         if np.any(ql.m < 0) or np.any(ql.m >= 2**32) or np.any(ql.r > 255):
             raise ValueError(f"{ql.name}: m or r do not fit their memory words")

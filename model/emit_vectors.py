@@ -66,7 +66,7 @@ def write_vectors(graph: Graph, float_model, ds, out_dir: Path) -> tuple[list[Pa
     for name, a in acts.items():
         if name.endswith("_acc") or name == graph[-1].name:
             dt = np.int32
-        elif name.endswith("_pre") or graph[name].signed_out:
+        elif name.endswith("_pre") or graph[name].signed_out or graph[name].a_bits == 1:  # int8, bipolar -1/+1
             dt = np.int8
         else:
             dt = np.uint8

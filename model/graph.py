@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from model.nets import INPUT, Add, Conv, GlobalAvgPool, Net, Pool, layer_inputs, layer_names, shapes
+from model.nets import INPUT, Add, Conv, GlobalAvgPool, Net, Pool, layer_bits, layer_inputs, layer_names, shapes
 
 COMPUTE_KINDS = ("conv", "dense")
 
@@ -50,6 +50,17 @@ class QuantLayer:
     s_pre: float | None = None  # int8 scale before the LUT (sigmoid)
     acc_bound: int = 0  # worst-case |accumulator|
     inputs: tuple[str, ...] = ()  # names of the nodes read (INPUT: the pixel stream)
+    # Precision (docs/rtl-library.md "Low-bit arithmetic contract"): weight bits (1: bipolar),
+    # bits of the input lanes and of the output lanes (1: bipolar; 32: the int32 logits).
+    w_bits: int = 8
+    a_in: int = 8
+    a_bits: int = 8
+    thr: np.ndarray | None = None  # int64 (O, 2**a_bits - 1): threshold activation (low-bit)
+
+    @property
+    def is_lowbit(self) -> bool:
+        """Computes or carries anything below 8 bits (the 8-bit int8 path otherwise)."""
+        return self.w_bits < 8 or self.a_in < 8 or self.a_bits < 8
 
     @property
     def is_compute(self) -> bool:
@@ -113,8 +124,8 @@ def consumers(graph: Graph) -> dict[str, list[str]]:
 def from_net(net: Net) -> Graph:
     """The structure of `net` as a graph (no integer parameters): what planning needs."""
     nodes = []
-    for name, layer, (ins, outs), srcs in zip(
-        layer_names(net), net.layers, shapes(net), layer_inputs(net), strict=True
+    for name, layer, (ins, outs), srcs, bits in zip(
+        layer_names(net), net.layers, shapes(net), layer_inputs(net), layer_bits(net), strict=True
     ):
         if isinstance(layer, Pool):
             node = QuantLayer(name, "pool", None, ins, outs, k=2, pool=layer.kind, inputs=srcs)
@@ -126,5 +137,8 @@ def from_net(net: Net) -> Graph:
             kind = "conv" if isinstance(layer, Conv) else "dense"
             k, pad, stride = getattr(layer, "k", 1), getattr(layer, "pad", 0), getattr(layer, "stride", 1)
             node = QuantLayer(name, kind, layer.act, ins, outs, k=k, pad=pad, stride=stride, inputs=srcs)
+        node.w_bits, node.a_in, node.a_bits = bits
+        if node.a_bits == 32:  # the logits layer: int32 accumulators, as in the 8-bit path
+            node.a_bits = 8
         nodes.append(node)
     return Graph(net.name, net.in_shape, net.n_classes, nodes)

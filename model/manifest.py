@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from model import arith
-from model.emit_mem import read_mem, unpack_conv_weights, unpack_fc_weights
+from model.emit_mem import _word_to_lanes, read_mem, unpack_conv_weights, unpack_fc_weights
 from model.graph import INPUT, Graph, QuantLayer
 from model.nets import Fold
 from model.plan import Plan
@@ -50,6 +50,23 @@ def dataset_description(ds) -> dict:
 
 def meta(info: dict, settings: dict, acc: dict, seed, calib_images: int) -> dict:
     """The checkpoint's part of the manifest: seed, training, quantization, accuracy so far."""
+    if settings["method"] == "qat-ste":  # a low-bit network (model/lowbit.py)
+        return {
+            "seed": seed,
+            "training": {k: info.get(k) for k in ("epoch", "val_acc", "steps") if k in info},
+            "quantization": {
+                "method": "qat-ste",
+                "scale": settings["scale"],
+                "qat_epochs": int(info.get("epoch") or 0),
+                "calibration": "none: trained through its quantizers (straight-through estimator)",
+                "m_bits": None,
+                "r_range": None,
+                "weights": "per layer w_bits: 1 = bipolar +-1 (bit 1 = +1), k = symmetric -(2**(k-1)-1)..2**(k-1)-1",
+                "requant": "hidden layers: y = #{j : acc >= t[j]} (thresholds, batch norm folded; bipolar 2y-1); "
+                "last layer: int32 logits",
+            },
+            "accuracy": acc,
+        }
     return {
         "seed": seed,
         "training": {k: info.get(k) for k in ("epoch", "val_acc", "steps") if k in info},
@@ -83,6 +100,8 @@ def layer_entry(ql: QuantLayer, plan: Plan, files: dict[str, dict] | None) -> di
     }
     if ql.stride != 1:
         entry["stride"] = ql.stride
+    if ql.is_lowbit:  # precision (docs/rtl-library.md "Low-bit arithmetic contract")
+        entry.update({"w_bits": ql.w_bits, "a_in": ql.a_in, "a_bits": ql.a_bits})
     if ql.kind in ("add", "gap"):  # constants in the generated package, no memory files
         entry.update({"m": [int(v) for v in ql.m], "r": [int(v) for v in ql.r], "lo": ql.lo, "hi": ql.hi})
     if ql.is_compute:
@@ -165,6 +184,7 @@ def load_graph(out_dir: str | Path) -> Graph:
         shape = {k: tuple(e[k]) for k in ("in_shape", "out_shape")}
         ql = QuantLayer(e["name"], e["kind"], e["act"], **shape, pool=e["pool"], inputs=tuple(e["inputs"]))
         ql.stride = e.get("stride", 1)
+        ql.w_bits, ql.a_in, ql.a_bits = e.get("w_bits", 8), e.get("a_in", 8), e.get("a_bits", 8)
         if ql.kind in ("add", "gap"):
             ql.m, ql.r = np.array(e["m"], dtype=np.int64), np.array(e["r"], dtype=np.int64)
             ql.lo, ql.hi = e["lo"], e["hi"]
@@ -186,10 +206,10 @@ def load_graph(out_dir: str | Path) -> Graph:
         ql.k, ql.pad = e["k"], e["pad"]
         shape = tuple(e["weight_shape"])
         if ql.kind == "conv":
-            ql.weight = unpack_conv_weights(mem("w", False), shape, fold).astype(np.int64)
+            ql.weight = unpack_conv_weights(mem("w", False), shape, fold, ql.w_bits).astype(np.int64)
         else:
             c, h, w = ql.in_shape
-            stream = unpack_fc_weights(mem("w", False), shape[0], e["in_beats"], e["c_in"], fold)
+            stream = unpack_fc_weights(mem("w", False), shape[0], e["in_beats"], e["c_in"], fold, ql.w_bits)
             # stream order (y, x, c) back to PyTorch's (c, y, x) columns
             ql.weight = stream.reshape(shape[0], h, w, c).transpose(0, 3, 1, 2).reshape(shape).astype(np.int64)
         ql.bias = np.array(mem("b", True), dtype=np.int64)
@@ -197,6 +217,11 @@ def load_graph(out_dir: str | Path) -> Graph:
             ql.m = np.array(mem("m", False), dtype=np.int64)
             ql.r = np.array(mem("r", False), dtype=np.int64)
             ql.lo, ql.hi = e["lo"], e["hi"]
+        if "t" in files:  # thresholds: one word per channel, threshold j at [j*32 +: 32]
+            n_t = (1 << ql.a_bits) - 1
+            ql.thr = np.array([_word_to_lanes(v, n_t, arith.ACC_W) for v in mem("t", False)], dtype=np.int64).reshape(
+                -1, n_t
+            )
         if "lut" in files:
             ql.lut = np.array(mem("lut", False), dtype=np.int64)
     return graph

@@ -14,7 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ACTIVATIONS = ("relu", "sigmoid", "none")
+ACTIVATIONS = ("relu", "sigmoid", "none", "sign")
+# Precisions the hardware has (docs/rtl-library.md "Low-bit arithmetic contract"): weights of
+# 1 (bipolar +-1), 2, 4 or 8 bits (signed), activations of 1 (bipolar, act "sign"), 2 or 4 bits
+# (unsigned, through a threshold unit) or 8 bits (uint8, through requant).
+W_BITS = (1, 2, 4, 8)
+A_BITS = (1, 2, 4, 8)
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class Conv:
     bn: bool = False
     name: str | None = None
     inputs: tuple[str, ...] = ()
+    w_bits: int = 8  # weight precision (1: bipolar)
+    a_bits: int = 8  # output activation precision (1: bipolar sign, act "sign")
 
 
 @dataclass(frozen=True)
@@ -49,12 +56,21 @@ class Pool:
 @dataclass(frozen=True)
 class Dense:
     """Fully connected layer; the input is flattened first. `act="none"` on the last layer
-    leaves its int32 accumulators as the logits."""
+    leaves its int32 accumulators as the logits.
+
+    Low-bit layers (Conv takes the same fields): `w_bits` (1 = bipolar +-1, 2, 4, 8) and
+    `a_bits`, the precision of the layer's output activations (1 = bipolar sign with
+    act="sign", 2 or 4 = unsigned quantized ReLU; both through a threshold unit). `bn`: a batch
+    norm after the layer in the float model, folded into the thresholds (or weights) offline.
+    The last layer gives int32 logits: its `a_bits` stays 8."""
 
     out: int
     act: str = "relu"
     name: str | None = None
     inputs: tuple[str, ...] = ()
+    w_bits: int = 8
+    a_bits: int = 8
+    bn: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,17 +163,95 @@ class Net:
         if not (isinstance(last, Dense) and last.act == "none" and last.out == self.n_classes):
             raise ValueError(f"{self.name}: the last layer must be Dense({self.n_classes}, act='none')")
         shapes(self)  # the graph and every shape, checked now
+        check_precision(self)
+
+    @property
+    def is_lowbit(self) -> bool:
+        """Any layer below 8 bits: trained quantization-aware from the start (model/lowbit.py),
+        thresholds instead of requantization."""
+        return any(getattr(layer, "w_bits", 8) < 8 or getattr(layer, "a_bits", 8) < 8 for layer in self.layers)
 
     @property
     def is_chain(self) -> bool:
         """A plain chain of the original kinds (the float model is an nn.Sequential)."""
-        return all(
-            isinstance(layer, Conv | Pool | Dense)
-            and not layer.inputs
-            and getattr(layer, "stride", 1) == 1
-            and not getattr(layer, "bn", False)
-            for layer in self.layers
+        return (
+            all(
+                isinstance(layer, Conv | Pool | Dense)
+                and not layer.inputs
+                and getattr(layer, "stride", 1) == 1
+                and not getattr(layer, "bn", False)
+                for layer in self.layers
+            )
+            and not self.is_lowbit
         )
+
+
+def check_precision(net: Net) -> None:
+    """The precisions the hardware supports (W_BITS, A_BITS), checked when a network is
+    described; errors name the layer."""
+    names = layer_names(net)
+    lowbit = any(getattr(layer, "w_bits", 8) < 8 or getattr(layer, "a_bits", 8) < 8 for layer in net.layers)
+    bits_out = {INPUT: 8}
+    for idx, (name, layer, ins) in enumerate(zip(names, net.layers, layer_inputs(net), strict=True)):
+        where = f"{net.name}.{name}"
+        a_in = bits_out[ins[0]]
+        if isinstance(layer, Conv | Dense):
+            last = idx == len(net.layers) - 1
+            if layer.w_bits not in W_BITS:
+                raise ValueError(
+                    f"{where}: {layer.w_bits}-bit weights are not supported "
+                    f"(weights of {', '.join(map(str, W_BITS))} bits)"
+                )
+            if layer.a_bits not in A_BITS:
+                raise ValueError(
+                    f"{where}: {layer.a_bits}-bit activations are not supported "
+                    f"(activations of {', '.join(map(str, A_BITS))} bits)"
+                )
+            if last and layer.a_bits != 8:
+                raise ValueError(
+                    f"{where}: a {layer.a_bits}-bit last layer is not supported: the last layer gives int32 logits"
+                )
+            if (layer.act == "sign") != (layer.a_bits == 1 and not last):
+                raise ValueError(f"{where}: 1-bit (bipolar) activations go with act='sign', and only with them")
+            if layer.a_bits < 8 and layer.act not in ("relu", "sign"):
+                raise ValueError(
+                    f"{where}: {layer.a_bits}-bit activations need act 'relu' or 'sign', not {layer.act!r}"
+                )
+            if lowbit and not last and layer.a_bits == 8:
+                raise ValueError(
+                    f"{where}: 8-bit activations inside a low-bit network are not supported "
+                    "(its hidden layers end in a threshold unit: 1, 2 or 4 bits)"
+                )
+            if lowbit and isinstance(layer, Conv) and (layer.stride != 1 or layer.act == "none" and not last):
+                raise ValueError(f"{where}: low-bit networks are chains of stride-1 layers")
+            if getattr(layer, "bn", False) and isinstance(layer, Dense) and not lowbit:
+                raise ValueError(f"{where}: batch norm on a Dense layer needs a low-bit network")
+            bits_out[name] = 32 if last else layer.a_bits
+        elif isinstance(layer, Pool):
+            if a_in == 1 and layer.kind != "max":
+                raise ValueError(f"{where}: {layer.kind} pooling of bipolar activations has no meaning (max is OR)")
+            bits_out[name] = a_in
+        else:
+            if a_in < 8 or lowbit:
+                raise ValueError(f"{where}: {KIND_PREFIX[type(layer)]} layers take 8-bit activations only")
+            bits_out[name] = a_in
+
+
+def layer_bits(net: Net) -> list[tuple[int, int, int]]:
+    """(weight bits, input activation bits, output activation bits) of every layer; pools pass
+    their input's bits on, the last layer's output is 32 (int32 logits)."""
+    out, bits_out = [], {INPUT: 8}
+    last = len(net.layers) - 1
+    for idx, (name, layer, ins) in enumerate(zip(layer_names(net), net.layers, layer_inputs(net), strict=True)):
+        a_in = bits_out[ins[0]]
+        if isinstance(layer, Conv | Dense):
+            a_out = 32 if idx == last else layer.a_bits
+            out.append((layer.w_bits, a_in, a_out))
+        else:
+            a_out = a_in
+            out.append((8, a_in, a_out))
+        bits_out[name] = a_out
+    return out
 
 
 def layer_names(net: Net) -> list[str]:
@@ -363,7 +457,42 @@ RESNET8 = Net(
     },
 )
 
-NETS = {n.name: n for n in (TINY, LENET5, LENET5_SIGMOID, RESNET8)}
+
+def _bin_dense(out: int) -> Dense:
+    """A binarized hidden layer (FINN's BNN-PYNQ): bipolar weights and activations, batch norm
+    folded into one threshold per neuron."""
+    return Dense(out, act="sign", w_bits=1, a_bits=1, bn=True)
+
+
+# FINN's SFC (BNN-PYNQ), 784-256-256-256-10, binarized: 1-bit weights in every layer, 1-bit
+# activations; the first layer reads the 8-bit pixels (products +-pixel), the last gives int32
+# logits. No multiplier anywhere. Folding: fc1 takes one pixel a cycle into all 256 neurons
+# (II 784, the input bound); fc2/fc3 need 256 cycles a frame at 1 x 256, fc4 10.
+SFC_W1A1 = Net(
+    name="sfc_w1a1",
+    layers=(_bin_dense(256), _bin_dense(256), _bin_dense(256), Dense(10, act="none", w_bits=1)),
+    folds={"fc1": Fold(256, 1), "fc2": Fold(1, 256), "fc3": Fold(1, 256), "fc4": Fold(1, 256)},
+)
+
+# A small convolutional network with 2-bit weights (ternary -1/0/+1) and 2-bit activations
+# (quantized ReLU, 0..3) in every layer but the logits (2-bit weights, int32). The first layer
+# reads the 8-bit pixels. Folding for the input bound (II 784): conv1 all 16 channels a pixel,
+# conv2 4 cycles for each of the 196 windows (one every 4 pixels after pooling), fc1 16 cycles
+# on each of its 49 beats.
+CNV_W2A2 = Net(
+    name="cnv_w2a2",
+    layers=(
+        Conv(16, 3, pad=1, w_bits=2, a_bits=2, bn=True),
+        Pool("max"),
+        Conv(32, 3, pad=1, w_bits=2, a_bits=2, bn=True),
+        Pool("max"),
+        Dense(128, w_bits=2, a_bits=2, bn=True),
+        Dense(10, act="none", w_bits=2),
+    ),
+    folds={"conv1": Fold(16, 1), "conv2": Fold(8, 16), "fc1": Fold(8, 32), "fc2": Fold(1, 32)},
+)
+
+NETS = {n.name: n for n in (TINY, LENET5, LENET5_SIGMOID, RESNET8, SFC_W1A1, CNV_W2A2)}
 
 
 def get_net(name: str) -> Net:

@@ -68,25 +68,28 @@ def _act_bounds(act: str) -> tuple[int, int]:
     return (0, 255) if act == "relu" else (-128, 127)
 
 
-def _rate_fifo(name: str, depth: int = FIFO_DEPTH) -> Stage:
+def _rate_fifo(name: str, depth: int = FIFO_DEPTH, lane_w: str = "8") -> Stage:
     """A FIFO in front of a folded unit, so the bursts pooling (or a stride) makes don't stall
     the input."""
     up = name.upper()
     return Stage(
         "axis_fifo",
         f"{name}_fifo",
-        {"DATA_W": f"{up}_C_IN*8", "DEPTH": str(depth)},
-        f"{up}_C_IN*8",
+        {"DATA_W": f"{up}_C_IN*{lane_w}", "DEPTH": str(depth)},
+        f"{up}_C_IN*{lane_w}",
         "absorbs the bursts of the stage before",
     )
 
 
-def _mac_params(name: str, shape: str, taps: bool = False) -> dict[str, str]:
+def _mac_params(name: str, shape: str, taps: bool = False, lowbit: bool = False) -> dict[str, str]:
     """Parameters of a conv_unit (shape K) or fc_unit (shape IN_BEATS): same folding, widths
-    and memory files; `taps`: pass TAPS (conv_unit's default is all K*K taps)."""
+    and memory files; `taps`: pass TAPS (conv_unit's default is all K*K taps); `lowbit`: pass
+    W_BITS and A_BITS (their default is 8)."""
     up = name.upper()
     params = {shape: f"{up}_{shape}"}
     params.update({k: f"{up}_{k}" for k in ("C_IN", "C_OUT", "PE", "SIMD") + (("TAPS",) if taps else ())})
+    if lowbit:
+        params.update({"W_BITS": f"{up}_W_BITS", "A_BITS": f"{up}_A_BITS"})
     params.update(
         {"ACC_W": "ACC_W", "W_FILE": f'{{WEIGHTS_DIR, "/{name}_w.mem"}}', "B_FILE": f'{{WEIGHTS_DIR, "/{name}_b.mem"}}'}
     )
@@ -117,6 +120,8 @@ def streams(graph: Graph, folds: dict[str, Fold]) -> dict[str, Stream]:
     for node in graph:
         c, h, w = node.out_shape
         width, signed = (ACC_W, True) if node.act == "none" and not node.signed_out else (8, node.signed_out)
+        if node.is_lowbit and width != ACC_W:  # 1-, 2-, 4-bit lanes (a pool keeps its input's)
+            width = node.a_bits
         f = folds.get(node.name)
         if node.kind == "dense" and f is not None and f.serial:
             out[node.name] = Stream(f.pe, c // f.pe, width, signed)
@@ -294,13 +299,17 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
     src = graph.source(node)
     if node.kind == "pool":
         hw.consts = {"H": h, "W": w, "C": c_in, "MODE": 0 if node.pool == "max" else 1}
+        keys = ("H", "W", "C", "MODE")
+        if node.is_lowbit:  # DW-bit lanes (bipolar max pooling is an OR)
+            hw.consts["DW"] = node.a_in
+            keys += ("DW",)
         hw.stages.append(
             Stage(
                 "pool2x2",
                 name,
-                {k: f"{up}_{k}" for k in ("H", "W", "C", "MODE")},
-                f"{up}_C*8",
-                f"{node.pool} pool 2x2",
+                {k: f"{up}_{k}" for k in keys},
+                f"{up}_C*{up}_DW" if node.is_lowbit else f"{up}_C*8",
+                f"{node.pool} pool 2x2" + (f" on {node.a_in}-bit lanes" if node.is_lowbit else ""),
             )
         )
         return
@@ -319,6 +328,10 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
     depth = FIFO_DEPTH
     if node.kind == "conv" and node.stride > 1 and folds_per_item(node, fmt[name][1], f) > 1:
         rate_fifo, depth = True, 1 << (w - 1).bit_length()
+    lowbit = node.is_lowbit
+    # lane width of the input stream and of the activation's output
+    a_w = f"{up}_A_BITS" if lowbit else "8"
+    thresholded = lowbit and not last
     if node.kind == "conv":
         hw.consts = {
             "H": h,
@@ -338,15 +351,18 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
             hw.consts["TAPS"] = f.taps
         if f.serial:  # one output beat per group of PE channels
             hw.consts["OUT_BEATS"] = c_out // f.pe
+        if lowbit:
+            _lowbit_consts(hw, node, last)
         if rate_fifo:
-            hw.stages.append(_rate_fifo(name, depth))
+            hw.stages.append(_rate_fifo(name, depth, a_w))
         hw.stages.append(
             Stage(
                 "window_gen",
                 f"{name}_win",
-                {"H": f"{up}_H", "W": f"{up}_W", "C": f"{up}_C_IN", "DW": "8", "K": f"{up}_K", "PAD": f"{up}_PAD"},
-                f"{up}_K*{up}_K*{up}_C_IN*8",
-                f"{node.k}x{node.k} windows, padding {node.pad}",
+                {"H": f"{up}_H", "W": f"{up}_W", "C": f"{up}_C_IN", "DW": a_w, "K": f"{up}_K", "PAD": f"{up}_PAD"},
+                f"{up}_K*{up}_K*{up}_C_IN*{a_w}",
+                f"{node.k}x{node.k} windows, padding {node.pad}"
+                + (" (lane code 0: -1 on this bipolar stream)" if node.pad and node.a_in == 1 else ""),
             )
         )
         if node.stride > 1:
@@ -368,17 +384,22 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
             Stage(
                 "conv_unit",
                 f"{name}_mac",
-                {**_mac_params(name, "K", taps=f.taps is not None), **({"SERIAL": "1"} if f.serial else {})},
+                {**_mac_params(name, "K", f.taps is not None, lowbit), **({"SERIAL": "1"} if f.serial else {})},
                 f"{up}_PE*ACC_W" if f.serial else f"{up}_C_OUT*ACC_W",
                 f"PE={f.pe} x SIMD={f.simd} x {f.taps or node.k * node.k} taps"
-                + (f", {c_out // f.pe} beats of {f.pe} channels per pixel" if f.serial else ""),
+                + (f", {c_out // f.pe} beats of {f.pe} channels per pixel" if f.serial else "")
+                + _bits_note(node),
             )
         )
     else:
         beats, lanes = fmt[name]
         hw.consts = {"IN_BEATS": beats, "C_IN": lanes, "C_OUT": c_out, "PE": f.pe, "SIMD": f.simd}
+        if lowbit:
+            if f.serial:
+                raise ValueError(f"{graph.name}.{name}: fc_serial is int8 only; a low-bit Dense layer uses fc_unit")
+            _lowbit_consts(hw, node, last)
         if rate_fifo:
-            hw.stages.append(_rate_fifo(name))
+            hw.stages.append(_rate_fifo(name, lane_w=a_w))
         if f.serial:
             hw.consts["OUT_BEATS"] = c_out // f.pe
             hw.consts["W_LOAD"] = int(f.wload)
@@ -398,15 +419,45 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
                 Stage(
                     "fc_unit",
                     f"{name}_mac",
-                    _mac_params(name, "IN_BEATS"),
+                    _mac_params(name, "IN_BEATS", lowbit=lowbit),
                     f"{up}_C_OUT*ACC_W",
-                    f"{beats} beats x {lanes} -> {c_out}, PE={f.pe} x SIMD={f.simd}",
+                    f"{beats} beats x {lanes} -> {c_out}, PE={f.pe} x SIMD={f.simd}" + _bits_note(node),
                 )
             )
     act = node.act
     if last:
         if act != "none":
             raise ValueError(f"{graph.name}: the last layer must have no activation (its accumulators are logits)")
+    elif thresholded:
+        serial = f.serial
+        lanes_out = f"{up}_PE" if serial else f"{up}_C_OUT"
+        hw.stages.append(
+            Stage(
+                "threshold",
+                f"{name}_th",
+                {
+                    "C": lanes_out,
+                    **({"BEATS": f"{up}_OUT_BEATS"} if serial else {}),
+                    "ACC_W": "ACC_W",
+                    "A_OUT": f"{up}_A_OUT",
+                    "T_FILE": f'{{WEIGHTS_DIR, "/{name}_t.mem"}}',
+                },
+                f"{lanes_out}*{up}_A_OUT",
+                f"{2**node.a_bits - 1} threshold(s) per channel: "
+                + ("bipolar sign" if node.a_bits == 1 else f"{node.a_bits}-bit activations")
+                + " (batch norm folded in)",
+            )
+        )
+        if serial and node.kind == "conv":
+            hw.stages.append(
+                Stage(
+                    "axis_gather",
+                    f"{name}_gather",
+                    {"DATA_W": f"{up}_PE*{up}_A_OUT", "N": f"{up}_OUT_BEATS"},
+                    f"{up}_C_OUT*{up}_A_OUT",
+                    "the channel groups of a pixel back into one beat",
+                )
+            )
     else:
         if act == "none" and node.kind != "conv":
             raise ValueError(f"{graph.name}.{name}: only the last layer or a convolution may have no activation")
@@ -454,3 +505,24 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
                     "the channel groups of a pixel back into one beat",
                 )
             )
+
+
+def _lowbit_consts(hw: LayerHW, node: QuantLayer, last: bool) -> None:
+    """W_BITS, A_BITS (input lanes) and A_OUT (threshold output; not on the logits layer)."""
+    hw.consts["W_BITS"] = node.w_bits
+    hw.consts["A_BITS"] = node.a_in
+    if not last:
+        hw.consts["A_OUT"] = node.a_bits
+
+
+def _bits_note(node: QuantLayer) -> str:
+    if not node.is_lowbit:
+        return ""
+    kind = (
+        "XNOR-popcount"
+        if node.w_bits == 1 and node.a_in == 1
+        else "sign select"
+        if 1 in (node.w_bits, node.a_in)
+        else "multiply"
+    )
+    return f", w{node.w_bits}a{node.a_in} ({kind})"

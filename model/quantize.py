@@ -71,7 +71,10 @@ def fake_quant_agreement(net, qmodel, graph, scale, x) -> float:
 def quantize_flow(net, float_model, ds, scale: str, method: str | None, qat_epochs: int, seed: int, log=print):
     """PTQ with every calibration method; `method` (None: best on validation); then QAT
     when qat_epochs > 0, kept when it does not lower the validation accuracy.
-    Returns (graph, quant settings for the checkpoint, accuracy dict, model quantized)."""
+    Returns (graph, quant settings for the checkpoint, accuracy dict, model quantized).
+    A low-bit network was trained quantization-aware: its graph is `lowbit_flow`'s."""
+    if net.is_lowbit:
+        return lowbit_flow(net, float_model, ds, log)
     ptq = ptq_all(net, float_model, ds, scale, (method,) if method else quant.METHODS)
     for m, (_, va, ta) in ptq.items():
         log(f"  PTQ {scale:5s} {m:10s} val {100 * va:6.2f}%  held-out {100 * ta:6.2f}%")
@@ -107,6 +110,37 @@ def quantize_flow(net, float_model, ds, scale: str, method: str | None, qat_epoc
     return graph, settings, acc, qmodel
 
 
+LOWBIT_METHOD = "qat-ste"  # low-bit networks: trained quantization-aware from the start
+
+
+def lowbit_flow(net, model, ds, log=print):
+    """The quantized graph of a low-bit model (model/lowbit.py: integer weights, thresholds),
+    its settings and accuracies: no calibration, no PTQ (the model was trained through its
+    quantizers)."""
+    from model import lowbit
+    from model.train import evaluate
+
+    graph = lowbit.quantize(net, model)
+    val, test = int_accuracy(graph, ds.val_x, ds.val_y), int_accuracy(graph, ds.test_x, ds.test_y)
+    with torch.no_grad():
+        f_cls = model(quant.images_to_float(ds.test_x)).argmax(1).numpy()
+    agree = float(np.mean(f_cls == classify(run_reference(graph, ds.test_x))))
+    acc = {
+        "int8_ptq": None,
+        "int8_ptq_val": None,
+        "int8_ptq_methods": {},
+        "int8_qat": round_acc(test),
+        "int8_qat_val": round_acc(val),
+        "fake_quant_agreement": round_acc(agree),
+    }
+    log(
+        f"  low-bit (thresholds) val {100 * val:6.2f}%  held-out {100 * test:6.2f}% "
+        f"(float model {100 * evaluate(model, ds.test_x, ds.test_y)[0]:.2f}%, agreement {100 * agree:.2f}%)"
+    )
+    settings = {"method": LOWBIT_METHOD, "scale": "float", "act_scales": None, "qat_state_dict": None, "qat_epochs": 0}
+    return graph, settings, acc, model
+
+
 def from_checkpoint(net: Net, ckpt_path: Path, ds, method=None, scale=None):
     """(float model, info, graph, settings, accuracy dict) of a checkpoint: its stored quantization
     settings (scales, QAT weights) when present and not overridden, else fresh calibration."""
@@ -115,6 +149,11 @@ def from_checkpoint(net: Net, ckpt_path: Path, ds, method=None, scale=None):
     model, info = load_checkpoint(ckpt_path, net)
     q = info.get("quant")
     acc = {}
+    if net.is_lowbit:
+        from model import lowbit
+
+        settings = q or {"method": LOWBIT_METHOD, "scale": "float", "act_scales": None, "qat_epochs": 0}
+        return model, info, lowbit.quantize(net, model), settings, dict((q or {}).get("accuracy", {}))
     if q and (method in (None, q["method"])) and (scale in (None, q["scale"])):
         scale = q["scale"]
         qmodel = _build(net, q["qat_state_dict"]) if q.get("qat_state_dict") is not None else model

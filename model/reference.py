@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.arith import add_int, avg_pool_int, dense_weight_stream, gap_int, requantize
+from model.arith import add_int, avg_pool_int, dense_weight_stream, gap_int, pad_value, requantize, threshold_int
 from model.graph import INPUT, QuantLayer
 
 
@@ -18,7 +18,8 @@ def conv_acc(x: np.ndarray, ql: QuantLayer) -> np.ndarray:
     keeps the stride-1 result on the stride grid."""
     n, h, w, c = x.shape
     k, p = ql.k, ql.pad
-    xp = np.zeros((n, h + 2 * p, w + 2 * p, c), dtype=np.int64)
+    # padding is lane code 0: the value -1 on a bipolar stream (model/arith.py pad_value)
+    xp = np.full((n, h + 2 * p, w + 2 * p, c), pad_value(ql.a_in), dtype=np.int64)
     xp[:, p : p + h, p : p + w, :] = x
     ho, wo = h + 2 * p - k + 1, w + 2 * p - k + 1
     acc = np.zeros((n, ho, wo, ql.weight.shape[0]), dtype=np.int64)
@@ -57,7 +58,9 @@ def run_layer(ql: QuantLayer, x: np.ndarray, dump: dict | None = None, other: np
         acc = conv_acc(x, ql) if ql.kind == "conv" else dense_acc(x, ql)
         if dump is not None:
             dump[f"{ql.name}_acc"] = acc
-        if ql.m is None:  # logits layer: the accumulators are the output
+        if ql.thr is not None:  # low-bit activation: thresholds (bipolar -1/+1 or 0 .. 2**a - 1)
+            y = threshold_int(acc, ql.thr, ql.a_bits)
+        elif ql.m is None:  # logits layer: the accumulators are the output
             y = acc
         else:
             y = requantize(acc, ql.m, ql.r, ql.lo, ql.hi)

@@ -36,6 +36,8 @@ class QuantizedNet(nn.Module):
                     self.register_buffer(f"r{i}", torch.as_tensor(ql.r, dtype=torch.int64))
                 if ql.lut is not None:
                     self.register_buffer(f"lut{i}", torch.as_tensor(ql.lut, dtype=torch.int64))
+                if ql.thr is not None:
+                    self.register_buffer(f"thr{i}", torch.as_tensor(ql.thr, dtype=torch.int64))
 
     @torch.no_grad()
     def forward(self, images) -> torch.Tensor:
@@ -70,10 +72,16 @@ class QuantizedNet(nn.Module):
         w, b = getattr(self, f"w{i}"), getattr(self, f"b{i}")
         xd = x.to(torch.float64)
         if ql.kind == "conv":
-            acc = F.conv2d(xd, w, b, stride=ql.stride, padding=ql.pad)
+            # a bipolar stream pads with -1 (lane code 0), others with 0
+            xd = F.pad(xd, (ql.pad,) * 4, value=-1.0 if ql.a_in == 1 else 0.0)
+            acc = F.conv2d(xd, w, b, stride=ql.stride)
         else:
             acc = F.linear(xd.flatten(1), w, b)[:, :, None, None]  # PyTorch (c, y, x) order
         acc = acc.to(torch.int64)
+        if ql.thr is not None:  # MultiThreshold: how many of the channel's thresholds acc reaches
+            thr = getattr(self, f"thr{i}")  # (C, N_T)
+            count = (acc.unsqueeze(-1) >= thr[None, :, None, None, :]).sum(-1)
+            return 2 * count - 1 if ql.a_bits == 1 else count
         if ql.m is None:
             return acc
         m = getattr(self, f"m{i}").view(1, -1, 1, 1)

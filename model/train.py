@@ -128,7 +128,12 @@ def build_torch_model(net: Net) -> nn.Module:
     """The float model of `net`. A plain chain is an nn.Sequential, layers in description
     order. Module names: the compute and pool layers as named by `layer_names(net)`,
     `<name>_relu` / `<name>_sigmoid` after them, `flatten` before the first Dense layer. The
-    last Dense layer has no activation. Any other graph is a `GraphModel`."""
+    last Dense layer has no activation. Any other graph is a `GraphModel`; a low-bit network
+    is a `model.lowbit.LowBitModel` (quantization-aware from the start)."""
+    if net.is_lowbit:
+        from model.lowbit import LowBitModel
+
+        return LowBitModel(net)
     if not net.is_chain:
         return GraphModel(net)
     mods: OrderedDict[str, nn.Module] = OrderedDict()
@@ -195,6 +200,9 @@ NET_DEFAULTS: dict[str, TrainConfig] = {
     ),
     "lenet5_sigmoid": TrainConfig(epochs=60, lr=3e-3, lr_step=15, lr_gamma=0.5),
     "resnet8": TrainConfig(epochs=30, lr=3e-3, lr_step=8, lr_gamma=0.4, weight_decay=1e-4),
+    # binarized: straight-through training from scratch (model/lowbit.py), small shifts
+    "sfc_w1a1": TrainConfig(epochs=60, lr=3e-3, lr_step=15, lr_gamma=0.5, max_rot=5.0, max_shift=1.5),
+    "cnv_w2a2": TrainConfig(epochs=40, lr=3e-3, lr_step=10, lr_gamma=0.5),
 }
 
 

@@ -11,6 +11,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import RisingEdge
 
+from model.arith import lane_code
 from model.plan import plan
 from model.reference import run_reference
 from tb.common.axis import unpack
@@ -37,17 +38,18 @@ class StreamProbe:
 
 async def first_bad_layer(tb, vec, index: int) -> dict:
     """Runs image `index` alone and returns where the RTL first departs from the reference."""
-    layers = plan(vec.graph, vec.folds).layers
+    hw_plan = plan(vec.graph, vec.folds)
     img = vec.images[index]
     _, ref = run_reference(vec.graph, img[None], dump=True)
     probes = []
-    for hw in layers:
+    for hw in hw_plan.layers:
         last = hw.stages[-1]
         is_logits = last.module in ("conv_unit", "fc_unit")
         c = ref[hw.name].shape[-1]
-        probes.append(
-            (hw.name, StreamProbe(tb.dut.clk, tb.dut.u_layers, last.inst, c, 32 if is_logits else 8, is_logits))
-        )
+        width = 32 if is_logits else hw_plan.streams[hw.name].width  # low-bit lanes: 1, 2, 4 bits
+        probes.append((hw.name, StreamProbe(tb.dut.clk, tb.dut.u_layers, last.inst, c, width, is_logits)))
+        if width < 8:  # the stream carries lane codes (bipolar -1/+1 as 0/1)
+            ref[hw.name] = lane_code(ref[hw.name], width)
     await tb.send_image(img)
     await tb.recv_result(timeout_us=20000)
     report = {"image": index}

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from model.cycles import predict
-from model.nets import Conv, Fold, get_net, layer_names, shapes
+from model.nets import Conv, Fold, get_net, layer_bits, layer_names, shapes
 from tb.common.sim import BUILD, REPO
 
 
@@ -32,6 +32,17 @@ def macs_and_multipliers(net, folds: dict[str, Fold]) -> tuple[int, int]:
             macs += ins[0] * ins[1] * ins[2] * outs[0]
             mults += f.pe * f.simd
     return macs, mults
+
+
+def multiplier_lanes(net, folds: dict[str, Fold]) -> int:
+    """MAC lanes that multiply: a lane with a 1-bit (bipolar) weight or input is an XNOR or a
+    sign select, no multiplier (docs/rtl-library.md "Low-bit arithmetic contract")."""
+    _, total = macs_and_multipliers(net, folds)
+    for name, (w_bits, a_in, _a) in zip(layer_names(net), layer_bits(net), strict=True):
+        if name in folds and 1 in (w_bits, a_in):
+            _, lanes = macs_and_multipliers(net, {name: folds[name]})
+            total -= lanes
+    return total
 
 
 def row(weights: Path, results: Path) -> dict | None:

@@ -165,10 +165,11 @@ def run_bulk(
     summary = json.loads(results.read_text())
     # Hardware efficiency beside the measured II: multipliers instantiated by the folding and
     # the share of them doing useful work.
-    from tb.engine.results import macs_and_multipliers
+    from tb.engine.results import macs_and_multipliers, multiplier_lanes
 
     macs, mults = macs_and_multipliers(net, folds)
-    summary["macs_per_image"], summary["multipliers"] = macs, mults
+    # multipliers: the MAC lanes that multiply (a 1-bit side is an XNOR or a sign select)
+    summary["macs_per_image"], summary["multipliers"], summary["mac_lanes"] = macs, multiplier_lanes(net, folds), mults
     summary["mac_utilisation"] = macs / (mults * summary["ii_cycles"]) if mults and summary["ii_cycles"] else 0.0
     if summary["mismatched_images"]:
         probe = results.parent / "probe.json"
@@ -227,7 +228,18 @@ def print_summary(s: dict) -> None:
         ("agreement with float PyTorch", f"{100 * s['agreement_float']:.2f} %"),
         ("initiation interval", f"{s['ii_cycles']:.1f} cycles/image"),
         *(
-            [("multipliers / MAC utilisation", f"{s['multipliers']} / {100 * s['mac_utilisation']:.0f} %")]
+            [
+                (
+                    "multipliers / MAC utilisation",
+                    f"{s['multipliers']}"
+                    + (
+                        f" (of {s['mac_lanes']} MAC lanes)"
+                        if s.get("mac_lanes", s["multipliers"]) != s["multipliers"]
+                        else ""
+                    )
+                    + f" / {100 * s['mac_utilisation']:.0f} %",
+                )
+            ]
             if "multipliers" in s
             else []
         ),

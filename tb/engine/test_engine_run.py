@@ -59,6 +59,26 @@ def test_stream_images(net):
     assert abs(s["latency_cycles"] - pred.latency_cycles) <= 0.05 * pred.latency_cycles, (s["latency_cycles"], pred)
 
 
+# Low-bit networks (docs/quantization.md "Low-bit layers"): the committed exports, a share of the
+# held-out images in make test (all 1,000 in make sim), bit-exact, II and latency as the cycle model says.
+LOWBIT_NETS = {"sfc_w1a1": 300, "cnv_w2a2": 300, "lfc_w1a1": 100}
+LOWBIT = [n for n in LOWBIT_NETS if (REPO / "weights" / n / "manifest.json").exists()]
+
+
+@pytest.mark.parametrize("net", _own_build(LOWBIT, "engine_"))
+def test_stream_lowbit(net):
+    weights = REPO / "weights" / net
+    n = LOWBIT_NETS[net]
+    s = run_bulk(weights, BUILD / "test" / net / "results.json", images=n, seed=1)
+    assert s["logits_bit_exact"] == s["class_equal_torch_quant"] == s["images"] == n
+    assert s["lost_frames"] == 0 and s["error_frames"] == 0
+    pred = predict(get_net(net), _folds(weights))
+    assert abs(s["ii_cycles"] - pred.ii_cycles) <= 0.02 * pred.ii_cycles, (s["ii_cycles"], pred)
+    assert abs(s["latency_cycles"] - pred.latency_cycles) <= 0.05 * pred.latency_cycles, (s["latency_cycles"], pred)
+    if net.endswith("w1a1"):  # binarized: not one multiplying lane
+        assert s["multipliers"] == 0 < s["mac_lanes"]
+
+
 @pytest.mark.parametrize("net", _own_build(NETS[:1], "engine_axi_"))
 def test_protocol(net):
     run_engine(REPO / "weights" / net, ",".join(PROTOCOL_TESTS), BUILD / "test" / net / "protocol.json")

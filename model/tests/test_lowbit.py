@@ -1,0 +1,230 @@
+"""Low-bit networks: precision in the description, the threshold arithmetic (model/arith.py),
+the integer reference against the PyTorch quantized model, the export's files."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+
+from model import arith, lowbit
+from model.emit_mem import layer_mem_files, read_mem
+from model.graph import from_net
+from model.nets import Conv, Dense, Fold, Net, Pool, layer_bits
+from model.plan import plan, stream_formats
+from model.reference import run_layer, run_reference
+from model.torch_quant import QuantizedNet
+
+LAST = Dense(10, act="none")
+
+
+def _bin(out, **kw):
+    return Dense(out, act="sign", w_bits=1, a_bits=1, **kw)
+
+
+@pytest.mark.parametrize(
+    ("layers", "msg"),
+    [
+        ((Dense(8, w_bits=3, a_bits=2), LAST), r"t\.fc1: 3-bit weights are not supported"),
+        ((Dense(8, a_bits=3), LAST), r"t\.fc1: 3-bit activations are not supported"),
+        ((_bin(8), Dense(10, act="none", w_bits=1, a_bits=1)), r"t\.fc2: a 1-bit last layer is not supported"),
+        ((_bin(8), Dense(8), LAST), r"t\.fc2: 8-bit activations inside a low-bit network"),
+        ((Dense(8, w_bits=1, a_bits=1), LAST), r"t\.fc1: 1-bit \(bipolar\) activations go with act='sign'"),
+        ((Dense(8, act="sign"), LAST), r"t\.fc1: 1-bit \(bipolar\) activations go with act='sign'"),
+        ((Dense(8, act="sigmoid", a_bits=2), LAST), r"t\.fc1: 2-bit activations need act 'relu' or 'sign'"),
+        (
+            (Conv(4, 3, act="sign", w_bits=1, a_bits=1), Pool("avg"), Dense(10, act="none", w_bits=1)),
+            r"t\.pool1: avg pooling of bipolar activations",
+        ),
+        ((Dense(8, bn=True), LAST), r"t\.fc1: batch norm on a Dense layer needs a low-bit network"),
+    ],
+)
+def test_unsupported_precision_is_refused_naming_the_layer(layers, msg):
+    with pytest.raises(ValueError, match=msg):
+        Net("t", layers)
+
+
+def test_layer_bits_follow_the_stream():
+    net = Net("t", (Conv(4, 3, act="sign", w_bits=2, a_bits=1), Pool(), _bin(16), Dense(10, act="none", w_bits=1)))
+    assert layer_bits(net) == [(2, 8, 1), (8, 1, 1), (1, 1, 1), (1, 1, 32)]
+    assert net.is_lowbit and not net.is_chain
+
+
+# --------------------------------------------------------------------------------------------
+# The threshold arithmetic
+
+
+def _exact_count(acc: int, g: float, h: float, levels) -> int:
+    """#{j : g*acc + h >= t_j} in exact rational arithmetic (the float values as given)."""
+    z = Fraction(g) * acc + Fraction(h)
+    return sum(z >= Fraction(t) for t in levels)
+
+
+@pytest.mark.parametrize("a_bits", [1, 2, 4])
+def test_thresholds_equal_the_float_staircase_exactly(a_bits):
+    """For every accumulator in range, counting the integer thresholds reached (after the sign
+    flip of negative-slope channels) equals the float activation's step, computed exactly."""
+    rng = np.random.default_rng(a_bits)
+    n = 24
+    g = rng.normal(0, 0.05, n)
+    g[:3] = [0.0, -0.0371, 1 / 3]  # constant channel, negative slope, inexact slope
+    h = rng.normal(0, 1.0, n)
+    h[0] = 0.3
+    s_act = 0.37
+    levels = arith.act_levels(a_bits, s_act)
+    bound = 60
+    thr, flip = arith.compute_thresholds(g, h, levels, bound)
+    assert thr.shape == (n, 2**a_bits - 1)
+    assert np.all(np.diff(thr, axis=1) >= 0)
+    assert np.array_equal(flip, g < 0)
+    accs = np.arange(-bound, bound + 1)
+    for o in range(n):
+        sign = -1 if flip[o] else 1
+        got = arith.threshold_int(sign * accs[:, None], thr[o : o + 1], a_bits)[:, 0]
+        want = np.array([_exact_count(int(a), g[o], h[o], levels) for a in accs])
+        if a_bits == 1:
+            want = 2 * want - 1
+        assert np.array_equal(got, want), o
+
+
+def test_threshold_ties_go_up_and_levels():
+    assert arith.threshold_int([[4], [5], [6]], np.array([[5]]), 1).tolist() == [[-1], [1], [1]]
+    assert arith.threshold_int([[-9, 0, 3]], np.array([[-1, 0, 3]] * 3), 2).tolist() == [[0, 2, 3]]
+    assert arith.act_levels(2, 2.0).tolist() == [1.0, 3.0, 5.0]
+    assert arith.lane_code([-1, 1, 1], 1).tolist() == [0, 1, 1]
+    assert arith.pad_value(1) == -1 and arith.pad_value(2) == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Reference == PyTorch quantized model; the float model agrees
+
+
+NET = Net(
+    "lowbit_t",
+    (
+        Conv(8, 3, pad=1, act="relu", w_bits=2, a_bits=2, bn=True),
+        Pool("max"),
+        Conv(8, 3, pad=1, act="sign", w_bits=1, a_bits=1, bn=True),  # bipolar padding: -1
+        Conv(8, 3, pad=1, act="relu", w_bits=4, a_bits=4, bn=True),
+        Pool("max"),
+        Dense(16, act="sign", w_bits=1, a_bits=1, bn=True),
+        Dense(10, act="none", w_bits=2),
+    ),
+    in_shape=(1, 12, 12),
+    folds={"conv1": Fold(2, 1), "conv2": Fold(4, 2), "conv3": Fold(2, 4, 3), "fc1": Fold(4, 8), "fc2": Fold(2, 4)},
+)
+
+
+def _random_model(seed: int = 0) -> lowbit.LowBitModel:
+    """Random weights and batch-norm statistics (some negative scales: flipped channels)."""
+    torch.manual_seed(seed)
+    model = lowbit.LowBitModel(NET)
+    with torch.no_grad():
+        for mod in model.mods.values():
+            if mod.bn is not None:
+                n = mod.bn.num_features
+                mod.bn.weight.copy_(torch.randn(n))
+                mod.bn.bias.copy_(torch.randn(n) * 0.3)
+                mod.bn.running_mean.copy_(torch.randn(n) * 0.1)
+                mod.bn.running_var.copy_(torch.rand(n) * 0.05 + 0.01)
+            mod.bias.copy_(torch.randn_like(mod.bias) * 0.1)
+    return model.eval()
+
+
+def test_reference_equals_torch_quantized_bit_for_bit():
+    model = _random_model()
+    graph = lowbit.quantize(NET, model)
+    assert [n.thr is not None for n in graph if n.is_compute] == [True, True, True, True, False]
+    assert any(np.any(n.weight < 0) for n in graph if n.is_compute)
+    x = np.random.default_rng(1).integers(0, 256, (64, 12, 12), dtype=np.uint8)
+    logits, acts = run_reference(graph, x, dump=True)
+    assert np.array_equal(QuantizedNet(graph)(x).numpy(), logits)
+    # activations are in their ranges: bipolar -1/+1, 2-bit 0..3, 4-bit 0..15
+    assert set(np.unique(acts["conv2"])) <= {-1, 1} and set(np.unique(acts["fc1"])) <= {-1, 1}
+    assert acts["conv1"].max() <= 3 and acts["conv3"].max() <= 15 and acts["conv1"].min() >= 0
+    # the float model computes the same network up to float rounding at the thresholds
+    with torch.no_grad():
+        f_logits = model.double()(torch.as_tensor(x, dtype=torch.float64).unsqueeze(1) / 255)
+    # (up to the last layer's bias, rounded to the accumulator scale: half a step)
+    s_last = graph[-1].s_in * graph[-1].s_w[0]
+    err = np.abs(f_logits.numpy() - logits * s_last).max(axis=1)
+    assert np.mean(err <= 0.5 * s_last * (1 + 1e-9)) >= 0.9, err / s_last
+
+
+def test_bipolar_padding_is_minus_one():
+    """A padded bipolar convolution counts the padding as -1 (window_gen's lane code 0)."""
+    graph = lowbit.quantize(NET, _random_model())
+    conv = graph["conv3"]  # reads conv2's bipolar output
+    assert conv.a_in == 1 and graph["conv2"].a_in == 2
+    x = np.ones((1, 6, 6, 8), dtype=np.int64)  # all +1
+    acc = {}
+    run_layer(conv, x, acc)
+    w = conv.weight.sum(axis=1)  # (O, 3, 3): the sum over input channels per tap
+    corner = w[:, 1:, 1:].sum(axis=(1, 2)) - w[:, 0, :].sum(axis=1) - w[:, 1:, 0].sum(axis=1)
+    assert np.array_equal(acc["conv3_acc"][0, 0, 0], corner + conv.bias)
+    assert np.any(corner != w[:, 1:, 1:].sum(axis=(1, 2)))
+
+
+def test_export_files_round_trip(tmp_path):
+    """Weight lanes of W_BITS bits, bipolar as one bit (1 = +1); thresholds one word per
+    channel, sorted; the manifest reader rebuilds the same graph."""
+    graph = lowbit.quantize(NET, _random_model())
+    hw = plan(graph, NET.folds)
+    fmt = stream_formats(graph, NET.folds)
+    files = layer_mem_files(graph["fc1"], NET.folds["fc1"], fmt["fc1"])
+    text, depth, bits = files["w"]
+    assert bits == 4 * 8 * 1 and depth == 16 // 4 * (8 * 3 * 3) // 8
+    assert set(files) == {"w", "b", "t"}
+    assert files["t"][1:] == (16, 32)
+    assert hw.streams["conv2"].width == 1 and hw.streams["pool2"].width == 4 and hw.streams["fc2"].width == 32
+    mods = [st.module for layer in hw.layers for st in layer.stages]
+    assert "requant" not in mods and mods.count("threshold") == 4
+    from model.emit_mem import write_mem_files
+
+    mem = write_mem_files(graph, hw, tmp_path)
+    words = read_mem(tmp_path / mem["conv1"]["t"]["file"], 3 * 32)
+    assert len(words) == 8
+    bad = graph["conv1"]
+    bad.thr = bad.thr[:, ::-1].copy()
+    if np.any(np.diff(bad.thr, axis=1) < 0):
+        with pytest.raises(ValueError, match="conv1: thresholds not sorted"):
+            layer_mem_files(bad, NET.folds["conv1"], fmt["conv1"])
+
+
+def test_manifest_load_graph(tmp_path):
+    from types import SimpleNamespace
+
+    from model import emit_mem, manifest
+
+    graph = lowbit.quantize(NET, _random_model())
+    hw = plan(graph, NET.folds)
+    mem = emit_mem.write_mem_files(graph, hw, tmp_path)
+    ds = SimpleNamespace(
+        test_x=np.zeros((2, 12, 12), np.uint8),
+        test_y=np.zeros(2, np.int64),
+        describe=lambda: {"name": "t", "source": "t"},
+    )
+    settings = {"method": "qat-ste", "scale": "float"}
+    manifest.write_manifest(graph, hw, mem, ds, manifest.meta({}, settings, {}, 1, 0), {}, [], tmp_path)
+    back = manifest.load_graph(tmp_path)
+    for a, b in zip(graph, back, strict=True):
+        assert (a.w_bits, a.a_in, a.a_bits) == (b.w_bits, b.a_in, b.a_bits)
+        if a.is_compute:
+            assert np.array_equal(a.weight, b.weight) and np.array_equal(a.bias, b.bias)
+            assert (a.thr is None and b.thr is None) or np.array_equal(a.thr, b.thr)
+    x = np.random.default_rng(2).integers(0, 256, (8, 12, 12), dtype=np.uint8)
+    assert np.array_equal(run_reference(back, x), run_reference(graph, x))
+
+
+def test_structure_plan_of_sfc():
+    from model.nets import get_net
+
+    net = get_net("sfc_w1a1")
+    hw = plan(from_net(net), net.folds)
+    fc2 = next(layer for layer in hw.layers if layer.name == "fc2")
+    assert fc2.consts["W_BITS"] == fc2.consts["A_BITS"] == fc2.consts["A_OUT"] == 1
+    assert [st.module for st in fc2.stages] == ["fc_unit", "threshold"]
+    fc1 = hw.layers[0]
+    assert (fc1.consts["W_BITS"], fc1.consts["A_BITS"]) == (1, 8)
