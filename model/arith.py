@@ -234,6 +234,15 @@ def lane_code(values, bits: int) -> np.ndarray:
     return (v + 1) // 2 if bits == 1 else v
 
 
+BINARIZE_AT = 128  # binarized pixels: +1 for pixel >= 128, else -1
+
+
+def binarize(pixels) -> np.ndarray:
+    """Binarized pixels (a network with in_bits = 1): +1 for pixel >= BINARIZE_AT, else -1; in
+    hardware a threshold unit with the one threshold BINARIZE_AT on the 9-bit zero-extended pixel."""
+    return np.where(np.asarray(pixels, dtype=np.int64) >= BINARIZE_AT, 1, -1)
+
+
 def pad_value(bits: int) -> int:
     """The value of a zero lane (window_gen's padding): -1 on a bipolar stream, else 0."""
     return -1 if bits == 1 else 0

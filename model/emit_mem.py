@@ -17,7 +17,7 @@ import numpy as np
 from model import arith
 from model.graph import Graph, QuantLayer
 from model.nets import Fold
-from model.plan import Plan, check_fold
+from model.plan import INPUT_T_FILE, Plan, check_fold
 
 
 def _lanes_to_word(lanes: np.ndarray, bits: int) -> int:
@@ -153,6 +153,10 @@ def write_mem_files(graph: Graph, plan: Plan, out_dir: Path) -> dict[str, dict[s
     """Write every memory file into out_dir; node -> suffix -> {file, depth, width} (what the
     manifest records)."""
     out: dict[str, dict[str, dict]] = {}
+    if plan.in_bits == 1:  # the pixel binarizer's one threshold, a 9-bit word
+        p = Path(out_dir) / INPUT_T_FILE
+        p.write_text(format_mem([arith.BINARIZE_AT], 9))
+        out["input"] = {"t": {"file": p.name, "depth": 1, "width": 9}}
     for ql in graph:
         if not ql.is_compute:
             continue

@@ -137,10 +137,16 @@ def render_layers(plan: Plan) -> str:
     ]
     stages = [s for hw in plan.layers for s in hw.stages]
     prev = "pix"
-    out.append("  // Stream 'pix': the pixel stream.")
-    out.append("  logic [7:0] pix_tdata;")
-    out.append("  logic pix_tlast, pix_tvalid, pix_tready;")
-    out.append("  assign pix_tdata = s_axis_tdata;")
+    if plan.in_bits == 1:  # the binarizing threshold unit reads signed lanes: zero-extend
+        out.append("  // Stream 'pix': the pixel stream, zero-extended to 9 bits for the binarizing threshold.")
+        out.append("  logic [8:0] pix_tdata;")
+        out.append("  logic pix_tlast, pix_tvalid, pix_tready;")
+        out.append("  assign pix_tdata = {1'b0, s_axis_tdata};")
+    else:
+        out.append("  // Stream 'pix': the pixel stream.")
+        out.append("  logic [7:0] pix_tdata;")
+        out.append("  logic pix_tlast, pix_tvalid, pix_tready;")
+        out.append("  assign pix_tdata = s_axis_tdata;")
     out.append("  assign pix_tlast = s_axis_tlast;")
     out.append("  assign pix_tvalid = s_axis_tvalid;")
     out.append("  assign s_axis_tready = pix_tready;")

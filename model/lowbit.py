@@ -155,6 +155,9 @@ class LowBitModel(nn.Module):
                 self.mods[name] = LowBitLayer(layer, ins, outs, bits, i == last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.net.in_bits == 1:  # binarized pixels (arith.binarize): +1 for pixel >= 128
+            one = torch.ones_like(x)
+            x = torch.where(x >= (arith.BINARIZE_AT - 0.5) * INPUT_SCALE, one, -one)
         for name, layer in zip(self.names, self.net.layers, strict=True):
             if isinstance(layer, Pool):
                 x = F.max_pool2d(x, 2)
@@ -177,7 +180,7 @@ def quantize(net: Net, model: LowBitModel) -> Graph:
     channels with a negative slope get negated weights), int32 bias on the last layer."""
     graph = from_net(net)
     nodes = []
-    s_in = INPUT_SCALE
+    s_in = 1.0 if net.in_bits == 1 else INPUT_SCALE
     for node in graph:
         if node.kind == "pool":
             nodes.append(replace(node, s_in=s_in, s_out=s_in))

@@ -150,6 +150,7 @@ def write_manifest(
         "net": graph.name,
         "in_shape": list(graph.in_shape),
         "in_stream": plan.streams[INPUT].as_dict(),
+        **({"in_bits": graph.in_bits} if graph.in_bits != 8 else {}),
         "n_classes": graph.n_classes,
         "folds": {k: v.as_dict() for k, v in sorted(plan.folds.items())},
         "dataset": dataset_description(ds),
@@ -189,7 +190,9 @@ def load_graph(out_dir: str | Path) -> Graph:
             ql.m, ql.r = np.array(e["m"], dtype=np.int64), np.array(e["r"], dtype=np.int64)
             ql.lo, ql.hi = e["lo"], e["hi"]
         nodes.append(ql)
-    graph = Graph(manifest["net"], tuple(manifest["in_shape"]), manifest["n_classes"], nodes)
+    graph = Graph(
+        manifest["net"], tuple(manifest["in_shape"]), manifest["n_classes"], nodes, manifest.get("in_bits", 8)
+    )
     for ql, e in zip(graph, manifest["layers"], strict=True):
         if not ql.is_compute:
             continue

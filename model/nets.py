@@ -152,6 +152,9 @@ class Net:
     folds: dict[str, Fold] = field(default_factory=dict)
     # Other named foldings, e.g. a small one for an iCE40.
     alt_folds: dict[str, dict[str, Fold]] = field(default_factory=dict)
+    # What the first layer reads: the 8-bit pixels, or (1) binarized pixels, +1 for a pixel
+    # >= 128 and -1 below (a threshold unit on the pixel stream; low-bit networks only).
+    in_bits: int = 8
 
     def __post_init__(self):
         for layer in self.layers:
@@ -169,7 +172,9 @@ class Net:
     def is_lowbit(self) -> bool:
         """Any layer below 8 bits: trained quantization-aware from the start (model/lowbit.py),
         thresholds instead of requantization."""
-        return any(getattr(layer, "w_bits", 8) < 8 or getattr(layer, "a_bits", 8) < 8 for layer in self.layers)
+        return self.in_bits < 8 or any(
+            getattr(layer, "w_bits", 8) < 8 or getattr(layer, "a_bits", 8) < 8 for layer in self.layers
+        )
 
     @property
     def is_chain(self) -> bool:
@@ -190,8 +195,10 @@ def check_precision(net: Net) -> None:
     """The precisions the hardware supports (W_BITS, A_BITS), checked when a network is
     described; errors name the layer."""
     names = layer_names(net)
-    lowbit = any(getattr(layer, "w_bits", 8) < 8 or getattr(layer, "a_bits", 8) < 8 for layer in net.layers)
-    bits_out = {INPUT: 8}
+    lowbit = net.is_lowbit
+    if net.in_bits not in (1, 8):
+        raise ValueError(f"{net.name}: the first layer reads 8-bit or binarized (1-bit) pixels, not {net.in_bits}-bit")
+    bits_out = {INPUT: net.in_bits}
     for idx, (name, layer, ins) in enumerate(zip(names, net.layers, layer_inputs(net), strict=True)):
         where = f"{net.name}.{name}"
         a_in = bits_out[ins[0]]
@@ -240,7 +247,7 @@ def check_precision(net: Net) -> None:
 def layer_bits(net: Net) -> list[tuple[int, int, int]]:
     """(weight bits, input activation bits, output activation bits) of every layer; pools pass
     their input's bits on, the last layer's output is 32 (int32 logits)."""
-    out, bits_out = [], {INPUT: 8}
+    out, bits_out = [], {INPUT: net.in_bits}
     last = len(net.layers) - 1
     for idx, (name, layer, ins) in enumerate(zip(layer_names(net), net.layers, layer_inputs(net), strict=True)):
         a_in = bits_out[ins[0]]
@@ -492,7 +499,18 @@ CNV_W2A2 = Net(
     folds={"conv1": Fold(16, 1), "conv2": Fold(8, 16), "fc1": Fold(8, 32), "fc2": Fold(1, 32)},
 )
 
-NETS = {n.name: n for n in (TINY, LENET5, LENET5_SIGMOID, RESNET8, SFC_W1A1, CNV_W2A2)}
+# FINN's LFC (BNN-PYNQ, the seed's network), 784-1024-1024-1024-10, binarized like SFC_W1A1,
+# and like FINN's it reads binarized pixels (+1 for pixel >= 128): XNOR-popcount in every layer.
+# Folding: II 3,136 (4 cycles a pixel): fc1 256 of its 1,024 neurons a cycle, fc2/fc3 512
+# inputs a cycle (2,048 cycles a frame), fc4 40.
+LFC_W1A1 = Net(
+    name="lfc_w1a1",
+    layers=(_bin_dense(1024), _bin_dense(1024), _bin_dense(1024), Dense(10, act="none", w_bits=1)),
+    folds={"fc1": Fold(256, 1), "fc2": Fold(1, 512), "fc3": Fold(1, 512), "fc4": Fold(1, 256)},
+    in_bits=1,
+)
+
+NETS = {n.name: n for n in (TINY, LENET5, LENET5_SIGMOID, RESNET8, SFC_W1A1, CNV_W2A2, LFC_W1A1)}
 
 
 def get_net(name: str) -> Net:

@@ -61,6 +61,7 @@ class Plan:
     formats: dict[str, tuple[int, int]]  # compute node -> (beats, lanes) of its input, see stream_formats
     streams: dict[str, Stream]  # node (and INPUT) -> its output stream
     layers: list[LayerHW]
+    in_bits: int = 8  # 1: binarized pixels (a threshold stage on the pixel stream, 9-bit lanes)
 
 
 def _act_bounds(act: str) -> tuple[int, int]:
@@ -265,6 +266,8 @@ def plan(graph: Graph, folds: dict[str, Fold], pow2: bool = False) -> Plan:
             _chain_stages(graph, node, idx, folds, fmt, hw)
         if node.kind != "add" and srcs[0] != prev_inst:
             hw.stages[0].srcs = (srcs[0],)
+        if node.inputs == (INPUT,) and graph.in_bits == 1:  # binarize the pixels first
+            hw.stages.insert(0, _binarize_stage())
         out = hw.stages[-1]
         n = len(cons[name])
         if n > 1:
@@ -272,7 +275,17 @@ def plan(graph: Graph, folds: dict[str, Fold], pow2: bool = False) -> Plan:
             hw.stages.append(out)
         out_ref[name] = [f"{out.inst}#{k}" for k in range(n)] if n > 1 else [out.inst]
         prev_inst = out.inst
-    hw_plan = Plan(graph.name, graph.in_shape, graph.n_classes, dict(folds), pow2, fmt, streams(graph, folds), layers)
+    hw_plan = Plan(
+        graph.name,
+        graph.in_shape,
+        graph.n_classes,
+        dict(folds),
+        pow2,
+        fmt,
+        streams(graph, folds),
+        layers,
+        graph.in_bits,
+    )
     _size_skip_fifos(hw_plan)
     return hw_plan
 
@@ -526,3 +539,18 @@ def _bits_note(node: QuantLayer) -> str:
         else "multiply"
     )
     return f", w{node.w_bits}a{node.a_in} ({kind})"
+
+
+INPUT_T_FILE = "input_t.mem"  # the binarizing threshold (model/emit_mem.py writes it)
+
+
+def _binarize_stage() -> Stage:
+    """Binarized pixels (Net.in_bits = 1): a one-lane threshold unit on the pixel stream, which
+    cnn_layers zero-extends to 9 bits (the unit compares signed lanes): +1 for pixel >= 128."""
+    return Stage(
+        "threshold",
+        "input_bin",
+        {"C": "1", "ACC_W": "9", "A_OUT": "1", "T_FILE": f'{{WEIGHTS_DIR, "/{INPUT_T_FILE}"}}'},
+        "1",
+        "binarized pixels: bit 1 (+1) for pixel >= 128",
+    )

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.arith import add_int, avg_pool_int, dense_weight_stream, gap_int, pad_value, requantize, threshold_int
+from model.arith import (
+    add_int,
+    avg_pool_int,
+    binarize,
+    dense_weight_stream,
+    gap_int,
+    pad_value,
+    requantize,
+    threshold_int,
+)
 from model.graph import INPUT, QuantLayer
 
 
@@ -85,6 +94,8 @@ def run_reference(qlayers: list[QuantLayer], images_uint8, dump: bool = False):
     x = x.astype(np.int64)
     if x.ndim == 3:
         x = x[..., None]
+    if getattr(qlayers, "in_bits", 8) == 1:  # the first layer reads binarized pixels
+        x = binarize(x)
     acts: dict | None = {} if dump else None
     env = {INPUT: x}
     for ql in qlayers:

@@ -47,7 +47,10 @@ class QuantizedNet(nn.Module):
             raise ValueError(f"images must be uint8, got {x.dtype}")
         if x.dim() == 3:
             x = x.unsqueeze(1)
-        env = {INPUT: x.to(torch.int64)}
+        x = x.to(torch.int64)
+        if getattr(self.qlayers, "in_bits", 8) == 1:  # binarized pixels: +1 for pixel >= 128
+            x = torch.where(x >= 128, 1, -1)
+        env = {INPUT: x}
         for i, ql in enumerate(self.qlayers):
             x = env[ql.name] = self._layer(i, ql, env)
         return x.flatten(1)

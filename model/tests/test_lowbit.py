@@ -228,3 +228,38 @@ def test_structure_plan_of_sfc():
     assert [st.module for st in fc2.stages] == ["fc_unit", "threshold"]
     fc1 = hw.layers[0]
     assert (fc1.consts["W_BITS"], fc1.consts["A_BITS"]) == (1, 8)
+
+
+def test_binarized_pixels():
+    """in_bits = 1: the first layer reads +1 for pixel >= 128, -1 below, in the float model,
+    the reference and QuantizedNet alike; the hardware binarizes with a threshold unit."""
+    net = Net(
+        "bin_t",
+        (_bin(16, bn=True), Dense(10, act="none", w_bits=1)),
+        in_shape=(1, 6, 6),
+        folds={"fc1": Fold(4, 1), "fc2": Fold(1, 16)},
+        in_bits=1,
+    )
+    assert layer_bits(net)[0] == (1, 1, 1)
+    torch.manual_seed(3)
+    model = lowbit.LowBitModel(net).eval()
+    graph = lowbit.quantize(net, model)
+    assert graph.in_bits == 1 and graph["fc1"].acc_bound == 36
+    x = np.random.default_rng(4).integers(0, 256, (32, 6, 6), dtype=np.uint8)
+    x[0] = 127
+    x[1] = 128
+    logits, acts = run_reference(graph, x, dump=True)
+    assert np.array_equal(QuantizedNet(graph)(x).numpy(), logits)
+    w = graph["fc1"].weight
+    assert np.array_equal(acts["fc1_acc"][0, 0, 0], -w.sum(axis=1)) and np.array_equal(
+        acts["fc1_acc"][1, 0, 0], w.sum(axis=1)
+    )
+    with torch.no_grad():
+        f = model.double()(torch.as_tensor(x, dtype=torch.float64).unsqueeze(1) / 255)
+    assert np.mean(f.numpy().argmax(1) == logits.argmax(1)) >= 0.9
+    hw = plan(graph, net.folds)
+    first = hw.layers[0].stages
+    assert [st.module for st in first] == ["threshold", "fc_unit", "threshold"] and first[0].inst == "input_bin"
+    assert hw.layers[0].consts["A_BITS"] == 1 and hw.streams["input"].width == 8
+    with pytest.raises(ValueError, match="binarized"):
+        Net("t", (LAST,), in_bits=2)
