@@ -70,11 +70,19 @@ def row(weights: Path, results: Path) -> dict | None:
         "lat_pred": pred.latency_cycles,
         "macs": macs,
         "mults": mults,
+        "mul_lanes": multiplier_lanes(net, folds),
         "macs_per_cycle": macs / r["ii_cycles"],
         "util": macs / (mults * r["ii_cycles"]),
         "speed": r["sim_images_per_s"],
         "weights": weights.relative_to(REPO).as_posix() if weights.is_relative_to(REPO) else str(weights),
     }
+
+
+def _mults(r: dict) -> str:
+    """Multipliers; for low-bit layers only the lanes that multiply (a 1-bit side is an XNOR or a
+    sign select), with all MAC lanes in brackets."""
+    lanes = r.get("mul_lanes", r["mults"])
+    return str(r["mults"]) if lanes == r["mults"] else f"{lanes} ({r['mults']} MAC lanes)"
 
 
 def render(rows: list[dict]) -> str:
@@ -89,6 +97,9 @@ def render(rows: list[dict]) -> str:
         "make sim NET=tiny                  # RTL columns for tiny, and so on for each network",
         "make sim NET=lenet5",
         "make sim NET=lenet5_sigmoid",
+        "make sim NET=sfc_w1a1",
+        "make sim NET=cnv_w2a2",
+        "make sim NET=lfc_w1a1",
         "# heavily folded configurations (PE = SIMD = 1), from the committed checkpoints:",
         "make weights NET=tiny FOLD=small CHECKPOINT=weights/tiny/checkpoint.pt OUT=build/weights/tiny_small",
         "make sim NET=tiny WEIGHTS=build/weights/tiny_small IMAGES=100 II_FRAMES=4",
@@ -108,7 +119,7 @@ def render(rows: list[dict]) -> str:
         out.append(
             f"| {r['net']} | {100 * r['float']:.1f} % | {100 * r['int8']:.1f} % | {100 * r['rtl']:.1f} % | "
             f"{r['exact']} / {r['images']} | {r['torch_quant']} / {r['images']} | {r['ii']:.0f} ({r['ii_pred']:.0f}) | "
-            f"{r['lat']} ({r['lat_pred']}) | {r['macs']:,} | {r['mults']} | {r['macs_per_cycle']:.1f} | "
+            f"{r['lat']} ({r['lat_pred']}) | {r['macs']:,} | {_mults(r)} | {r['macs_per_cycle']:.1f} | "
             f"{100 * r['util']:.0f} % |"
         )
     out += [
@@ -126,7 +137,8 @@ def render(rows: list[dict]) -> str:
         "(one pixel per clock). Latency is from an image's first pixel in to its last result beat out. The figures",
         "in brackets are model/cycles.py's prediction (`python -m model.cycles --net NET`), which",
         "`make test` checks the measurement against. MAC utilisation = MACs per image /",
-        "(multipliers x II). The heavily folded rows stream fewer images (they simulate 16x to",
+        "(MAC lanes x II); a low-bit lane with a 1-bit weight or input is an XNOR or a sign select,",
+        "no multiplier (docs/rtl-library.md). The heavily folded rows stream fewer images (they simulate 16x to",
         "60x slower), so their RTL accuracy is over those images only.",
         "",
         "Simulation speed of these runs (images/s while streaming through the bulk harness with",
@@ -178,7 +190,7 @@ def main() -> int:
     if not rows:
         print("no build/sim/*/results.json: run `make sim NET=...` first", file=sys.stderr)
         return 1
-    order = {"tiny": 0, "lenet5": 1, "lenet5_sigmoid": 2, "resnet8": 3}
+    order = {"tiny": 0, "lenet5": 1, "lenet5_sigmoid": 2, "resnet8": 3, "sfc_w1a1": 4, "cnv_w2a2": 5, "lfc_w1a1": 6}
     rows.sort(key=lambda r: (order.get(r["net"], 9), r["ii"]))
     (REPO / "docs" / "results.md").write_text(render(rows))
     print("wrote docs/results.md")
