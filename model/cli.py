@@ -42,6 +42,9 @@ def cmd_quantize(args) -> int:
     fv, _ = evaluate(model, ds.val_x, ds.val_y)
     print(f"{net.name} ({ckpt}) on {ds.name}: {len(ds.val_y)} val / {len(ds.test_y)} held-out")
     print(f"  float              val {100 * fv:6.2f}%  held-out {100 * fa:6.2f}%")
+    if net.is_lowbit:  # trained through its quantizers: no calibration methods or scale modes
+        quantize_flow(net, model, ds, "float", None, 0, args.seed)
+        return 0
     scales = quant.SCALES if args.scale == "both" else (args.scale,)
     rows = []
     for scale in scales:
