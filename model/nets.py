@@ -499,15 +499,15 @@ CNV_W2A2 = Net(
     folds={"conv1": Fold(16, 1), "conv2": Fold(8, 16), "fc1": Fold(8, 32), "fc2": Fold(1, 32)},
 )
 
-# FINN's LFC (BNN-PYNQ, the seed's network), 784-1024-1024-1024-10, binarized like SFC_W1A1,
-# and like FINN's it reads binarized pixels (+1 for pixel >= 128): XNOR-popcount in every layer.
+# FINN's LFC (BNN-PYNQ, the seed's network), 784-1024-1024-1024-10, binarized like SFC_W1A1;
+# its first layer reads the 8-bit pixels (with binarized pixels, in_bits=1, and 12 epochs it
+# reached 94.4 % on the held-out images, below the 95 % target).
 # Folding: II 3,136 (4 cycles a pixel): fc1 256 of its 1,024 neurons a cycle, fc2/fc3 512
 # inputs a cycle (2,048 cycles a frame), fc4 40.
 LFC_W1A1 = Net(
     name="lfc_w1a1",
     layers=(_bin_dense(1024), _bin_dense(1024), _bin_dense(1024), Dense(10, act="none", w_bits=1)),
     folds={"fc1": Fold(256, 1), "fc2": Fold(1, 512), "fc3": Fold(1, 512), "fc4": Fold(1, 256)},
-    in_bits=1,
 )
 
 NETS = {n.name: n for n in (TINY, LENET5, LENET5_SIGMOID, RESNET8, SFC_W1A1, CNV_W2A2, LFC_W1A1)}
