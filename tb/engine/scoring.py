@@ -6,9 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 
-def score(vec, n: int, logits, classes, errors, *, ii: float, latency: int, wall: float, received: int) -> dict:
+def score(
+    vec, n: int, logits, classes, errors, *, ii: float, latency: int, wall: float, cpu: float, received: int
+) -> dict:
     """The summary written to results.json. `logits`/`classes`/`errors` hold the `received`
-    result frames in order (fewer than n when frames were lost)."""
+    result frames in order (fewer than n when frames were lost). `wall` and `cpu` are the
+    seconds the stream took and the CPU seconds the simulator process spent on it: on a shared
+    machine images per CPU-second is the figure that does not depend on the other jobs."""
     logits = np.asarray(logits, dtype=np.int64).reshape(-1, vec.n_classes)
     classes = np.asarray(classes, dtype=np.int64)
     m = len(classes)
@@ -26,6 +30,8 @@ def score(vec, n: int, logits, classes, errors, *, ii: float, latency: int, wall
         "latency_cycles": int(latency),
         "sim_images_per_s": float(n / wall) if wall > 0 else 0.0,
         "wall_s": float(wall),
+        "sim_images_per_cpu_s": float(n / cpu) if cpu > 0 else 0.0,
+        "cpu_s": float(cpu),
         "lost_frames": int(n - received),
         "error_frames": int(np.sum(errors)),
         "mismatched_images": [int(i) for i in bad[:20]],

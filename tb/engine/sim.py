@@ -40,6 +40,27 @@ def engine_sources(weights_dir: Path) -> list[Path]:
     return [pkg, *lib, layers]
 
 
+def _vectors(weights_dir: Path, results: Path, data_dir: Path | None, images: int | None) -> tuple[Path, int]:
+    """The images (and expected answers) of a run, in one file beside `results`, which is removed
+    so that a run that dies early leaves no stale summary. Returns the file and its image count."""
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.unlink(missing_ok=True)
+    vectors = prepare_vectors(weights_dir, data_dir, images, results.parent / "vectors.npz")
+    return vectors, len(np.load(vectors)["labels"])
+
+
+def _test_env(weights_dir: Path, vectors: Path, seed: int, results: Path, ii_frames: int) -> dict[str, str]:
+    """What both engine testbenches read from the environment (absolute paths: the simulator
+    runs in its build directory)."""
+    return {
+        "WEIGHTS_DIR": str(weights_dir),
+        "VECTORS": str(vectors),
+        "SEED": str(seed),
+        "RESULTS": str(results),
+        "II_FRAMES": str(ii_frames),
+    }
+
+
 def run_engine(
     weights_dir: Path,
     testcase: str,
@@ -54,21 +75,9 @@ def run_engine(
     """A cocotb test (or comma-separated tests) of tb/engine/test_engine.py on the engine
     itself, driven by cocotbext-axi: the protocol tests, the layer probes, the AXI path of the
     speed benchmark."""
-    # absolute: the simulator runs in its build directory, where a relative path points elsewhere
     weights_dir, results = weights_dir.resolve(), results.resolve()
-    results.parent.mkdir(parents=True, exist_ok=True)
-    vectors = prepare_vectors(weights_dir, data_dir, images, results.parent / "vectors.npz")
-    env = {
-        "WEIGHTS_DIR": str(weights_dir),
-        "VECTORS": str(vectors),
-        "IMAGES": str(images),
-        "SEED": str(seed),
-        "RESULTS": str(results),
-        "II_FRAMES": str(ii_frames),
-        **(extra_env or {}),
-    }
-    if results.exists():
-        results.unlink()
+    vectors, _ = _vectors(weights_dir, results, data_dir, images)
+    env = {**_test_env(weights_dir, vectors, seed, results, ii_frames), **(extra_env or {})}
     try:
         run_cocotb(
             toplevel="cnn_engine",
@@ -113,9 +122,7 @@ def run_bulk(
     from tb.engine.engine_tb import wload_mem_file
 
     weights_dir, results = weights_dir.resolve(), results.resolve()
-    results.parent.mkdir(parents=True, exist_ok=True)
-    vectors = prepare_vectors(weights_dir, data_dir, images, results.parent / "vectors.npz")
-    n = len(np.load(vectors)["labels"])
+    vectors, n = _vectors(weights_dir, results, data_dir, images)
     if images is not None and n < images:
         raise ValueError(f"IMAGES={images}, but the test split holds {n} images (IMAGES=all streams every one)")
     manifest = json.loads((weights_dir / "manifest.json").read_text())
@@ -131,19 +138,13 @@ def run_bulk(
     if wload:
         plusargs.append(f"+BULK_WLOAD={wload}")
     env = {
-        "WEIGHTS_DIR": str(weights_dir),
-        "VECTORS": str(vectors),
-        "IMAGES": str(n),
-        "SEED": str(seed),
-        "RESULTS": str(results),
-        "II_FRAMES": str(ii_frames),
+        **_test_env(weights_dir, vectors, seed, results, ii_frames),
         "BULK_IN": str(work / "batch.bin"),
         "BULK_OUT": str(work / "out"),
         "WATCHDOG": str(watchdog),
         "IN_GAP": str(in_gap),
         "OUT_STALL": str(out_stall),
     }
-    results.unlink(missing_ok=True)
     try:
         run_cocotb(
             toplevel="engine_bulk",
@@ -244,7 +245,11 @@ def print_summary(s: dict) -> None:
             else []
         ),
         ("latency", f"{s['latency_cycles']} cycles"),
-        ("simulation speed", f"{s['sim_images_per_s']:.1f} images/s"),
+        (
+            "simulation speed",
+            f"{s['sim_images_per_s']:.1f} images/s"
+            + (f" ({s['sim_images_per_cpu_s']:.1f} per CPU-second)" if "sim_images_per_cpu_s" in s else ""),
+        ),
         ("wall time (stream)", f"{s['wall_s']:.1f} s"),
         ("lost frames / error frames", f"{s['lost_frames']} / {s['error_frames']}"),
     ]
