@@ -84,22 +84,28 @@ def sv_string(value: str | Path) -> str:
     return f'"{value}"'
 
 
-def _fast_runner():
-    """cocotb's Verilator runner without `--public-flat-rw`.
+def _runner(fast: bool):
+    """cocotb's Verilator runner with two changes to its build.
 
-    The runner makes every signal of the design visible to VPI, which stops Verilator from
-    optimising any of them away and costs several times in simulation speed. A testbench that
-    touches only its top-level ports (marked public in the HDL) needs none of it: the bulk
-    harness (tb/engine/engine_bulk.sv) is such a testbench."""
+    * A shared precompiled header for one-file models (tb/common/pch.py): a step between
+      Verilator and make writes pch.mk, which make reads after Vtop.mk.
+    * `fast`: no `--public-flat-rw`. The runner makes every signal of the design visible to
+      VPI, which stops Verilator from optimising any of them away and costs several times in
+      simulation speed. A testbench that touches only its top-level ports (marked public in
+      the HDL) needs none of it: the bulk harness (tb/engine/engine_bulk.sv) is such a
+      testbench."""
     from cocotb_tools.runner import Verilator
 
-    class FastVerilator(Verilator):
+    class TbVerilator(Verilator):
         def _build_command(self):
-            cmds = super()._build_command()
-            cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"]
-            return cmds
+            verilate, make = super()._build_command()
+            if fast:
+                verilate = [a for a in verilate if a != "--public-flat-rw"]
+            pch = [sys.executable, str(Path(__file__).with_name("pch.py")), str(self.build_dir)]
+            i = make.index("Vtop.mk")
+            return [verilate, pch, [*make[: i + 1], "-f", "pch.mk", *make[i + 1 :]]]
 
-    return FastVerilator()
+    return TbVerilator()
 
 
 # Speed flags for builds that run long image regressions: no X randomisation (the protocol
@@ -131,8 +137,6 @@ def run_cocotb(
     `fast` builds for speed (FAST_ARGS, only the top level's public signals visible).
     Returns the build directory. Fails (raises) when any cocotb test fails.
     """
-    from cocotb_tools.runner import get_runner
-
     setup_verilator_env()
     parameters = dict(parameters or {})
     key = json.dumps(
@@ -160,7 +164,7 @@ def run_cocotb(
         dat.parent.mkdir(parents=True, exist_ok=True)
         plusargs.append(f"+verilator+coverage+file+{dat}")
 
-    runner = _fast_runner() if fast else get_runner("verilator")
+    runner = _runner(fast)
     runner.build(
         sources=[str(s) for s in sources],
         hdl_toplevel=toplevel,
