@@ -10,7 +10,9 @@ survivor runs every test of its module, tens of minutes on a busy 2-core machine
 counts as killed),
 MUTATE_RECHECK_EQUIVALENT=1 runs the listed equivalent mutants too, MUTATE_KEEP=1 keeps each
 mutant's rtl/ copy and build tree, MUTATE_BASELINE=0 skips the check that the engine runs pass
-on the real RTL (done once per RTL and test version), MUTANT_IDS=<id>,... runs named mutants.
+on the real RTL (done once per RTL and test version), MUTANT_IDS=<id>,... runs named mutants,
+MUTATE_RESUME=1 skips the mutants whose stored result is a kill on the same source text (an
+interrupted run, or shard by shard; survivors run again).
 """
 
 from __future__ import annotations

@@ -108,10 +108,26 @@ def runs_env(runs: tuple[Run, ...]) -> str:
 
 
 # `make lint`'s extra parameter sets (the Makefile's lint target): paths the defaults miss.
+_LOWBIT = [(1, 1), (1, 8), (8, 1), (2, 2), (4, 4), (2, 8)]  # (W_BITS, A_BITS), as the Makefile
 LINT_EXTRA = {
-    "conv_unit": [["-GC_IN=4", "-GC_OUT=8", "-GTAPS=3", "-GSERIAL=1"]],
+    "conv_unit": [
+        ["-GC_IN=4", "-GC_OUT=8", "-GTAPS=3", "-GSERIAL=1"],
+        *[
+            [f"-GW_BITS={w}", f"-GA_BITS={a}", "-GC_IN=4", "-GC_OUT=8", "-GPE=2", "-GSIMD=2", "-GTAPS=3"]
+            for w, a in _LOWBIT
+        ],
+    ],
     "fc_serial": [["-GW_LOAD=1"]],
+    "fc_unit": [[f"-GW_BITS={w}", f"-GA_BITS={a}", "-GC_IN=6", "-GPE=2", "-GSIMD=3"] for w, a in _LOWBIT],
+    "lane_dot": [[f"-GW_BITS={w}", f"-GA_BITS={a}", "-GN=7", "-GOUT_W=32"] for w, a in _LOWBIT],
     "requant": [["-GC=1", "-GBEATS=32"]],
+    "threshold": [p for a in (2, 4) for p in ([f"-GA_OUT={a}", "-GC=3"], [f"-GA_OUT={a}", "-GC=1", "-GBEATS=16"])],
+    "pool2x2": [["-GDW=1", "-GC=4"], ["-GDW=2", "-GMODE=1"]],
+    "window_gen": [["-GDW=1", "-GC=16"]],
+    "add_unit": [["-GPOW2=1", "-GMA=2", "-GMB=4", "-GR=3", "-GSIGNED_B=1"]],
+    "skip_fifo": [["-GDEPTH=29", "-GSTALL_REPORT=100"]],
+    "stride_sel": [["-GS=1", "-GH=7", "-GW=5"]],
+    "axis_fork": [["-GN=3"]],
 }
 
 
@@ -320,6 +336,31 @@ def _failed_test(log: str) -> str:
     return m.group(1) if m else ""
 
 
+def source_sha(m: Mutant) -> str:
+    """Digest of the unmutated source file: a stored result is reused (MUTATE_RESUME=1) only for
+    the same text."""
+    import hashlib
+
+    return hashlib.sha1((REPO / m.file).read_bytes()).hexdigest()[:12]
+
+
+def reusable_result(m: Mutant) -> dict | None:
+    """MUTATE_RESUME=1: the stored result of a mutant that a test or lint killed (or that timed
+    out) on the same source text, which a later run need not repeat (tests are only ever added).
+    Survivors and errors always run again."""
+    f = mutant_dir(m) / "result.json"
+    if not f.exists():
+        return None
+    try:
+        r = json.loads(f.read_text())
+    except ValueError:
+        return None
+    same = r.get("original") == m.original and r.get("replacement") == m.replacement
+    if same and r.get("source_sha") == source_sha(m) and r.get("status") in ("killed", "killed_by_lint", "timeout"):
+        return r
+    return None
+
+
 def run_mutant(m: Mutant, timeout: float, keep: bool = False) -> dict:
     """Lint, then the module's tests, on the mutant; returns its result (also written as
     <mutant dir>/result.json)."""
@@ -329,6 +370,7 @@ def run_mutant(m: Mutant, timeout: float, keep: bool = False) -> dict:
     text = (REPO / m.file).read_text()
     res = {"id": m.id, "module": m.module, "file": m.file, "line": m.line, "operator": m.operator}
     res.update({"original": m.original, "replacement": m.replacement, "diff": diff(m, text)})
+    res["source_sha"] = source_sha(m)
     t0 = time.monotonic()
     rtl = make_copy(m, root)
     env = _env()
