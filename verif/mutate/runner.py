@@ -128,6 +128,7 @@ LINT_EXTRA = {
     "skip_fifo": [["-GDEPTH=29", "-GSTALL_REPORT=100"]],
     "stride_sel": [["-GS=1", "-GH=7", "-GW=5"]],
     "axis_fork": [["-GN=3"]],
+    "gap_unit": [["-GN=1", "-GM=1", "-GR=1"]],  # one beat per frame: the counter's width degenerates
 }
 
 
