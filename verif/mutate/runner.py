@@ -204,6 +204,12 @@ def shard(selected: list[Mutant], i: int, n: int) -> list[Mutant]:
     return ordered[i - 1 :: n]
 
 
+def shard_text(env) -> str | None:
+    """The mutant shard: MUTATE_SHARD, which `python -m verif.mutate` moves SHARD to (SHARD itself
+    would also split the tests of every mutant: the repository's conftest.py shards pytest runs)."""
+    return env.get("MUTATE_SHARD") or env.get("SHARD")
+
+
 def selection(env: dict | None = None) -> list[Mutant]:
     """The mutants MUTANTS / SEED / SHARD (environment) select; MUTANT_IDS=<id>,<id>... names
     mutants instead of sampling (to check the test that kills a former survivor)."""
@@ -214,12 +220,12 @@ def selection(env: dict | None = None) -> list[Mutant]:
         unknown = wanted - {m.id for m in picked}
         if unknown:
             raise ValueError(f"MUTANT_IDS: no such mutant {sorted(unknown)}")
-        i, k = parse_shard(env.get("SHARD"))
+        i, k = parse_shard(shard_text(env))
         return shard(picked, i, k)
     text = env.get("MUTANTS", "150").strip().lower()
     n = None if text in ("all", "0", "") else int(text)
     seed = int(env.get("SEED", "1"))
-    i, k = parse_shard(env.get("SHARD"))
+    i, k = parse_shard(shard_text(env))
     return shard(sample(enumerate_all()[0], n, seed), i, k)
 
 
@@ -302,7 +308,11 @@ def _env() -> dict:
     from tb.common.sim import setup_verilator_env
 
     setup_verilator_env()
-    return dict(os.environ)
+    env = dict(os.environ)
+    # A mutant's tests and the baseline run whole: SHARD would make conftest.py run a third of them.
+    env.pop("SHARD", None)
+    env.pop("MUTATE_SHARD", None)
+    return env
 
 
 def ensure_exports():

@@ -236,3 +236,22 @@ def test_lint_extra_has_the_makefile_parameter_sets():
     for w, a in re.findall(r'"(\d) (\d)"', lint):
         for mod in ("fc_unit", "conv_unit", "lane_dot"):
             assert any(f"-GW_BITS={w}" in s and f"-GA_BITS={a}" in s for s in runner.LINT_EXTRA[mod]), (mod, w, a)
+
+
+def test_shard_selects_mutants_not_tests(monkeypatch):
+    """SHARD=i/N picks the mutants of shard i; the tests of each mutant run whole (conftest.py
+    shards any pytest run that sees SHARD: the runner moves it to MUTATE_SHARD and keeps both
+    out of the tests' environment)."""
+    from verif.mutate.__main__ import main
+
+    monkeypatch.setenv("SHARD", "2/3")
+    monkeypatch.setenv("MUTANTS", "30")
+    monkeypatch.delenv("MUTATE_SHARD", raising=False)
+    assert main(["list"]) == 0
+    import os
+
+    assert "SHARD" not in os.environ and os.environ["MUTATE_SHARD"] == "2/3"
+    sel = runner.selection()
+    assert [m.id for m in sel] == [m.id for m in runner.shard(runner.sample(runner.enumerate_all()[0], 30, 1), 2, 3)]
+    env = runner._env()
+    assert "SHARD" not in env and "MUTATE_SHARD" not in env
