@@ -124,6 +124,7 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the
 	verilator --lint-only -Wall -Irtl -y rtl --top-module skip_fifo rtl/skip_fifo.sv -GDEPTH=29 -GSTALL_REPORT=100
 	verilator --lint-only -Wall -Irtl -y rtl --top-module stride_sel rtl/stride_sel.sv -GS=1 -GH=7 -GW=5
 	verilator --lint-only -Wall -Irtl -y rtl --top-module axis_fork rtl/axis_fork.sv -GN=3
+	verilator --lint-only -Wall -Irtl -y rtl --top-module gap_unit rtl/gap_unit.sv -GN=1 -GM=1 -GR=1
 	@set -e; for n in $(LINT_NETS); do \
 	  verilator --lint-only -Wall -Irtl -y rtl --top-module cnn_engine weights/$$n/cnn_cfg_pkg.sv weights/$$n/cnn_layers.sv rtl/cnn_engine.sv \
 	    -GWEIGHTS_DIR='"weights/'$$n'"'; \

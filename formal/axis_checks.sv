@@ -6,9 +6,13 @@
 //   SOURCE = 1: assumed (an upstream that obeys the rule; a source in reset may drop TVALID).
 //   SOURCE = 0: asserted (a module output: registered, so it holds even in the first cycle of
 //               a synchronous reset, before the reset edge).
+//   COMB = 1 (with SOURCE = 0): an output that passes its source through combinationally
+//               (axis_fork): asserted outside reset only, since the source may drop TVALID in
+//               reset and the output follows it.
 module f_axis_stable #(
   parameter int W      = 1,
-  parameter bit SOURCE = 0
+  parameter bit SOURCE = 0,
+  parameter bit COMB   = 0
 ) (
   input wire logic         clk,
   input wire logic         rst,
@@ -23,7 +27,7 @@ module f_axis_stable #(
     if (past_valid && !$past(rst) && $past(valid && !ready)) begin
       if (SOURCE) begin
         if (!rst) assume (valid && payload == $past(payload));
-      end else begin
+      end else if (!COMB || !rst) begin
         assert (valid && payload == $past(payload));
       end
     end

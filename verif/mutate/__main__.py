@@ -10,7 +10,9 @@ survivor runs every test of its module, tens of minutes on a busy 2-core machine
 counts as killed),
 MUTATE_RECHECK_EQUIVALENT=1 runs the listed equivalent mutants too, MUTATE_KEEP=1 keeps each
 mutant's rtl/ copy and build tree, MUTATE_BASELINE=0 skips the check that the engine runs pass
-on the real RTL (done once per RTL and test version), MUTANT_IDS=<id>,... runs named mutants.
+on the real RTL (done once per RTL and test version), MUTANT_IDS=<id>,... runs named mutants,
+MUTATE_RESUME=1 skips the mutants whose stored result is a kill on the same source text (an
+interrupted run, or shard by shard; survivors run again).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from verif.mutate.runner import (
     format_report,
     parse_shard,
     selection,
+    shard_text,
 )
 
 
@@ -41,7 +44,7 @@ def report(started: float | None = None) -> int:
     meta = {
         "seed": int(os.environ.get("SEED", "1")),
         "mutants_requested": os.environ.get("MUTANTS", "150"),
-        "shard": "{}/{}".format(*parse_shard(os.environ.get("SHARD"))),
+        "shard": "{}/{}".format(*parse_shard(shard_text(os.environ))),
     }
     if started is not None:
         meta["wall_seconds"] = round(time.time() - started, 1)
@@ -54,6 +57,11 @@ def report(started: float | None = None) -> int:
 
 
 def main(argv: list[str]) -> int:
+    # SHARD selects mutants; left in the environment it would also make the repository's
+    # conftest.py (make test SHARD=i/N) deselect two thirds of run_mutants.py's items and of every
+    # mutant's tests. The selection reads MUTATE_SHARD instead.
+    if "SHARD" in os.environ:
+        os.environ["MUTATE_SHARD"] = os.environ.pop("SHARD")
     cmd = argv[0] if argv else "run"
     if cmd == "list":
         all_m, skipped = enumerate_all()

@@ -10,12 +10,13 @@ import os
 
 import pytest
 
-from verif.mutate.runner import equiv_key, load_equivalent, mutant_dir, run_mutant, selection
+from verif.mutate.runner import equiv_key, load_equivalent, mutant_dir, reusable_result, run_mutant, selection
 
 SELECTED = selection()
 EQUIV = load_equivalent()
 TIMEOUT = float(os.environ.get("MUTATE_TIMEOUT", "3600"))
 RECHECK = os.environ.get("MUTATE_RECHECK_EQUIVALENT", "0") == "1"
+RESUME = os.environ.get("MUTATE_RESUME", "0") == "1"
 
 
 @pytest.mark.parametrize("m", SELECTED, ids=[m.id for m in SELECTED])
@@ -29,6 +30,8 @@ def test_mutant(m):
         res.update(seconds=0.0, diff="")
         (d / "result.json").write_text(json.dumps(res, indent=2) + "\n")
         return
+    if RESUME and not eq and reusable_result(m):
+        return  # killed before, on the same source text
     res = run_mutant(m, TIMEOUT, keep=os.environ.get("MUTATE_KEEP", "0") == "1")
     if eq and res["status"] != "survived":
         pytest.fail(f"{m.id} is listed as equivalent in equivalent.toml but was {res['status']}: remove the entry")

@@ -108,10 +108,27 @@ def runs_env(runs: tuple[Run, ...]) -> str:
 
 
 # `make lint`'s extra parameter sets (the Makefile's lint target): paths the defaults miss.
+_LOWBIT = [(1, 1), (1, 8), (8, 1), (2, 2), (4, 4), (2, 8)]  # (W_BITS, A_BITS), as the Makefile
 LINT_EXTRA = {
-    "conv_unit": [["-GC_IN=4", "-GC_OUT=8", "-GTAPS=3", "-GSERIAL=1"]],
+    "conv_unit": [
+        ["-GC_IN=4", "-GC_OUT=8", "-GTAPS=3", "-GSERIAL=1"],
+        *[
+            [f"-GW_BITS={w}", f"-GA_BITS={a}", "-GC_IN=4", "-GC_OUT=8", "-GPE=2", "-GSIMD=2", "-GTAPS=3"]
+            for w, a in _LOWBIT
+        ],
+    ],
     "fc_serial": [["-GW_LOAD=1"]],
+    "fc_unit": [[f"-GW_BITS={w}", f"-GA_BITS={a}", "-GC_IN=6", "-GPE=2", "-GSIMD=3"] for w, a in _LOWBIT],
+    "lane_dot": [[f"-GW_BITS={w}", f"-GA_BITS={a}", "-GN=7", "-GOUT_W=32"] for w, a in _LOWBIT],
     "requant": [["-GC=1", "-GBEATS=32"]],
+    "threshold": [p for a in (2, 4) for p in ([f"-GA_OUT={a}", "-GC=3"], [f"-GA_OUT={a}", "-GC=1", "-GBEATS=16"])],
+    "pool2x2": [["-GDW=1", "-GC=4"], ["-GDW=2", "-GMODE=1"]],
+    "window_gen": [["-GDW=1", "-GC=16"]],
+    "add_unit": [["-GPOW2=1", "-GMA=2", "-GMB=4", "-GR=3", "-GSIGNED_B=1"]],
+    "skip_fifo": [["-GDEPTH=29", "-GSTALL_REPORT=100"]],
+    "stride_sel": [["-GS=1", "-GH=7", "-GW=5"]],
+    "axis_fork": [["-GN=3"]],
+    "gap_unit": [["-GN=1", "-GM=1", "-GR=1"]],  # one beat per frame: the counter's width degenerates
 }
 
 
@@ -187,6 +204,12 @@ def shard(selected: list[Mutant], i: int, n: int) -> list[Mutant]:
     return ordered[i - 1 :: n]
 
 
+def shard_text(env) -> str | None:
+    """The mutant shard: MUTATE_SHARD, which `python -m verif.mutate` moves SHARD to (SHARD itself
+    would also split the tests of every mutant: the repository's conftest.py shards pytest runs)."""
+    return env.get("MUTATE_SHARD") or env.get("SHARD")
+
+
 def selection(env: dict | None = None) -> list[Mutant]:
     """The mutants MUTANTS / SEED / SHARD (environment) select; MUTANT_IDS=<id>,<id>... names
     mutants instead of sampling (to check the test that kills a former survivor)."""
@@ -197,12 +220,12 @@ def selection(env: dict | None = None) -> list[Mutant]:
         unknown = wanted - {m.id for m in picked}
         if unknown:
             raise ValueError(f"MUTANT_IDS: no such mutant {sorted(unknown)}")
-        i, k = parse_shard(env.get("SHARD"))
+        i, k = parse_shard(shard_text(env))
         return shard(picked, i, k)
     text = env.get("MUTANTS", "150").strip().lower()
     n = None if text in ("all", "0", "") else int(text)
     seed = int(env.get("SEED", "1"))
-    i, k = parse_shard(env.get("SHARD"))
+    i, k = parse_shard(shard_text(env))
     return shard(sample(enumerate_all()[0], n, seed), i, k)
 
 
@@ -285,7 +308,11 @@ def _env() -> dict:
     from tb.common.sim import setup_verilator_env
 
     setup_verilator_env()
-    return dict(os.environ)
+    env = dict(os.environ)
+    # A mutant's tests and the baseline run whole: SHARD would make conftest.py run a third of them.
+    env.pop("SHARD", None)
+    env.pop("MUTATE_SHARD", None)
+    return env
 
 
 def ensure_exports():
@@ -320,6 +347,31 @@ def _failed_test(log: str) -> str:
     return m.group(1) if m else ""
 
 
+def source_sha(m: Mutant) -> str:
+    """Digest of the unmutated source file: a stored result is reused (MUTATE_RESUME=1) only for
+    the same text."""
+    import hashlib
+
+    return hashlib.sha1((REPO / m.file).read_bytes()).hexdigest()[:12]
+
+
+def reusable_result(m: Mutant) -> dict | None:
+    """MUTATE_RESUME=1: the stored result of a mutant that a test or lint killed (or that timed
+    out) on the same source text, which a later run need not repeat (tests are only ever added).
+    Survivors and errors always run again."""
+    f = mutant_dir(m) / "result.json"
+    if not f.exists():
+        return None
+    try:
+        r = json.loads(f.read_text())
+    except ValueError:
+        return None
+    same = r.get("original") == m.original and r.get("replacement") == m.replacement
+    if same and r.get("source_sha") == source_sha(m) and r.get("status") in ("killed", "killed_by_lint", "timeout"):
+        return r
+    return None
+
+
 def run_mutant(m: Mutant, timeout: float, keep: bool = False) -> dict:
     """Lint, then the module's tests, on the mutant; returns its result (also written as
     <mutant dir>/result.json)."""
@@ -329,6 +381,7 @@ def run_mutant(m: Mutant, timeout: float, keep: bool = False) -> dict:
     text = (REPO / m.file).read_text()
     res = {"id": m.id, "module": m.module, "file": m.file, "line": m.line, "operator": m.operator}
     res.update({"original": m.original, "replacement": m.replacement, "diff": diff(m, text)})
+    res["source_sha"] = source_sha(m)
     t0 = time.monotonic()
     rtl = make_copy(m, root)
     env = _env()

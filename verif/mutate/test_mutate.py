@@ -221,3 +221,37 @@ def test_reviewed_survivor_is_reported_equivalent(tmp_path, monkeypatch):
     assert runner.collect_results([m], {})[0]["status"] == "survived"
     eq = {runner.equiv_key(m): {"reason": "why"}}
     assert runner.collect_results([m], eq)[0]["status"] == "equivalent"
+
+
+def test_lint_extra_has_the_makefile_parameter_sets():
+    """A mutant is linted with every parameter set `make lint` uses for its module (a mutant
+    that only those parameters reject is a lint kill, not a survivor): the Makefile's literal
+    `--top-module <m> rtl/<m>.sv -G...` lines and its low-bit loop are all in LINT_EXTRA."""
+    import re
+
+    text = (runner.REPO / "Makefile").read_text()
+    lint = text[text.index("\nlint:") : text.index("LINT_NETS", text.index("\nlint:"))]
+    for mod, args in re.findall(r"--top-module (\w+) rtl/\w+\.sv((?: -G\w+=\w+)+)", lint):
+        assert args.split() in runner.LINT_EXTRA.get(mod, []), f"make lint's {mod} {args} missing from LINT_EXTRA"
+    for w, a in re.findall(r'"(\d) (\d)"', lint):
+        for mod in ("fc_unit", "conv_unit", "lane_dot"):
+            assert any(f"-GW_BITS={w}" in s and f"-GA_BITS={a}" in s for s in runner.LINT_EXTRA[mod]), (mod, w, a)
+
+
+def test_shard_selects_mutants_not_tests(monkeypatch):
+    """SHARD=i/N picks the mutants of shard i; the tests of each mutant run whole (conftest.py
+    shards any pytest run that sees SHARD: the runner moves it to MUTATE_SHARD and keeps both
+    out of the tests' environment)."""
+    from verif.mutate.__main__ import main
+
+    monkeypatch.setenv("SHARD", "2/3")
+    monkeypatch.setenv("MUTANTS", "30")
+    monkeypatch.delenv("MUTATE_SHARD", raising=False)
+    assert main(["list"]) == 0
+    import os
+
+    assert "SHARD" not in os.environ and os.environ["MUTATE_SHARD"] == "2/3"
+    sel = runner.selection()
+    assert [m.id for m in sel] == [m.id for m in runner.shard(runner.sample(runner.enumerate_all()[0], 30, 1), 2, 3)]
+    env = runner._env()
+    assert "SHARD" not in env and "MUTATE_SHARD" not in env
