@@ -32,7 +32,7 @@ LATENCY = {
     "frame_sanitizer": 1,
     "axis_fifo": 1,
     "window_gen": 1,
-    "requant": 2,
+    "requant": 4,
     "act_lut": 1,
     "pool2x2": 1,
     "result_formatter": 1,
