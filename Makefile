@@ -34,6 +34,9 @@ CHECKPOINT ?=
 II_FRAMES ?= 12
 JOBS    ?= 2
 SHARD   ?=
+TARGETS ?=
+ECP5    ?=
+ECP5_NODSP ?=
 export NET IMAGES DATA WEIGHTS WAVES SEED FOLD II_FRAMES SHARD
 
 # FOLD=auto with TARGET_II= / DEVICE=: one spec for the command lines (model/fold_solver.py)
@@ -60,6 +63,8 @@ help: ## list targets and variables
 	@echo "  DEVICE=name       ... the smallest II within a device's multipliers (up5k, ecp5-25k, ecp5-85k, xc7a100t, xc7z020)"
 	@echo "  CHECKPOINT=<pt>   make weights: quantize/export this checkpoint instead of training"
 	@echo "  SCALE=pow2|float  make weights/synth: requantization scales (default: the checkpoint's)"
+	@echo "  TARGETS=list      make synth: ice40,xilinx (default), ecp5 (synth_ecp5 + nextpnr-ecp5)"
+	@echo "  ECP5=25k|45k|85k  make synth TARGETS=ecp5: the LFE5U part (default 25k); ECP5_NODSP=1: multipliers in LUTs"
 	@echo "  WAVES=1           write a waveform of make sim (FST; VCD when lz4 is missing)"
 	@echo "  SEED=N            stall pattern / training seed (default 1)"
 	@echo "  II_FRAMES=N       make sim: unstalled frames used to measure the II (default 12)"
@@ -106,6 +111,7 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the
 	verilator --lint-only -Wall -Irtl -y rtl --top-module conv_unit rtl/conv_unit.sv -GC_IN=4 -GC_OUT=8 -GTAPS=3 -GSERIAL=1
 	verilator --lint-only -Wall -Irtl -y rtl --top-module fc_serial rtl/fc_serial.sv -GW_LOAD=1
 	verilator --lint-only -Wall -Irtl -y rtl --top-module requant rtl/requant.sv -GC=1 -GBEATS=32
+	verilator --lint-only -Wall -Irtl -y rtl --top-module lane_dot rtl/lane_dot.sv -GN=9 -GOUT_W=20 -GPIPE=1
 	@# low-bit precisions: XNOR-popcount, sign selects, narrow multiplies; thresholds; narrow lanes
 	@set -e; for wa in "1 1" "1 8" "8 1" "2 2" "4 4" "2 8"; do set -- $$wa; \
 	  verilator --lint-only -Wall -Irtl -y rtl --top-module fc_unit rtl/fc_unit.sv -GW_BITS=$$1 -GA_BITS=$$2 -GC_IN=6 -GPE=2 -GSIMD=3; \
@@ -141,9 +147,9 @@ weights: $(STAMP) ## regenerate weight files (default: every network on the embe
 # make synth FOLD=... without WEIGHTS= exports that folding from the committed checkpoint first.
 SYNTH_WEIGHTS = $(or $(WEIGHTS),$(if $(FOLD),build/weights/$(NET)_$(subst :,_,$(subst =,,$(FOLD_ARG)))))
 
-synth: $(STAMP) ## Yosys synthesis (iCE40, Xilinx 7) and iCE40 UP5K place and route; writes docs/synthesis.md
+synth: $(STAMP) ## Yosys synthesis (iCE40, Xilinx 7; ECP5 with TARGETS=ecp5), UP5K / ECP5 place and route; writes docs/synthesis.md
 	$(if $(and $(FOLD),$(if $(WEIGHTS),,y)),$(PY) -m model weights --net $(NET) --fold $(FOLD_ARG) --from-checkpoint weights/$(NET)/checkpoint.pt $(if $(SCALE),--scale $(SCALE)) --out $(SYNTH_WEIGHTS) --quiet)
-	$(PY) -m syn.report --net $(NET) $(if $(FOLD),--fold $(FOLD_ARG)) $(if $(SYNTH_WEIGHTS),--weights $(SYNTH_WEIGHTS))
+	$(PY) -m syn.report --net $(NET) $(if $(FOLD),--fold $(FOLD_ARG)) $(if $(SYNTH_WEIGHTS),--weights $(SYNTH_WEIGHTS)) $(if $(TARGETS),--targets $(TARGETS)) $(if $(ECP5),--ecp5-device $(ECP5)) $(if $(filter 1,$(ECP5_NODSP)),--ecp5-nodsp)
 
 bench-sim: $(STAMP) ## simulation speed: bulk harness vs cocotbext-axi vs native C++ (build/bench/sim_speed.json)
 	$(PY) -m tb.engine.bench

@@ -55,6 +55,7 @@ module axis_fifo_props #(
   logic [AW:0]          p_wr;         // probe: dut.wr_ptr_q
   logic [AW:0]          p_rd;         // probe: dut.rd_ptr_q
   logic                 p_out_valid;  // probe: dut.out_valid_q
+  logic                 p_full;       // probe: dut.full_q
   logic [W-1:0]         p_out;        // probe: dut.out_q
   logic [W-1:0]         p_mem0;       // probe: dut.mem_q[0]
   logic [W-1:0]         p_mem1;       // probe: dut.mem_q[1]
@@ -71,6 +72,7 @@ module axis_fifo_props #(
   always_comb begin
     if (past_valid) begin
       assert (f_used <= (AW+1)'(DEPTH));
+      assert (p_full == (f_used == (AW+1)'(DEPTH)));  // the full flag follows the pointers
       assert (occ == 4'(f_used) + 4'(p_out_valid));
       assert (f_used == 0 || p_out_valid);
       if (held && pos == 0) assert (p_out == data);

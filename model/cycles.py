@@ -32,7 +32,7 @@ LATENCY = {
     "frame_sanitizer": 1,
     "axis_fifo": 1,
     "window_gen": 1,
-    "requant": 2,
+    "requant": 4,
     "threshold": 1,
     "act_lut": 1,
     "pool2x2": 1,
@@ -137,16 +137,17 @@ def stage_times(hw_plan, t_pixels: np.ndarray) -> tuple[dict[str, np.ndarray], d
                 busy[st.inst] = f * len(t)
                 if chain and _serve(t, f, f)[-1] - f > t[-1]:  # behind at the frame's end: waits for the refill
                     busy[st.inst] += refill
-                if "OUT_BEATS" in cs:  # SERIAL: group og of a window leaves (og+1)*f/OUT_BEATS + 2 after its start
+                # output handshake FOLDS + 3 after the window's start (issue, S1, P, S2, out)
+                if "OUT_BEATS" in cs:  # SERIAL: group og of a window leaves (og+1)*f/OUT_BEATS + 3 after its start
                     nb = cs["OUT_BEATS"]
                     start = _serve(t, f, f) - f
-                    t = (start[:, None] + (f // nb) * (np.arange(nb) + 1) + 2).ravel()
+                    t = (start[:, None] + (f // nb) * (np.arange(nb) + 1) + 3).ravel()
                 else:
-                    t = _serve(t, f, f + 2)
+                    t = _serve(t, f, f + 3)
             elif m == "fc_unit":
                 f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"])
                 done = _serve(t, f, f)
-                t = np.array([done[-1] + 3])
+                t = np.array([done[-1] + 4])  # FOLDS + 4 after the last beat's handshake
                 busy[st.inst] = f * cs["IN_BEATS"]
             elif m == "fc_serial":
                 no, ni = cs["C_OUT"] // cs["PE"], cs["C_IN"] // cs["SIMD"]

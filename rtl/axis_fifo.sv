@@ -3,8 +3,10 @@
 // A DEPTH-entry memory (asynchronous read: LUT RAM or flops) feeds an output register, so
 // the FIFO holds up to DEPTH + 1 beats. When the memory is empty and the output register is
 // free (or being emptied), an input beat goes straight to the output register.
-// m_axis_* come from flip-flops; s_axis_tready = "memory not full", from flip-flops too: no
-// combinational path between the two sides.
+// m_axis_* come from flip-flops; s_axis_tready = "memory not full" is a flip-flop of its own
+// (full_q, updated from push and pop; before 2026-11-30 a compare of the two pointers, three
+// LUT levels at the head of the UP5K's critical ready chain): no combinational path between
+// the two sides.
 // Throughput: one beat per cycle in and out. Latency: 1 cycle (input beat to m_axis_tvalid)
 // when the FIFO is empty, cycles per output 1.
 //
@@ -40,10 +42,13 @@ module axis_fifo #(
   logic [DATA_W:0] out_q;
   logic            out_valid_q;
 
-  wire empty = (wr_ptr_q == rd_ptr_q);
-  wire full  = (wr_ptr_q == {~rd_ptr_q[AW], rd_ptr_q[AW-1:0]});
+  wire  empty = (wr_ptr_q == rd_ptr_q);
+  // One write short of full: from the pointers alone, so full_q's next state is shallow.
+  wire [AW:0] wr_inc = wr_ptr_q + 1'b1;
+  wire  almost_full = (wr_inc == {~rd_ptr_q[AW], rd_ptr_q[AW-1:0]});
+  logic full_q;  // == (wr_ptr_q == {~rd_ptr_q[AW], rd_ptr_q[AW-1:0]})
 
-  assign s_axis_tready = !full;
+  assign s_axis_tready = !full_q;
   assign m_axis_tdata  = out_q[DATA_W-1:0];
   assign m_axis_tlast  = out_q[DATA_W];
   assign m_axis_tvalid = out_valid_q;
@@ -59,9 +64,12 @@ module axis_fifo #(
       wr_ptr_q    <= '0;
       rd_ptr_q    <= '0;
       out_valid_q <= 1'b0;
+      full_q      <= 1'b0;
     end else begin
-      if (push) wr_ptr_q <= wr_ptr_q + 1'b1;
+      if (push) wr_ptr_q <= wr_inc;
       if (pop) rd_ptr_q <= rd_ptr_q + 1'b1;
+      if (push && !pop) full_q <= almost_full;  // one more beat in the memory
+      else if (pop && !push) full_q <= 1'b0;    // one fewer
       if (out_free) out_valid_q <= pop || bypass;
     end
   end

@@ -43,12 +43,14 @@
 //
 // Throughput: one input beat every FOLDS cycles, one frame (= one output beat) every
 //   IN_BEATS*FOLDS cycles, sustained.
-// Latency: m_axis_tvalid rises FOLDS + 2 cycles after the frame's last input beat is accepted,
-//   i.e. FOLDS + 3 cycles from that beat's handshake to the output handshake (no stalls).
+// Latency: m_axis_tvalid rises FOLDS + 3 cycles after the frame's last input beat is accepted,
+//   i.e. FOLDS + 4 cycles from that beat's handshake to the output handshake (no stalls).
+//   (Until 2026-11-30 the products and the adder tree were one stage: one cycle less.)
 //
 // Pipeline: issue (beat register, fold counters, weight ROM address)
-//        -> S1 (weight ROM output + activation slice registered; PE lane_dot instances:
-//               products + balanced adder tree)
+//        -> S1 (weight ROM output + activation slice registered; PE lane_dot instances with
+//               PIPE = 1: the products)
+//        -> P  (products registered in lane_dot; balanced adder tree)
 //        -> S2 (dot products registered; accumulate into a ring of C_OUT/PE groups of PE lanes)
 //        -> output register.
 // The accumulator ring rotates by one group at the end of each output group, so the group being
@@ -218,19 +220,44 @@ module fc_unit #(
   end
 
   // One dot product per PE over the SIMD lanes (rtl/lane_dot.sv): int8 x uint8 multiplies
-  // by default, XNOR-popcount or sign selects for 1-bit sides; one balanced adder tree each.
+  // by default, XNOR-popcount or sign selects for 1-bit sides; the products are registered
+  // (stage P), then one balanced adder tree each.
   logic [PE*DOT_W-1:0] dot;
   for (genvar pe = 0; pe < PE; pe++) begin : g_pe
     lane_dot #(
       .W_BITS(W_BITS),
       .A_BITS(A_BITS),
       .N     (SIMD),
-      .OUT_W (DOT_W)
+      .OUT_W (DOT_W),
+      .PIPE  (1)
     ) u_dot (
+      .clk(clk),
+      .en (en),
       .w  (w_q[pe*SIMD*W_BITS +: SIMD*W_BITS]),
       .a  (s1_x_q),
       .dot(dot[pe*DOT_W +: DOT_W])
     );
+  end
+
+  // ---- P: products registered (inside lane_dot); the fold's control follows --------------
+  logic                p_valid_q, p_first_q, p_shift_q, p_final_q;
+  logic [OGW-1:0]      p_og_q;
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      p_valid_q <= 1'b0;
+    end else if (en) begin
+      p_valid_q <= s1_valid_q;
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (en && s1_valid_q) begin
+      p_first_q <= s1_first_q;
+      p_shift_q <= s1_shift_q;
+      p_final_q <= s1_final_q;
+      p_og_q    <= s1_og_q;
+    end
   end
 
   // ---- S2: dot products; accumulate into the ring -----------------------------------------
@@ -242,17 +269,17 @@ module fc_unit #(
     if (rst) begin
       s2_valid_q <= 1'b0;
     end else if (en) begin
-      s2_valid_q <= s1_valid_q;
+      s2_valid_q <= p_valid_q;
     end
   end
 
   always_ff @(posedge clk) begin
-    if (en && s1_valid_q) begin
+    if (en && p_valid_q) begin
       s2_dot_q   <= dot;
-      s2_first_q <= s1_first_q;
-      s2_shift_q <= s1_shift_q;
-      s2_final_q <= s1_final_q;
-      s2_og_q    <= s1_og_q;
+      s2_first_q <= p_first_q;
+      s2_shift_q <= p_shift_q;
+      s2_final_q <= p_final_q;
+      s2_og_q    <= p_og_q;
     end
   end
 

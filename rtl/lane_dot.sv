@@ -1,5 +1,6 @@
 // lane_dot: precision-generic dot product of N weight lanes and N activation lanes
-// (combinational), the arithmetic core of conv_unit and fc_unit.
+// (combinational, or with the products registered: PIPE), the arithmetic core of conv_unit and
+// fc_unit.
 //
 //   dot = sum_{k=0..N-1} prod(w[k], a[k])
 //
@@ -26,13 +27,21 @@
 //   W_BITS, A_BITS  lane widths, each in {1, 2, 4, 8}
 //   N               lanes (terms) summed, >= 1
 //   OUT_W           output width, >= DOT_W
-// Timing: purely combinational (the users register its inputs and its output).
+//   PIPE            0: purely combinational (the users register its inputs and its output);
+//                   1: the products (w1a1: the XNOR bits) are registered when `en` is high, the
+//                   adder tree follows the register: latency 1 cycle, and the multiplier and
+//                   the tree are no longer one timing path (on FPGAs the register can sit in
+//                   the DSP block's output register).
+// clk and en are used only with PIPE = 1.
 module lane_dot #(
   parameter int W_BITS = 8,
   parameter int A_BITS = 8,
   parameter int N      = 1,
-  parameter int OUT_W  = 16
+  parameter int OUT_W  = 16,
+  parameter int PIPE   = 0
 ) (
+  input  logic                clk,
+  input  logic                en,
   input  logic [N*W_BITS-1:0] w,
   input  logic [N*A_BITS-1:0] a,
   output logic [OUT_W-1:0]    dot
@@ -53,6 +62,9 @@ module lane_dot #(
   if (N < 1) begin : g_err_n
     $fatal(1, "lane_dot: N must be >= 1");
   end
+  if (PIPE != 0 && PIPE != 1) begin : g_err_pipe
+    $fatal(1, "lane_dot: PIPE must be 0 or 1");
+  end
   if (OUT_W < DOT_W) begin : g_err_out
     $fatal(1, "lane_dot: OUT_W (%0d) must be >= %0d for W_BITS=%0d A_BITS=%0d N=%0d",
            OUT_W, DOT_W, W_BITS, A_BITS, N);
@@ -62,7 +74,15 @@ module lane_dot #(
     // XNOR-popcount: the tree sums N one-bit "equal" flags.
     localparam int CNT_W = $clog2(N + 1);
     logic [CNT_W-1:0] pop;
-    wire  [N-1:0]     eq = w ~^ a;   // lane k: 1 when the bits are equal (product +1)
+    wire  [N-1:0]     eq_d = w ~^ a;   // lane k: 1 when the bits are equal (product +1)
+    logic [N-1:0]     eq;
+    if (PIPE != 0) begin : g_reg
+      always_ff @(posedge clk) begin
+        if (en) eq <= eq_d;
+      end
+    end else begin : g_comb
+      assign eq = eq_d;
+    end
     always_comb begin
       // An unpacked array, not a packed vector: Verilator keeps each element in a machine
       // word, where slices of a wide packed vector cost shifts and masks (1.7x on lenet5).
@@ -82,22 +102,29 @@ module lane_dot #(
     assign dot = OUT_W'(xdot);
   end else begin : g_prod
     // One product per lane (the kind is chosen at elaboration: only one of these exists).
-    logic signed [PROD_W-1:0] prods [N];
+    logic signed [PROD_W-1:0] prods_d [N], prods [N];
     for (genvar k = 0; k < N; k++) begin : g_lane
       wire [W_BITS-1:0] wk = w[k*W_BITS +: W_BITS];
       wire [A_BITS-1:0] ak = a[k*A_BITS +: A_BITS];
       if (W1) begin : g_wsel
         // +a or -a: a is unsigned, PROD_W = A_BITS + 1 bits signed hold both
         wire signed [PROD_W-1:0] ax = {1'b0, ak};
-        assign prods[k] = wk[0] ? ax : -ax;
+        assign prods_d[k] = wk[0] ? ax : -ax;
       end else if (A1) begin : g_asel
         // +w or -w: -(-2**(W_BITS-1)) needs PROD_W = W_BITS + 1 bits
         wire signed [PROD_W-1:0] wx = {wk[W_BITS-1], wk};
-        assign prods[k] = ak[0] ? wx : -wx;
+        assign prods_d[k] = ak[0] ? wx : -wx;
       end else begin : g_mul
         // signed x unsigned: the activation gets a zero sign bit
         wire signed [PROD_W-1:0] p = $signed(wk) * $signed({1'b0, ak});
-        assign prods[k] = p;
+        assign prods_d[k] = p;
+      end
+      if (PIPE != 0) begin : g_reg
+        always_ff @(posedge clk) begin
+          if (en) prods[k] <= prods_d[k];
+        end
+      end else begin : g_comb
+        assign prods[k] = prods_d[k];
       end
     end
 
@@ -113,5 +140,10 @@ module lane_dot #(
       end
       dot = OUT_W'(lvl[0]);
     end
+  end
+
+  if (PIPE == 0) begin : g_no_clk
+    logic unused_clk;
+    assign unused_clk = clk ^ en;
   end
 endmodule

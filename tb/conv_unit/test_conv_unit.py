@@ -137,7 +137,7 @@ async def windows_match_reference(dut, pauses):
 
 @cocotb.test()
 async def throughput_and_latency(dut):
-    """No stalls: one window every FOLDS cycles, a window's (last) result beat 3 cycles after
+    """No stalls: one window every FOLDS cycles, a window's (last) result beat 4 cycles after
     its input handshake, which comes with its last fold (header of rtl/conv_unit.sv)."""
     p = params()
     w, b = load_model(p)
@@ -160,7 +160,7 @@ async def throughput_and_latency(dut):
     dut._log.info("FOLDS=%d latency=%d output intervals=%s input intervals=%s", f, latency, out_gaps, in_gaps)
     assert out_gaps == {fb}, f"output every {out_gaps} cycles, expected every {fb}"
     assert in_gaps == {f}, f"input accepted every {in_gaps} cycles, expected every {f}"
-    assert latency == 3, f"latency {latency}, header says 3"
+    assert latency == 4, f"latency {latency}, header says 4"
     assert tb.sink.empty()
 
 

@@ -131,7 +131,7 @@ async def frames_match_reference(dut, pauses):
 @cocotb.test()
 async def throughput_and_latency(dut):
     """No stalls: one input beat every FOLDS cycles, one result every IN_BEATS*FOLDS cycles,
-    result FOLDS + 3 cycles after the last input beat's handshake (header of rtl/fc_unit.sv)."""
+    result FOLDS + 4 cycles after the last input beat's handshake (header of rtl/fc_unit.sv)."""
     p = params()
     w, b = load_model(p)
     f, nb = folds(p), p["IN_BEATS"]
@@ -150,7 +150,7 @@ async def throughput_and_latency(dut):
     dut._log.info("FOLDS=%d latency=%d output intervals=%s input intervals=%s", f, latency, out_gaps, in_gaps)
     assert out_gaps == {nb * f}, f"output every {out_gaps} cycles, expected every {nb * f}"
     assert in_gaps == {f}, f"input accepted every {in_gaps} cycles, expected every {f}"
-    assert latency == f + 3, f"latency {latency}, header says FOLDS + 3 = {f + 3}"
+    assert latency == f + 4, f"latency {latency}, header says FOLDS + 4 = {f + 4}"
     assert tb.sink.empty()
 
 

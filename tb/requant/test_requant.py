@@ -1,6 +1,6 @@
 """requant: bit-exact against the Python-int reference y = clamp((acc*m + 2**(r-1)) >> r, LO, HI)
 on random and edge accumulators (ties of both signs, both clamps, extremes), pow2 mode,
-random stalls; one beat per cycle, latency 2. Lane-serial (BEATS > 1): lane c of beat j uses
+random stalls; one beat per cycle, latency 4. Lane-serial (BEATS > 1): lane c of beat j uses
 channel j*C + c; the beat counter restarts at tlast (short frames resynchronise)."""
 
 import random
@@ -14,7 +14,7 @@ from tb.common.memfiles import write_memh
 from tb.common.sim import mem_dir, rtl_sources, run_cocotb, sv_string
 
 HERE = Path(__file__).parent
-LATENCY = 2
+LATENCY = 4
 PAUSE_PAIRS = [("none", "none"), ("random", "random"), ("burst", "none"), ("none", "burst")]
 
 
@@ -141,7 +141,7 @@ async def throughput(dut):
     start = tb.cycle
     await check_frames(tb, p, stim, frames)
     cycles = tb.cycle - start
-    # Header: 1 beat per cycle, latency 2 (+1 for the source's own register).
+    # Header: 1 beat per cycle, latency 4 (+1 for the source's own register).
     assert cycles <= n + LATENCY + 2, f"{n} beats took {cycles} cycles"
 
 
