@@ -196,7 +196,7 @@ NET_DEFAULTS: dict[str, TrainConfig] = {
         epochs=80, lr=2e-3, lr_step=20, lr_gamma=0.5, label_smoothing=0.1, max_shift=2.5, max_rot=15.0
     ),
     "lenet5_sigmoid": TrainConfig(epochs=60, lr=3e-3, lr_step=15, lr_gamma=0.5),
-    "resnet8": TrainConfig(epochs=30, lr=3e-3, lr_step=8, lr_gamma=0.4, weight_decay=1e-4),
+    "resnet8": TrainConfig(epochs=50, lr=3e-3, schedule="cosine", weight_decay=1e-4, label_smoothing=0.1),
 }
 
 
