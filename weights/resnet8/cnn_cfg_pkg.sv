@@ -60,7 +60,7 @@ package cnn_cfg_pkg;
   localparam int S1_ADD_LO       = 0;
   localparam int S1_ADD_HI       = 255;
   localparam int S1_ADD_SKIP_LB  = 58;
-  localparam int S1_ADD_SKIP_DEPTH= 65;
+  localparam int S1_ADD_SKIP_DEPTH= 66;
   // s2_conv1 (conv)
   localparam int S2_CONV1_H        = 28;
   localparam int S2_CONV1_W        = 28;
