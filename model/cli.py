@@ -74,7 +74,7 @@ def cmd_export(args) -> int:
     _print_solution(folds)
     ds = _load_data(net, args.data_dir)
     out = Path(args.out) if args.out else Path("weights") / net.name
-    m = export_checkpoint(net, ckpt, out, folds, ds, args.method, args.scale)
+    m = export_checkpoint(net, ckpt, out, folds, ds, args.method, args.scale, args.vectors)
     print(f"wrote {m.parent} ({m.name})")
     return 0
 
@@ -107,6 +107,7 @@ def cmd_weights(args) -> int:
             scale=args.scale,
             seed=args.seed,
             progress=not args.quiet,
+            n_vectors=args.vectors,
         )
         _report(out, m)
     return 0
@@ -126,6 +127,16 @@ def _report(out: Path, m: Path) -> None:
         f"({man['quantization']['method']}, {man['quantization']['scale']}, QAT epochs "
         f"{man['quantization']['qat_epochs']})"
     )
+
+
+VECTORS_HELP = "held-out images written to vectors/ (default: all; the accuracies always cover all)"
+
+
+def positive_int(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise ValueError(text)
+    return n
 
 
 FOLD_HELP = (
@@ -154,6 +165,7 @@ def register(subparsers) -> None:
     p.add_argument("--fold", default=None, help=FOLD_HELP)
     p.add_argument("--method", choices=quant.METHODS, default=None, help="calibration (default: checkpoint's)")
     p.add_argument("--scale", choices=quant.SCALES, default=None, help="scale mode (default: checkpoint's)")
+    p.add_argument("--vectors", type=positive_int, default=None, metavar="N", help=VECTORS_HELP)
     p.set_defaults(func=cmd_export)
 
     p = subparsers.add_parser("weights", help="train, quantize and export weights/<net>/ (make weights)")
@@ -174,5 +186,6 @@ def register(subparsers) -> None:
     p.add_argument("--qat-epochs", type=int, default=None, help="QAT epochs (default: per network; 0: none)")
     p.add_argument("--method", choices=quant.METHODS, default=None, help="calibration (default: best on val)")
     p.add_argument("--scale", choices=quant.SCALES, default=None, help="scale mode (default float)")
+    p.add_argument("--vectors", type=positive_int, default=None, metavar="N", help=VECTORS_HELP)
     p.add_argument("--quiet", action="store_true", help="no training progress")
     p.set_defaults(func=cmd_weights)

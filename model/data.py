@@ -30,6 +30,8 @@ EMBEDDED_TEST = 1000  # held-out images of the embedded set (100 per class)
 EMBEDDED_VAL = 500  # validation slice of its remaining 4,000 (50 per class)
 DIR_VAL_FRACTION = 10  # --data-dir: 1/10 of the train files, at most DIR_VAL_MAX, is validation
 DIR_VAL_MAX = 5000
+FASHION_PACKAGE = "dataset-fashion-mnist"  # Debian: the full Fashion-MNIST IDX .gz files
+FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 
 DIGIT_CLASSES = tuple(str(i) for i in range(10))
 FASHION_CLASSES = (
@@ -268,7 +270,7 @@ def find_idx_files(data_dir: str | Path) -> tuple[dict[str, Path], str]:
     Returns (role -> path, prefix)."""
     data_dir = Path(data_dir)
     if not data_dir.exists():
-        raise DataError(f"data directory {data_dir} does not exist")
+        raise DataError(f"data directory {data_dir} does not exist{install_hint(data_dir)}")
     if not data_dir.is_dir():
         raise DataError(f"data directory {data_dir} is not a directory")
     found, missing = _find_set(data_dir, "")
@@ -293,7 +295,18 @@ def find_idx_files(data_dir: str | Path) -> tuple[dict[str, Path], str]:
     lines = [f"{data_dir}: missing MNIST-format IDX file(s):"]
     for role, paths in missing.items():
         lines.append(f"  {role.replace('_', ' ')}: looked for " + ", ".join(str(p) for p in paths))
-    raise DataError("\n".join(lines))
+    raise DataError("\n".join(lines) + install_hint(data_dir))
+
+
+def install_hint(data_dir: str | Path) -> str:
+    """For a Fashion-MNIST folder (named so) that is missing or incomplete: where the data comes from."""
+    d = Path(data_dir)
+    if "fashion" not in (d.parent.name if d.name == "raw" else d.name).lower():
+        return ""
+    return (
+        f"\n  Fashion-MNIST is the Debian package {FASHION_PACKAGE}: `apt-get install -y {FASHION_PACKAGE}` "
+        f"(as root) puts it in {FASHION_DIR}"
+    )
 
 
 def _class_names(data_dir: Path, prefix: str, n_classes: int) -> tuple[str, ...]:

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from model.plan import ACC_W, M_W, Plan, Stage
 
-# The generated files name model/hw.py, where this renderer lived before the compile flow was
-# split into stages: kept so that the split regenerates every export byte-identical. Change it
-# together with a regeneration of weights/*/.
-GENERATOR = "model/hw.py"
+# The module that writes the generated files, named in their first line. Changing it changes
+# every committed export's .sv files (and their hashes in manifest.json): regenerate weights/*/
+# with it (model/tests/test_export.py checks that the committed files are what this renders).
+GENERATOR = "model/emit_rtl.py"
 # Cycles a skip FIFO may sit full and unread before it reports (simulation only): far above any
 # stall of a working engine, below the bulk harness's watchdog (4 * (II + latency) + 10,000).
 SKIP_STALL_REPORT = 8192

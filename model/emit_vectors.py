@@ -3,7 +3,7 @@
 Input:  a quantized graph (model/graph.py), the float model it came from and a dataset's
         held-out images.
 Output: vectors/*.npy in the export (plain .npy, byte-deterministic):
-    images.npy uint8 (N, H, W)      held-out images (all of them, dataset order)
+    images.npy uint8 (N, H, W)      held-out images (all of them, or the first n_images; dataset order)
     labels.npy int64 (N,)
     logits.npy int64 (N, n_classes) expected integer logits (model/reference.py)
     classes.npy int64 (N,)          expected class (argmax, lowest index on ties)
@@ -41,9 +41,12 @@ def _save_npy(path: Path, arr: np.ndarray) -> None:
         np.save(f, np.ascontiguousarray(arr), allow_pickle=False)
 
 
-def write_vectors(graph: Graph, float_model, ds, out_dir: Path) -> tuple[list[Path], dict[str, np.ndarray]]:
-    """Write out_dir/vectors/ (replacing it); return the files written and the arrays by name.
-    Raises when the PyTorch quantized model and the integer reference disagree."""
+def write_vectors(
+    graph: Graph, float_model, ds, out_dir: Path, n_images: int | None = None
+) -> tuple[list[Path], dict[str, np.ndarray]]:
+    """Write out_dir/vectors/ (replacing it) for the first `n_images` held-out images (None:
+    all); return the files written and the arrays by name, computed (and checked) on every
+    held-out image. Raises when the PyTorch quantized model and the integer reference disagree."""
     from model.torch_quant import QuantizedNet
 
     vec = Path(out_dir) / VECTORS_DIR
@@ -76,5 +79,5 @@ def write_vectors(graph: Graph, float_model, ds, out_dir: Path) -> tuple[list[Pa
     paths = []
     for name, a in arrays.items():
         paths.append(vec / f"{name}.npy")
-        _save_npy(paths[-1], a)
+        _save_npy(paths[-1], a if name.startswith("acts/") or n_images is None else a[:n_images])
     return paths, arrays

@@ -88,13 +88,14 @@ def cmd_finetune(args) -> int:
     tinfo["finetune"] = {"from": str(args.from_ckpt), "frozen": names, "seconds": round(seconds, 1)}
     out = Path(args.out) if args.out else Path("weights") / f"{net.name}_finetuned"
     qat = 0 if args.qat_epochs is None else args.qat_epochs
-    m = quantize_export(net, model, tinfo, folds, ds, out, qat, args.method, args.scale, args.seed)
+    m = quantize_export(net, model, tinfo, folds, ds, out, qat, args.method, args.scale, args.seed, args.vectors)
     print(f"  wrote {m.parent}")
     return 0
 
 
 def register(subparsers) -> None:
     from model import quant
+    from model.cli import VECTORS_HELP, positive_int
 
     p = subparsers.add_parser("finetune", help="retrain some layers of a checkpoint on another dataset, then export")
     p.add_argument("--from", dest="from_ckpt", required=True, metavar="CKPT", help="checkpoint.pt to start from")
@@ -108,5 +109,6 @@ def register(subparsers) -> None:
     p.add_argument("--qat-epochs", type=int, default=None, help="QAT epochs after fine-tuning (default 0)")
     p.add_argument("--method", choices=quant.METHODS, default=None, help="calibration (default: best on val)")
     p.add_argument("--scale", choices=quant.SCALES, default=None, help="scale mode (default: the network's)")
+    p.add_argument("--vectors", type=positive_int, default=None, metavar="N", help=VECTORS_HELP)
     p.add_argument("--quiet", action="store_true", help="no training progress")
     p.set_defaults(func=cmd_finetune)

@@ -10,7 +10,8 @@ Output: the export directory weights/<net>/ (docs/architecture.md "Memory files"
     cnn_cfg_pkg.sv, cnn_layers.sv      generated RTL configuration (model/emit_rtl.py)
     checkpoint.pt, model.ts            float model (+ quantization settings, QAT weights)
     manifest.json                      model/manifest.py
-    vectors/                           test vectors (model/emit_vectors.py)
+    vectors/                           test vectors (model/emit_vectors.py): every held-out image, or
+                                       the first n_vectors (the accuracies cover them all)
 Re-exporting from the same checkpoint gives byte-identical files.
 """
 
@@ -39,6 +40,7 @@ def export_dir(
     out_dir: Path,
     meta: dict,
     extra_files: list[Path] = (),
+    n_vectors: int | None = None,
 ) -> Path:
     """Plan `graph` and write every file of the export except the checkpoint (given in
     extra_files when it is already in out_dir); return the manifest path."""
@@ -51,7 +53,7 @@ def export_dir(
     mem_files = emit_mem.write_mem_files(graph, hw_plan, out_dir)
     written = [out_dir / f["file"] for files in mem_files.values() for f in files.values()]
     written += emit_rtl.write_rtl(hw_plan, out_dir)
-    vec_paths, arrays = emit_vectors.write_vectors(graph, float_model, ds, out_dir)
+    vec_paths, arrays = emit_vectors.write_vectors(graph, float_model, ds, out_dir, n_vectors)
     written += vec_paths
     labels = arrays["labels"]
     accuracy = {
@@ -59,10 +61,13 @@ def export_dir(
         "float": round_acc(np.mean(arrays["float_classes"] == labels)),
         "torch_quant_equals_reference": True,  # write_vectors raises otherwise
     }
-    return manifest.write_manifest(graph, hw_plan, mem_files, ds, meta, accuracy, [*written, *extra_files], out_dir)
+    files = [*written, *extra_files]
+    return manifest.write_manifest(graph, hw_plan, mem_files, ds, meta, accuracy, files, out_dir, n_vectors)
 
 
-def export_checkpoint(net: Net, ckpt_path: Path, out_dir: Path, folds, ds, method=None, scale=None) -> Path:
+def export_checkpoint(
+    net: Net, ckpt_path: Path, out_dir: Path, folds, ds, method=None, scale=None, n_vectors: int | None = None
+) -> Path:
     """Quantize a checkpoint (its stored settings unless method/scale override them) and
     export it into out_dir, with a copy of the checkpoint."""
     model, info, graph, settings, acc = from_checkpoint(net, ckpt_path, ds, method, scale)
@@ -77,7 +82,7 @@ def export_checkpoint(net: Net, ckpt_path: Path, out_dir: Path, folds, ds, metho
                 shutil.copyfile(src, dst)
             extra.append(dst)
     meta = manifest.meta(info, settings, acc, info.get("seed"), CALIB_IMAGES)
-    return export_dir(graph, folds, ds, model, out_dir, meta, extra)
+    return export_dir(graph, folds, ds, model, out_dir, meta, extra, n_vectors)
 
 
 def make_weights(
@@ -93,6 +98,7 @@ def make_weights(
     scale: str | None = None,
     seed: int = 1,
     progress: bool = True,
+    n_vectors: int | None = None,
 ) -> Path:
     """`make weights` for one network: train (or reuse `checkpoint`), calibrate, optionally
     fine-tune (QAT), export into `out`; return the manifest path. A checkpoint whose stored
@@ -106,14 +112,16 @@ def make_weights(
         model, info = load_checkpoint(checkpoint, net)
         q = info.get("quant")
         if q and method in (None, q["method"]) and scale in (None, q["scale"]):
-            return export_checkpoint(net, checkpoint, out, folds, ds)
+            return export_checkpoint(net, checkpoint, out, folds, ds, n_vectors=n_vectors)
         print(f"  {checkpoint}: no stored quantization for these options; calibrating (and QAT)")
     else:
         model, info = train_model(net, ds, epochs=epochs, seed=seed, progress=progress)
-    return quantize_export(net, model, info, folds, ds, out, qat_epochs, method, scale, seed)
+    return quantize_export(net, model, info, folds, ds, out, qat_epochs, method, scale, seed, n_vectors)
 
 
-def quantize_export(net: Net, model, info: dict, folds, ds, out: Path, qat_epochs: int, method, scale, seed: int):
+def quantize_export(
+    net: Net, model, info: dict, folds, ds, out: Path, qat_epochs: int, method, scale, seed: int, n_vectors=None
+):
     """Calibrate (and QAT) a trained float model, save it with its quantization settings as
     out/checkpoint.pt, export it into out; return the manifest path."""
     from model.train import save_checkpoint
@@ -123,4 +131,4 @@ def quantize_export(net: Net, model, info: dict, folds, ds, out: Path, qat_epoch
     info = {k: v for k, v in info.items() if k not in ("seconds", "input_scale")}
     info["quant"] = {**settings, "accuracy": acc}
     save_checkpoint(model, info, out)
-    return export_checkpoint(net, out / "checkpoint.pt", out, folds, ds)
+    return export_checkpoint(net, out / "checkpoint.pt", out, folds, ds, n_vectors=n_vectors)

@@ -140,10 +140,13 @@ def write_manifest(
     accuracy: dict,
     files: list[Path],
     out_dir: Path,
+    n_vectors: int | None = None,
 ) -> Path:
     """Write out_dir/manifest.json; `files`: every file of the export (hashed), `meta`: see
-    `meta()`, `accuracy`: the accuracies measured on the export's vectors."""
+    `meta()`, `accuracy`: the accuracies measured on the whole held-out set, `n_vectors`: the
+    held-out images in vectors/ (None: all)."""
     out_dir = Path(out_dir)
+    n_vec = len(ds.test_x) if n_vectors is None else min(n_vectors, len(ds.test_x))
     manifest = {
         **meta,
         "format": MANIFEST_FORMAT,
@@ -158,7 +161,7 @@ def write_manifest(
         "layers": [layer_entry(ql, plan, mem_files.get(ql.name)) for ql in graph],
         "vectors": {
             "dir": VECTORS_DIR,
-            "n_images": int(len(ds.test_x)),
+            "n_images": int(n_vec),
             "n_dump": int(min(N_DUMP, len(ds.test_x))),
             "layout": "acts/*.npy: stream layout (n, H, W, C); images (N, H, W) uint8",
         },

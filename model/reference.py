@@ -21,28 +21,60 @@ from model.arith import (
 )
 from model.graph import INPUT, QuantLayer
 
+# Integers up to 2**53 are exact in float64, so a product of integer matrices whose every
+# partial sum stays below that is computed exactly by a float64 matmul (BLAS: tens of times
+# faster than NumPy's int64 matmul), whatever the order of the additions.
+EXACT_F64 = 2**53
+CHUNK = 500  # images per pass of run_reference (memory)
+
+
+def _exact_f64(x: np.ndarray, w: np.ndarray) -> bool:
+    """True when x @ w (w: (K, N)) cannot leave float64's exact integers: every partial sum
+    is at most max|x| * max_n sum_k |w[k, n]|."""
+    if x.size == 0 or w.size == 0:
+        return True
+    return int(np.abs(x).max()) * int(np.abs(w).sum(axis=0).max()) < EXACT_F64
+
+
+def int_matmul(x: np.ndarray, w: np.ndarray, exact_f64: bool | None = None) -> np.ndarray:
+    """x @ w of int64 arrays, exactly: in float64 when `exact_f64` (None: checked here), else int64."""
+    if exact_f64 is None:
+        exact_f64 = _exact_f64(x, w)
+    if exact_f64:
+        return (x.astype(np.float64) @ w.astype(np.float64)).astype(np.int64)
+    return x @ w
+
 
 def conv_acc(x: np.ndarray, ql: QuantLayer) -> np.ndarray:
     """int64 accumulators (N, H', W', C_out) of a zero-padded convolution + bias; a stride s
-    keeps the stride-1 result on the stride grid."""
+    keeps the stride-1 result on the stride grid (only those positions are computed)."""
     n, h, w, c = x.shape
-    k, p = ql.k, ql.pad
+    k, p, s = ql.k, ql.pad, ql.stride
+    wt = np.asarray(ql.weight, dtype=np.int64)
+    c_out = wt.shape[0]
     # padding is lane code 0: the value -1 on a bipolar stream (model/arith.py pad_value)
-    xp = np.full((n, h + 2 * p, w + 2 * p, c), pad_value(ql.a_in), dtype=np.int64)
+    pad = pad_value(ql.a_in)
+    # the bound of the whole accumulator, every tap summed (the bias is added in int64)
+    exact = _exact_f64(x, wt.transpose(1, 2, 3, 0).reshape(-1, c_out)) and _exact_f64(
+        np.array([pad]), wt.transpose(1, 2, 3, 0).reshape(-1, c_out)
+    )
+    dt = np.float64 if exact else np.int64
+    xp = np.full((n, h + 2 * p, w + 2 * p, c), pad, dtype=dt)
     xp[:, p : p + h, p : p + w, :] = x
-    ho, wo = h + 2 * p - k + 1, w + 2 * p - k + 1
-    acc = np.zeros((n, ho, wo, ql.weight.shape[0]), dtype=np.int64)
+    ho, wo = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    acc = np.zeros((n * ho * wo, c_out), dtype=dt)
     for i in range(k):
         for j in range(k):
-            # tap (i, j): (C_in, C_out) slice of the weights
-            acc += xp[:, i : i + ho, j : j + wo, :] @ ql.weight[:, :, i, j].T.astype(np.int64)
-    return acc[:, :: ql.stride, :: ql.stride] + ql.bias
+            # tap (i, j): the inputs it meets at the kept output positions, times its (C_in, C_out) weights
+            tap = xp[:, i : i + s * (ho - 1) + 1 : s, j : j + s * (wo - 1) + 1 : s, :].reshape(-1, c)
+            acc += tap @ wt[:, :, i, j].T.astype(dt)
+    return acc.astype(np.int64).reshape(n, ho, wo, c_out) + ql.bias
 
 
 def dense_acc(x: np.ndarray, ql: QuantLayer) -> np.ndarray:
     """int64 accumulators (N, 1, 1, C_out); the input is flattened in stream order (y, x, c)."""
     flat = x.reshape(x.shape[0], -1)
-    acc = flat @ dense_weight_stream(ql).T.astype(np.int64) + ql.bias
+    acc = int_matmul(flat, dense_weight_stream(ql).T.astype(np.int64)) + ql.bias
     return acc.reshape(x.shape[0], 1, 1, -1)
 
 
@@ -91,6 +123,8 @@ def run_reference(qlayers: list[QuantLayer], images_uint8, dump: bool = False):
     x = np.asarray(images_uint8)
     if x.dtype != np.uint8:
         raise ValueError(f"images must be uint8, got {x.dtype}")
+    if not dump and len(x) > CHUNK:  # bounded memory; images are independent
+        return np.concatenate([run_reference(qlayers, x[i : i + CHUNK]) for i in range(0, len(x), CHUNK)])
     x = x.astype(np.int64)
     if x.ndim == 3:
         x = x[..., None]

@@ -40,6 +40,7 @@ INPUT_SCALE = 1.0 / 255.0
 DEFAULT_SEED = 1
 DEFAULT_THREADS = 1  # fixed, so that a run repeats bit for bit; 2 threads are slower for these small nets
 EVAL_BATCH = 1000
+SCHEDULES = ("step", "cosine")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -183,6 +184,7 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
+    schedule: str = "step"  # step: StepLR (below); cosine: cosine annealing to 0 over the epochs
     lr_step: int = 10  # StepLR: multiply the learning rate by lr_gamma every lr_step epochs
     lr_gamma: float = 0.5
     augment: bool = True  # random shifts +-max_shift px, rotations +-max_rot degrees, zoom 1+-max_scale
@@ -307,6 +309,8 @@ def train_model(
     cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
     if cfg.optimizer not in ("adam", "sgd"):
         raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose adam or sgd")
+    if cfg.schedule not in SCHEDULES:
+        raise ValueError(f"unknown learning-rate schedule {cfg.schedule!r}; choose {' or '.join(SCHEDULES)}")
     if cfg.epochs < 1 or cfg.batch_size < 1:
         raise ValueError("epochs and batch size must be at least 1")
     loss_fn = loss_fn or nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
@@ -321,10 +325,13 @@ def train_model(
             opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         else:
             opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
-        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
         n = len(y_train)
         per_epoch = math.ceil(n / cfg.batch_size)
         total = cfg.epochs * per_epoch if max_steps is None else min(max_steps, cfg.epochs * per_epoch)
+        if cfg.schedule == "cosine":  # per optimizer step, from lr down to 0 at the last step
+            sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.5 * (1 + math.cos(math.pi * k / total)))
+        else:
+            sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
         bar = None
         if progress:
             from tqdm import tqdm
@@ -348,12 +355,15 @@ def train_model(
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                if cfg.schedule == "cosine":
+                    sched.step()
                 steps += 1
                 loss_sum += float(loss.detach()) * len(idx)
                 seen += len(idx)
                 if bar is not None:
                     bar.update(1)
-            sched.step()
+            if cfg.schedule == "step":
+                sched.step()
             logits = _predict_logits(model, x_val)
             val_loss = float(F.cross_entropy(logits, y_val))
             val_acc = float((logits.argmax(1) == y_val).float().mean())
@@ -502,6 +512,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 "lr": args.lr,
                 "batch_size": args.batch_size,
                 "augment": args.augment,
+                "schedule": args.schedule,
             }.items()
             if v is not None
         },
@@ -560,6 +571,9 @@ def register(subparsers) -> None:
     p.add_argument("--optimizer", choices=("adam", "sgd"), default=None, help="adam (default) or sgd (momentum 0.9)")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: per network)")
     p.add_argument("--batch-size", type=int, default=None, help="batch size (default 64)")
+    p.add_argument(
+        "--schedule", choices=SCHEDULES, default=None, help="learning rate: step (StepLR) or cosine (default: per net)"
+    )
     p.add_argument(
         "--augment", action=argparse.BooleanOptionalAction, default=None, help="random shifts/rotations (default on)"
     )

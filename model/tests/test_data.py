@@ -134,6 +134,24 @@ def test_missing_dir(tmp_path):
     assert "nope" in str(e.value)
 
 
+def test_missing_fashion_names_the_package(tmp_path, capsys):
+    """A Fashion-MNIST path that is missing (or incomplete) says where the data comes from,
+    through the library and the command line alike; other paths do not."""
+    from model.__main__ import main
+
+    for d in (tmp_path / "fashion-mnist", tmp_path / "Fashion"):
+        if d.name == "Fashion":
+            d.mkdir()  # present but empty
+        with pytest.raises(DataError, match="apt-get install -y dataset-fashion-mnist"):
+            load_dataset(d)
+    argv = ["train", "--net", "tiny", "--data-dir", str(tmp_path / "fashion-mnist"), "--epochs", "1"]
+    assert main(argv) == 2
+    assert "apt-get install -y dataset-fashion-mnist" in capsys.readouterr().err
+    with pytest.raises(DataError) as e:
+        load_dataset(tmp_path / "mnist")
+    assert "apt-get" not in str(e.value)
+
+
 def test_missing_file_lists_every_path(tmp_path):
     write_set(tmp_path)
     (tmp_path / "t10k-labels-idx1-ubyte").unlink()

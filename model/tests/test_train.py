@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 import model.__main__ as cli
 from model.data import load_dataset, write_idx
@@ -125,6 +128,34 @@ def test_sgd_and_no_augment_run(embedded):
         get_net("lenet5_sigmoid"), embedded, epochs=1, optimizer="sgd", augment=False, max_steps=5, progress=False
     )
     assert info["hparams"]["optimizer"] == "sgd" and info["hparams"]["augment"] is False
+
+
+def test_cosine_schedule(embedded, monkeypatch):
+    """schedule=cosine: the learning rate falls from lr towards 0 over the optimizer steps of
+    the run; step (the default) keeps StepLR."""
+    from model.train import TrainConfig
+
+    seen = []
+
+    def loss_fn(logits, y):  # records the learning rate of every step
+        seen.append(opt_lr[0]())
+        return F.cross_entropy(logits, y)
+
+    opt_lr = [None]
+    orig = torch.optim.Adam
+
+    class Spy(orig):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            opt_lr[0] = lambda: self.param_groups[0]["lr"]
+
+    monkeypatch.setattr(torch.optim, "Adam", Spy)
+    cfg = TrainConfig(epochs=2, lr=1e-3, schedule="cosine")
+    train_model(get_net("tiny"), embedded, config=cfg, max_steps=10, loss_fn=loss_fn, progress=False)
+    assert seen[0] == pytest.approx(1e-3) and all(a > b for a, b in zip(seen, seen[1:], strict=False))
+    assert seen[-1] == pytest.approx(0.5e-3 * (1 + math.cos(math.pi * 9 / 10)))
+    with pytest.raises(ValueError, match="schedule"):
+        train_model(get_net("tiny"), embedded, config=TrainConfig(schedule="linear"), progress=False)
 
 
 def test_bad_optimizer(embedded):
