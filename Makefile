@@ -53,6 +53,7 @@ help: ## list targets and variables
 	@echo
 	@echo "Variables:"
 	@echo "  NET=tiny|lenet5|lenet5_sigmoid|resnet8|sfc_w1a1|cnv_w2a2|lfc_w1a1  network (default tiny)"
+	@echo "                    make sim also: NET=<net>_fashion, the Fashion-MNIST exports in weights/ (docs/results.md)"
 	@echo "  IMAGES=N|all      test images streamed by make sim (default 1000; all: the whole test split)"
 	@echo "  DATA=<dir>        MNIST-format IDX files (train-/t10k-images-idx3-ubyte[.gz], ...)"
 	@echo "  WEIGHTS=<dir>     exported weights to simulate (default weights/<NET>)"

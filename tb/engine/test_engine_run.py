@@ -203,6 +203,23 @@ def test_sim_bad_arguments(monkeypatch, capsys):
     assert "DATA= needs WEIGHTS=" in capsys.readouterr().err
 
 
+def test_sim_missing_fashion_data_names_the_package(monkeypatch, capsys, tmp_path):
+    """make sim DATA=<a Fashion-MNIST folder that is not there> fails with one clear line that
+    says where the data comes from (the Debian package), before anything is built: CI and a
+    fresh clone run without the package."""
+    from tb.engine import sim
+
+    export = tmp_path / "no_fashion_data"  # only the manifest: the data is looked for first
+    export.mkdir()
+    shutil.copyfile(REPO / "weights" / "tiny_fashion" / "manifest.json", export / "manifest.json")
+    monkeypatch.setenv("WEIGHTS", str(export))
+    monkeypatch.setenv("DATA", str(tmp_path / "fashion-mnist"))
+    monkeypatch.setenv("IMAGES", "all")
+    assert sim.main() == 2
+    err = capsys.readouterr().err
+    assert "error: data directory" in err and "apt-get install -y dataset-fashion-mnist" in err
+
+
 @pytest.mark.xdist_group("engine_ties")
 def test_rounding_ties_through_the_rtl():
     """Round half up, end to end: a power-of-two export of tiny whose biases are nudged (by
