@@ -119,7 +119,8 @@ LINT_EXTRA = {
     ],
     "fc_serial": [["-GW_LOAD=1"]],
     "fc_unit": [[f"-GW_BITS={w}", f"-GA_BITS={a}", "-GC_IN=6", "-GPE=2", "-GSIMD=3"] for w, a in _LOWBIT],
-    "lane_dot": [[f"-GW_BITS={w}", f"-GA_BITS={a}", "-GN=7", "-GOUT_W=32"] for w, a in _LOWBIT],
+    "lane_dot": [["-GN=9", "-GOUT_W=20", "-GPIPE=1"]]
+    + [[f"-GW_BITS={w}", f"-GA_BITS={a}", "-GN=7", "-GOUT_W=32"] for w, a in _LOWBIT],
     "requant": [["-GC=1", "-GBEATS=32"]],
     "threshold": [p for a in (2, 4) for p in ([f"-GA_OUT={a}", "-GC=3"], [f"-GA_OUT={a}", "-GC=1", "-GBEATS=16"])],
     "pool2x2": [["-GDW=1", "-GC=4"], ["-GDW=2", "-GMODE=1"]],
