@@ -148,3 +148,21 @@ def test_planner_composes_the_residual_units():
     assert depths == {"s1_add": (58, 66), "s2_add": (29, 33), "s3_add": (15, 19)}
     pred = predict(RESNET8, RESNET8.folds)
     assert pred.ii_cycles == 784 * 16  # every stage balanced at 16 cycles per 28x28 pixel
+
+
+def test_results_page_states_the_committed_skip_fifo_memory():
+    """docs/results.md's skip-FIFO memory (tb/engine/results.py) is the generated package's."""
+    import json
+    import re
+    from pathlib import Path
+
+    from model.nets import Fold
+    from tb.engine.results import skip_fifos
+
+    weights = Path(__file__).resolve().parents[2] / "weights" / "resnet8"
+    folds = {k: Fold.from_dict(v) for k, v in json.loads((weights / "manifest.json").read_text())["folds"].items()}
+    pkg = (weights / "cnn_cfg_pkg.sv").read_text()
+    committed = {m[0].lower(): int(m[1]) for m in re.findall(r"localparam int (\w+)_SKIP_DEPTH\s*=\s*(\d+);", pkg)}
+    skips = skip_fifos(RESNET8, folds)
+    assert {name: depth for name, depth, _ in skips} == committed and len(committed) == 3
+    assert [bits for *_, bits in skips] == [committed[a] * c * 8 for a, c in zip(committed, (16, 32, 64))]

@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 
 from model.cycles import predict
+from model.graph import from_net
 from model.nets import Conv, Fold, get_net, layer_bits, layer_names, shapes
+from model.plan import plan
 from tb.common.sim import BUILD, REPO
 
 
@@ -45,6 +47,24 @@ def multiplier_lanes(net, folds: dict[str, Fold]) -> int:
     return total
 
 
+def skip_fifos(net, folds: dict[str, Fold]) -> list[tuple[str, int, int]]:
+    """(Add, depth in beats, bits) of every skip FIFO, as the planner sizes it (model/plan.py):
+    a beat is one pixel's C int8 channels."""
+    hw_plan = plan(from_net(net), folds)
+    return [
+        (hw.name, hw.consts["SKIP_DEPTH"], hw.consts["SKIP_DEPTH"] * hw.consts["C"] * 8)
+        for hw in hw_plan.layers
+        if "SKIP_DEPTH" in hw.consts
+    ]
+
+
+def skip_text(skips: list[tuple[str, int, int]]) -> str:
+    if not skips:
+        return ""
+    each = ", ".join(f"{name} {depth} beats ({bits:,} bits)" for name, depth, bits in skips)
+    return f"; skip FIFOs: {each}, {sum(b for *_, b in skips):,} bits in all"
+
+
 def row(weights: Path, results: Path) -> dict | None:
     if not results.exists():
         return None
@@ -54,7 +74,7 @@ def row(weights: Path, results: Path) -> dict | None:
     folds = {k: Fold.from_dict(v) for k, v in m["folds"].items()}
     macs, mults = macs_and_multipliers(net, folds)
     pred = predict(net, folds)
-    fold_txt = ", ".join(f"{k}={v}" for k, v in folds.items())
+    fold_txt = ", ".join(f"{k}={v}" for k, v in folds.items()) + skip_text(skip_fifos(net, folds))
     return {
         "net": m["net"],
         "folding": fold_txt,
