@@ -83,6 +83,7 @@ async def run_batch(dut, images: np.ndarray, n_classes: int, *, in_gap: int, out
     # Functional coverage: the harness sends well-formed frames only, no reset inside a batch.
     stall = "random" if in_gap or out_stall else "none"
     func_cov.sample("well-formed", stall, "none", func_cov.fold_label(os.environ["WEIGHTS_DIR"]), count=n)
+    errors_before = int(dut.errors_seen.value)
     dut.start.value = 1
     await RisingEdge(dut.done)
     dut.start.value = 0
@@ -96,6 +97,10 @@ async def run_batch(dut, images: np.ndarray, n_classes: int, *, in_gap: int, out
             f"batch of {n} frames {STATUS.get(status, status)}: {frames} of {n} result frames, {where}, "
             f"input frames started {len(batch.starts)}, at cycle {cycle}"
         )
+    # The engine's status counter must agree with the TUSER flags its result frames carried.
+    counted = int(dut.errors_seen.value) - errors_before
+    if counted != int(errors.sum()):
+        raise BatchError(f"error_frames counted {counted} malformed frames in a batch whose results flag {int(errors.sum())}")
     return batch
 
 

@@ -164,7 +164,8 @@ async def short_and_long_frames(dut):
     tb = EngineTB(dut, vec.n_classes, "random", "random", seed=3)
     await tb.reset()
     imgs = [vec.images[i].ravel() for i in range(6)]
-    frames = [imgs[0], imgs[1][:300], imgs[2], np.concatenate([imgs[3], imgs[4][:50]]), imgs[5][:1], imgs[0]]
+    # 4 good frames, 3 malformed: unequal, so a counter that counts the wrong kind is seen
+    frames = [imgs[0], imgs[1][:300], imgs[2], np.concatenate([imgs[3], imgs[4][:50]]), imgs[5][:1], imgs[0], imgs[1]]
     for f in frames:
         await tb.send_image(f)
     flags = [int(len(f) != n) for f in frames]
