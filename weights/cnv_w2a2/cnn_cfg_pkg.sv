@@ -60,6 +60,7 @@ package cnn_cfg_pkg;
   localparam int FC1_W_BITS   = 2;
   localparam int FC1_A_BITS   = 2;
   localparam int FC1_A_OUT    = 2;
+  localparam int FC1_SUM_W    = 13;
   // fc2 (dense)
   localparam int FC2_IN_BEATS = 1;
   localparam int FC2_C_IN     = 128;
@@ -68,5 +69,6 @@ package cnn_cfg_pkg;
   localparam int FC2_SIMD     = 32;
   localparam int FC2_W_BITS   = 2;
   localparam int FC2_A_BITS   = 2;
+  localparam int FC2_SUM_W    = 10;
 endpackage
 /* verilator lint_on UNUSEDPARAM */

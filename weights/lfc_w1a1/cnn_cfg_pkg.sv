@@ -24,6 +24,7 @@ package cnn_cfg_pkg;
   localparam int FC1_W_BITS   = 1;
   localparam int FC1_A_BITS   = 8;
   localparam int FC1_A_OUT    = 1;
+  localparam int FC1_SUM_W    = 19;
   // fc2 (dense)
   localparam int FC2_IN_BEATS = 1;
   localparam int FC2_C_IN     = 1024;
@@ -33,6 +34,7 @@ package cnn_cfg_pkg;
   localparam int FC2_W_BITS   = 1;
   localparam int FC2_A_BITS   = 1;
   localparam int FC2_A_OUT    = 1;
+  localparam int FC2_SUM_W    = 12;
   // fc3 (dense)
   localparam int FC3_IN_BEATS = 1;
   localparam int FC3_C_IN     = 1024;
@@ -42,6 +44,7 @@ package cnn_cfg_pkg;
   localparam int FC3_W_BITS   = 1;
   localparam int FC3_A_BITS   = 1;
   localparam int FC3_A_OUT    = 1;
+  localparam int FC3_SUM_W    = 12;
   // fc4 (dense)
   localparam int FC4_IN_BEATS = 1;
   localparam int FC4_C_IN     = 1024;
@@ -50,5 +53,6 @@ package cnn_cfg_pkg;
   localparam int FC4_SIMD     = 256;
   localparam int FC4_W_BITS   = 1;
   localparam int FC4_A_BITS   = 1;
+  localparam int FC4_SUM_W    = 12;
 endpackage
 /* verilator lint_on UNUSEDPARAM */
