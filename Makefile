@@ -52,13 +52,13 @@ help: ## list targets and variables
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
 	@echo
 	@echo "Variables:"
-	@echo "  NET=tiny|lenet5|lenet5_sigmoid|resnet8|sfc_w1a1|cnv_w2a2|lfc_w1a1  network (default tiny)"
+	@echo "  NET=tiny|lenet5|lenet5_sigmoid|resnet8|sfc_w1a1|cnv_w2a2|lfc_w1a1|tfc_w1a1  network (default tiny)"
 	@echo "                    make sim also: NET=<net>_fashion, the Fashion-MNIST exports in weights/ (docs/results.md)"
 	@echo "  IMAGES=N|all      test images streamed by make sim (default 1000; all: the whole test split)"
 	@echo "  DATA=<dir>        MNIST-format IDX files (train-/t10k-images-idx3-ubyte[.gz], ...)"
 	@echo "  WEIGHTS=<dir>     exported weights to simulate (default weights/<NET>)"
 	@echo "  OUT=<dir>         where make weights writes (default weights/<NET>)"
-	@echo "  FOLD=name|spec    hardware folding: default, small, up5k, or conv2=2x4x3,fc1=1x8+serial (PExSIMD[xTAPS][+serial][+wload])"
+	@echo "  FOLD=name|spec    hardware folding: default, small, up5k, or conv2=2x4x3,fc1=1x8+serial (PExSIMD[xTAPS][+serial][+wload][+single])"
 	@echo "  FOLD=auto         the folding solver: fewest multipliers for the II (model/fold_solver.py), with"
 	@echo "  TARGET_II=N       ... an II of at most N cycles, or"
 	@echo "  DEVICE=name       ... the smallest II within a device's multipliers (up5k, ecp5-25k, ecp5-85k, xc7a100t, xc7z020)"
@@ -113,6 +113,9 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the
 	verilator --lint-only -Wall -Irtl -y rtl --top-module fc_serial rtl/fc_serial.sv -GW_LOAD=1
 	verilator --lint-only -Wall -Irtl -y rtl --top-module requant rtl/requant.sv -GC=1 -GBEATS=32
 	verilator --lint-only -Wall -Irtl -y rtl --top-module lane_dot rtl/lane_dot.sv -GN=9 -GOUT_W=20 -GPIPE=1
+	@# narrow accumulators (SUM_W < ACC_W): w1a1 at its dot width without output register, w1 x 8-bit pixels
+	verilator --lint-only -Wall -Irtl -y rtl --top-module fc_unit rtl/fc_unit.sv -GW_BITS=1 -GA_BITS=1 -GC_IN=6 -GPE=2 -GSIMD=3 -GSUM_W=4 -GOUT_REG=0
+	verilator --lint-only -Wall -Irtl -y rtl --top-module fc_unit rtl/fc_unit.sv -GW_BITS=1 -GA_BITS=8 -GC_IN=8 -GPE=4 -GSUM_W=19
 	@# low-bit precisions: XNOR-popcount, sign selects, narrow multiplies; thresholds; narrow lanes
 	@set -e; for wa in "1 1" "1 8" "8 1" "2 2" "4 4" "2 8"; do set -- $$wa; \
 	  verilator --lint-only -Wall -Irtl -y rtl --top-module fc_unit rtl/fc_unit.sv -GW_BITS=$$1 -GA_BITS=$$2 -GC_IN=6 -GPE=2 -GSIMD=3; \
@@ -123,6 +126,8 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the
 	  verilator --lint-only -Wall -Irtl -y rtl --top-module threshold rtl/threshold.sv -GA_OUT=$$a -GC=3; \
 	  verilator --lint-only -Wall -Irtl -y rtl --top-module threshold rtl/threshold.sv -GA_OUT=$$a -GC=1 -GBEATS=16; \
 	done
+	verilator --lint-only -Wall -Irtl -y rtl --top-module threshold rtl/threshold.sv -GIN_W=9 -GC=8
+	verilator --lint-only -Wall -Irtl -y rtl --top-module threshold rtl/threshold.sv -GIN_W=6 -GA_OUT=2 -GC=2 -GBEATS=3
 	verilator --lint-only -Wall -Irtl -y rtl --top-module pool2x2 rtl/pool2x2.sv -GDW=1 -GC=4
 	verilator --lint-only -Wall -Irtl -y rtl --top-module pool2x2 rtl/pool2x2.sv -GDW=2 -GMODE=1
 	verilator --lint-only -Wall -Irtl -y rtl --top-module window_gen rtl/window_gen.sv -GDW=1 -GC=16

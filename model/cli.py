@@ -141,7 +141,7 @@ def positive_int(text: str) -> int:
 
 FOLD_HELP = (
     "folding: default, an alt name (small, up5k), auto[:ii=CYCLES][:device=NAME] (model/fold_solver.py) "
-    "or conv2=2x4,... (PExSIMD[xTAPS][+serial][+wload])"
+    "or conv2=2x4,... (PExSIMD[xTAPS][+serial][+wload][+single])"
 )
 
 

@@ -148,7 +148,8 @@ def stage_times(hw_plan, t_pixels: np.ndarray) -> tuple[dict[str, np.ndarray], d
                 f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"])
                 done = _serve(t, f, f)
                 t = np.array([done[-1] + 4])  # FOLDS + 4 after the last beat's handshake
-                busy[st.inst] = f * cs["IN_BEATS"]
+                # OUT_REG = 0: the unit holds one cycle a frame while its result is taken
+                busy[st.inst] = f * cs["IN_BEATS"] + (cs.get("OUT_REG", 1) == 0)
             elif m == "fc_serial":
                 no, ni = cs["C_OUT"] // cs["PE"], cs["C_IN"] // cs["SIMD"]
                 done = _serve(t, no * ni, no * ni)

@@ -45,6 +45,8 @@ def render_package(plan: Plan) -> str:
         f"  localparam int M_W        = {M_W};",
         f"  localparam int POW2       = {int(plan.pow2)};  // 1: shift-only requantization (m = 1)",
         f"  localparam int OUT_LANES  = {out_lanes};  // logits per beat of the layer chain's output",
+        f"  localparam int LOGIT_W    = {layers[-1].consts.get('SUM_W', ACC_W)};  // bits a logit needs "
+        "(the last layer's accumulator width)",
     ]
     wload = [hw for hw in layers if hw.consts.get("W_LOAD")]
     if wload:

@@ -105,15 +105,18 @@ class Fold:
 
     Dense only, for small FPGAs: `serial` uses rtl/fc_serial.sv (accumulators in RAM, PE
     outputs per beat instead of all C_OUT in one beat), `wload` also keeps its weights in RAM
-    written at run time through the engine's weight-load stream (SPRAM on the iCE40 UP5K)."""
+    written at run time through the engine's weight-load stream (SPRAM on the iCE40 UP5K).
+    `single`: fc_unit without its output register (OUT_REG = 0): the result waits in the
+    accumulators, C_OUT accumulator widths of flip-flops fewer, one cycle more per frame."""
 
     pe: int
     simd: int
     taps: int | None = None
     serial: bool = False
     wload: bool = False
+    single: bool = False
 
-    FLAGS = ("serial", "wload")
+    FLAGS = ("serial", "wload", "single")
 
     def as_dict(self) -> dict:
         """The form manifests record: pe, simd, and taps / flags only when set."""
@@ -128,7 +131,7 @@ class Fold:
         return cls(d["pe"], d["simd"], d.get("taps"), *(bool(d.get(f, False)) for f in cls.FLAGS))
 
     def __str__(self) -> str:
-        """PExSIMD[xTAPS][+serial][+wload], as FOLD= takes it."""
+        """PExSIMD[xTAPS][+serial][+wload][+single], as FOLD= takes it."""
         nums = [self.pe, self.simd] + ([self.taps] if self.taps is not None else [])
         return "x".join(map(str, nums)) + "".join(f"+{f}" for f in self.FLAGS if getattr(self, f))
 
@@ -510,7 +513,27 @@ LFC_W1A1 = Net(
     folds={"fc1": Fold(256, 1), "fc2": Fold(1, 512), "fc3": Fold(1, 512), "fc4": Fold(1, 256)},
 )
 
-NETS = {n.name: n for n in (TINY, LENET5, LENET5_SIGMOID, RESNET8, SFC_W1A1, CNV_W2A2, LFC_W1A1)}
+# FINN's TFC (BNN-PYNQ), 784-64-64-64-10, binarized like SFC_W1A1 but with binarized pixels
+# (in_bits=1, FINN's TFC-w1a1 input): every layer is XNOR-popcount, so fc1's accumulators are
+# 11 bits instead of the 19 that 8-bit pixels would need, which is what lets it fit the iCE40
+# UP5K's 5,280 flip-flops (docs/synthesis.md "Binarized network on the UP5K: tfc_w1a1").
+# Folding: II 785 (one pixel a cycle, the input bound, + 1: fc1 holds one cycle a frame while
+# its result is taken): fc1 all 64 neurons a pixel; fc2/fc3 8 inputs a cycle (513 cycles a
+# frame), fc4 81; every layer's weights fit block RAM; no output register after the
+# accumulators (`single`), which saves 1,800 of the UP5K's 5,280 flip-flops.
+TFC_W1A1 = Net(
+    name="tfc_w1a1",
+    layers=(_bin_dense(64), _bin_dense(64), _bin_dense(64), Dense(10, act="none", w_bits=1)),
+    folds={
+        "fc1": Fold(64, 1, single=True),
+        "fc2": Fold(1, 8, single=True),
+        "fc3": Fold(1, 8, single=True),
+        "fc4": Fold(1, 8, single=True),
+    },
+    in_bits=1,
+)
+
+NETS = {n.name: n for n in (TINY, LENET5, LENET5_SIGMOID, RESNET8, SFC_W1A1, CNV_W2A2, LFC_W1A1, TFC_W1A1)}
 
 
 def get_net(name: str) -> Net:
@@ -539,7 +562,7 @@ def parse_fold(net: Net, spec: str | None) -> dict[str, Fold]:
             fold = Fold.parse(val)
         except ValueError:
             raise ValueError(
-                f"bad FOLD item {item!r}: expected layer=PExSIMD[xTAPS][+serial][+wload], e.g. conv2=2x4"
+                f"bad FOLD item {item!r}: expected layer=PExSIMD[xTAPS][+serial][+wload][+single], e.g. conv2=2x4"
             ) from None
         if name not in folds:
             raise ValueError(f"FOLD names {name!r}, not a compute layer of {net.name} ({', '.join(folds)})")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from model import arith
 from model.arith import gap_multiplier
 from model.graph import INPUT, Graph, QuantLayer, consumers
 from model.nets import Fold
@@ -185,6 +186,8 @@ def check_folds(graph: Graph, folds: dict[str, Fold]) -> None:
             raise ValueError(f"{where}: wload applies to Dense layers only")
         if f.wload and not f.serial:
             raise ValueError(f"{where}: wload needs serial (fc_serial holds run-time weights)")
+        if f.single and (node.kind != "dense" or f.serial):
+            raise ValueError(f"{where}: single applies to Dense layers on fc_unit only (not serial)")
         n_wload += f.wload
     if n_wload > 1:
         raise ValueError(f"{graph.name}: one layer at most can load its weights at run time (the engine has one port)")
@@ -428,11 +431,18 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
                 )
             )
         else:
+            params = _mac_params(name, "IN_BEATS", lowbit=lowbit)
+            if lowbit:  # narrow accumulators (int8 layers keep SUM_W = ACC_W, the default)
+                hw.consts["SUM_W"] = sum_width(graph.name, node, f)
+                params["SUM_W"] = f"{up}_SUM_W"
+            if f.single:  # no output register: the result waits in the accumulators
+                hw.consts["OUT_REG"] = 0
+                params["OUT_REG"] = f"{up}_OUT_REG"
             hw.stages.append(
                 Stage(
                     "fc_unit",
                     f"{name}_mac",
-                    _mac_params(name, "IN_BEATS", lowbit=lowbit),
+                    params,
                     f"{up}_C_OUT*ACC_W",
                     f"{beats} beats x {lanes} -> {c_out}, PE={f.pe} x SIMD={f.simd}" + _bits_note(node),
                 )
@@ -452,6 +462,8 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
                     "C": lanes_out,
                     **({"BEATS": f"{up}_OUT_BEATS"} if serial else {}),
                     "ACC_W": "ACC_W",
+                    # after narrow accumulators: compare only the bits that carry the value
+                    **({"IN_W": f"{up}_SUM_W"} if "SUM_W" in hw.consts else {}),
                     "A_OUT": f"{up}_A_OUT",
                     "T_FILE": f'{{WEIGHTS_DIR, "/{name}_t.mem"}}',
                 },
@@ -518,6 +530,52 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
                     "the channel groups of a pixel back into one beat",
                 )
             )
+
+
+def dot_width(w_bits: int, a_bits: int, simd: int) -> int:
+    """rtl/lane_dot.sv's DOT_W: the exact width of one SIMD-lane dot product."""
+    if w_bits == 1 and a_bits == 1:
+        prod = 2
+    elif w_bits == 1:
+        prod = a_bits + 1
+    elif a_bits == 1:
+        prod = w_bits + 1
+    else:
+        prod = w_bits + a_bits
+    return prod + (simd - 1).bit_length()
+
+
+def layer_acc_bound(node: QuantLayer) -> int:
+    """The worst case |accumulator| of a quantized compute node, from its integer weights (values)
+    and bias: |bias| + sum|w| * max|x| over every input (arith.acc_bound). Every partial sum is
+    bounded by it too (it is a sum of a subset of the same terms)."""
+    in_max = 1 if node.a_in == 1 else (1 << node.a_in) - 1
+    return arith.acc_bound(node.weight, node.bias, in_max)
+
+
+def check_sum_width(where: str, bound: int, sum_w: int) -> None:
+    """An accumulator of sum_w bits (two's complement) holds every value in +-bound, or the
+    layer is refused: a narrower one would wrap and the outputs would no longer be exact."""
+    if bound >= 1 << (sum_w - 1):
+        raise ValueError(
+            f"{where}: accumulator width {sum_w} bits is too narrow: the worst case |accumulator| "
+            f"{bound} needs {bound.bit_length() + 1} bits"
+        )
+
+
+def sum_width(graph_name: str, node: QuantLayer, fold: Fold) -> int:
+    """fc_unit's SUM_W for a low-bit Dense node, computed offline as FINN does: the fewest bits
+    that hold the worst case |accumulator| (layer_acc_bound), and at least the dot product's
+    width (the unit adds a DOT_W-bit dot each cycle). ACC_W without integer weights (a plan of
+    the structure alone, e.g. for the cycle model)."""
+    if node.weight is None or node.bias is None:
+        return ACC_W
+    bound = layer_acc_bound(node)
+    sum_w = max(bound.bit_length() + 1, dot_width(node.w_bits, node.a_in, fold.simd))
+    if sum_w > ACC_W:
+        raise ValueError(f"{graph_name}.{node.name}: worst case |accumulator| {bound} does not fit int{ACC_W}")
+    check_sum_width(f"{graph_name}.{node.name}", bound, sum_w)
+    return sum_w
 
 
 def _lowbit_consts(hw: LayerHW, node: QuantLayer, last: bool) -> None:

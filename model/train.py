@@ -206,6 +206,7 @@ NET_DEFAULTS: dict[str, TrainConfig] = {
     "sfc_w1a1": TrainConfig(epochs=60, lr=3e-3, lr_step=15, lr_gamma=0.5, max_rot=5.0, max_shift=1.5),
     "cnv_w2a2": TrainConfig(epochs=40, lr=3e-3, lr_step=10, lr_gamma=0.5),
     "lfc_w1a1": TrainConfig(epochs=30, lr=3e-3, lr_step=8, lr_gamma=0.5, max_rot=5.0, max_shift=1.5),
+    "tfc_w1a1": TrainConfig(epochs=100, lr=3e-3, schedule="cosine", max_rot=8.0, max_shift=2.0),
 }
 
 

@@ -65,6 +65,18 @@ module cnn_engine #(
   // The logits: all N_CLASSES in one beat, or (a serial last layer) OUT_LANES per beat.
   logic [LOGITS_W-1:0] logits_tdata;
   logic                logits_tlast, logits_tvalid, logits_tready;
+  // The formatter keeps LOGIT_W bits of each logit: a last layer with narrow accumulators
+  // (fc_unit SUM_W) sends LOGIT_W-bit values sign-extended to ACC_W, so the upper bits are
+  // copies of the sign and a 32-bit copy of every logit would only cost flip-flops.
+  localparam int LOGIT_W = cnn_cfg_pkg::LOGIT_W;
+  logic [cnn_cfg_pkg::OUT_LANES*LOGIT_W-1:0] logits_narrow;
+  for (genvar k = 0; k < cnn_cfg_pkg::OUT_LANES; k++) begin : g_logit
+    assign logits_narrow[k*LOGIT_W +: LOGIT_W] = logits_tdata[k*cnn_cfg_pkg::ACC_W +: LOGIT_W];
+    if (LOGIT_W < cnn_cfg_pkg::ACC_W) begin : g_sign_copies
+      logic unused_hi;
+      assign unused_hi = ^logits_tdata[k*cnn_cfg_pkg::ACC_W + LOGIT_W +: cnn_cfg_pkg::ACC_W - LOGIT_W];
+    end
+  end
 
   frame_sanitizer #(
     .N_BEATS(cnn_cfg_pkg::IN_PIXELS),
@@ -102,11 +114,11 @@ module cnn_engine #(
 
   result_formatter #(
     .N_CLASSES(cnn_cfg_pkg::N_CLASSES),
-    .ACC_W    (cnn_cfg_pkg::ACC_W),
+    .ACC_W    (LOGIT_W),
     .IN_LANES (cnn_cfg_pkg::OUT_LANES)
   ) u_formatter (
     .clk, .rst,
-    .s_axis_tdata(logits_tdata), .s_axis_tlast(logits_tlast),
+    .s_axis_tdata(logits_narrow), .s_axis_tlast(logits_tlast),
     .s_axis_tvalid(logits_tvalid), .s_axis_tready(logits_tready),
     .s_flag_tdata(flag_q_tdata), .s_flag_tvalid(flag_q_tvalid), .s_flag_tready(flag_q_tready),
     .m_axis_tdata, .m_axis_tlast, .m_axis_tuser, .m_axis_tvalid, .m_axis_tready

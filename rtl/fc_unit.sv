@@ -9,7 +9,9 @@
 // with w int8 (signed) and x uint8 (unsigned) by default (other precisions below),
 // accumulating beat by beat (the input vector is never buffered), and emits ONE output beat
 // per frame: C_OUT signed ACC_W lanes, channel o at tdata[o*ACC_W +: ACC_W], m_axis_tlast = 1. Beats are counted; s_axis_tlast is ignored.
-// The result is double-buffered: the next frame accumulates while the output waits.
+// The result is double-buffered (OUT_REG = 1): the next frame accumulates while the output
+// waits. OUT_REG = 0 sends the result straight from the accumulators and holds the unit until
+// it is taken: C_OUT*SUM_W flip-flops fewer, one cycle more per frame (for small FPGAs).
 //
 // Low-bit / binarized (FINN-style) arithmetic, W_BITS and A_BITS each in {1, 2, 4, 8}
 // (rtl/lane_dot.sv, docs/rtl-library.md "Low-bit arithmetic contract"):
@@ -18,7 +20,7 @@
 //   product:     w1a1 XNOR (+1 if the bits are equal, else -1; a SIMD-lane group sums as
 //                2*popcount(~(w ^ x)) - SIMD); w1: +x or -x; a1: +w or -w; else w*x.
 //                No multiplier when either side is 1 bit. The accumulation (int32 bias,
-//                signed ACC_W) is the same for every precision.
+//                signed SUM_W) is the same for every precision.
 // W_BITS = A_BITS = 8 (the defaults) is the int8 x uint8 unit, unchanged.
 //
 // Parameters:
@@ -28,7 +30,16 @@
 //   SIMD       lanes of one input beat used per cycle     (SIMD divides C_IN)
 //   W_BITS     weight lane width, 1 (bipolar), 2, 4, 8 (signed); default 8
 //   A_BITS     activation lane width, 1 (bipolar), 2, 4, 8 (unsigned); default 8
-//   ACC_W      accumulator / output lane width (32)
+//   ACC_W      output lane width (32: the int32 the next stage reads)
+//   SUM_W      accumulator width inside the unit, DOT_W..ACC_W (default ACC_W). The
+//              accumulators, bias and result buffer hold SUM_W bits and each output lane is
+//              their sign extension to ACC_W. A narrower SUM_W saves 2*C_OUT*(ACC_W-SUM_W)
+//              flip-flops; it is exact only when no accumulator can leave SUM_W bits: the
+//              planner (model/plan.py `sum_width`) sizes it from the layer's worst case
+//              |bias| + sum|w|*max|x| (acc_bound), FINN-style, and refuses a narrower one.
+//   OUT_REG    1 (default): result double-buffered in an output register; 0: no output
+//              register, the result waits in the accumulators and the unit holds until it is
+//              taken (throughput: one frame every IN_BEATS*FOLDS + 1 cycles at best).
 //   W_FILE     $readmemh weight file: depth IN_BEATS*(C_OUT/PE)*(C_IN/SIMD), word
 //              PE*SIMD*W_BITS bits, address (b*(C_OUT/PE) + og)*(C_IN/SIMD) + ig,
 //              lane pe*SIMD + s (at [(pe*SIMD + s)*W_BITS +: W_BITS])
@@ -68,6 +79,8 @@ module fc_unit #(
   parameter int W_BITS   = 8,
   parameter int A_BITS   = 8,
   parameter int ACC_W    = 32,
+  parameter int SUM_W    = ACC_W,
+  parameter int OUT_REG  = 1,
   parameter     W_FILE   = "",
   parameter     B_FILE   = ""
 ) (
@@ -94,7 +107,7 @@ module fc_unit #(
                         : (W_BITS == 1) ? A_BITS + 1
                         : (A_BITS == 1) ? W_BITS + 1 : W_BITS + A_BITS;
   localparam int DOT_W  = PROD_W + $clog2(SIMD);
-  localparam int GRP_W  = PE * ACC_W;           // one output group of accumulators
+  localparam int GRP_W  = PE * SUM_W;           // one output group of accumulators
   localparam int AW     = (DEPTH > 1) ? $clog2(DEPTH) : 1;
   localparam int OGW    = (NO > 1) ? $clog2(NO) : 1;
   localparam int IGW    = (NI > 1) ? $clog2(NI) : 1;
@@ -119,6 +132,12 @@ module fc_unit #(
   end
   if (ACC_W < 32) begin : g_err_acc
     $fatal(1, "fc_unit: ACC_W (%0d) must be >= 32", ACC_W);
+  end
+  if (OUT_REG != 0 && OUT_REG != 1) begin : g_err_out_reg
+    $fatal(1, "fc_unit: OUT_REG must be 0 or 1");
+  end
+  if (SUM_W < DOT_W || SUM_W > ACC_W) begin : g_err_sum
+    $fatal(1, "fc_unit: SUM_W (%0d) must be %0d..ACC_W (%0d)", SUM_W, DOT_W, ACC_W);
   end
 
   // ---- memories ---------------------------------------------------------------------------
@@ -283,7 +302,7 @@ module fc_unit #(
     end
   end
 
-  logic [C_OUT*ACC_W-1:0] ring_q, ring_d;
+  logic [C_OUT*SUM_W-1:0] ring_q, ring_d;
   logic [GRP_W-1:0]       grp_new;
   logic                   acc_fire, final_fire;
 
@@ -291,12 +310,13 @@ module fc_unit #(
   assign final_fire = acc_fire && s2_final_q;
 
   always_comb begin
-    logic signed [ACC_W-1:0] base;
+    logic signed [SUM_W-1:0] base;
     logic [BAW-1:0]          bidx;
     for (int pe = 0; pe < PE; pe++) begin
       bidx = BAW'(int'(s2_og_q) * PE + pe);
-      base = s2_first_q ? ACC_W'($signed(b_mem[bidx])) : $signed(ring_q[pe*ACC_W +: ACC_W]);
-      grp_new[pe*ACC_W +: ACC_W] = base + ACC_W'($signed(s2_dot_q[pe*DOT_W +: DOT_W]));
+      // The bias fits SUM_W bits (planner), so keeping its low bits is exact.
+      base = s2_first_q ? SUM_W'($signed(b_mem[bidx])) : $signed(ring_q[pe*SUM_W +: SUM_W]);
+      grp_new[pe*SUM_W +: SUM_W] = base + SUM_W'($signed(s2_dot_q[pe*DOT_W +: DOT_W]));
     end
     ring_d = ring_q;
     if (acc_fire) begin
@@ -314,40 +334,63 @@ module fc_unit #(
     ring_q <= ring_d;
   end
 
-  // ---- output register (second buffer) ----------------------------------------------------
-  logic [C_OUT*ACC_W-1:0] out_q;
-  logic                   out_valid_q, out_free, load_out;
+  // ---- output: register (second buffer), or the ring itself -------------------------------
+  logic [C_OUT*SUM_W-1:0] res;        // the result on the output lanes
+  logic                   res_valid;
 
-  assign out_free = !out_valid_q || m_axis_tready;
-  assign load_out = out_free && (full_q || final_fire);
+  if (OUT_REG != 0) begin : g_out_reg
+    logic [C_OUT*SUM_W-1:0] out_q;
+    logic                   out_valid_q, out_free, load_out;
 
-  always_ff @(posedge clk) begin
-    if (rst) begin
-      out_valid_q <= 1'b0;
-      full_q      <= 1'b0;
-    end else begin
-      if (load_out) begin
-        out_valid_q <= 1'b1;
-      end else if (m_axis_tready) begin
+    assign out_free = !out_valid_q || m_axis_tready;
+    assign load_out = out_free && (full_q || final_fire);
+
+    always_ff @(posedge clk) begin
+      if (rst) begin
         out_valid_q <= 1'b0;
+        full_q      <= 1'b0;
+      end else begin
+        if (load_out) begin
+          out_valid_q <= 1'b1;
+        end else if (m_axis_tready) begin
+          out_valid_q <= 1'b0;
+        end
+        if (final_fire && !out_free) begin
+          full_q <= 1'b1;
+        end else if (full_q && out_free) begin
+          full_q <= 1'b0;
+        end
       end
-      if (final_fire && !out_free) begin
+    end
+
+    always_ff @(posedge clk) begin
+      if (load_out) begin
+        out_q <= ring_d;               // ring_d == ring_q while full_q (pipeline held)
+      end
+    end
+    assign res       = out_q;
+    assign res_valid = out_valid_q;
+  end else begin : g_ring_out
+    // The finished result stays in the ring, the pipeline held (en low), until it is taken.
+    always_ff @(posedge clk) begin
+      if (rst) begin
+        full_q <= 1'b0;
+      end else if (final_fire) begin
         full_q <= 1'b1;
-      end else if (full_q && out_free) begin
+      end else if (m_axis_tready) begin
         full_q <= 1'b0;
       end
     end
+    assign res       = ring_q;
+    assign res_valid = full_q;
   end
 
-  always_ff @(posedge clk) begin
-    if (load_out) begin
-      out_q <= ring_d;                 // ring_d == ring_q while full_q (pipeline held)
-    end
+  // Each lane sign-extended from SUM_W to ACC_W bits (wires only).
+  for (genvar o = 0; o < C_OUT; o++) begin : g_out
+    assign m_axis_tdata[o*ACC_W +: ACC_W] = ACC_W'($signed(res[o*SUM_W +: SUM_W]));
   end
-
-  assign m_axis_tdata  = out_q;
   assign m_axis_tlast  = 1'b1;
-  assign m_axis_tvalid = out_valid_q;
+  assign m_axis_tvalid = res_valid;
 
   logic unused_tlast;
   assign unused_tlast = s_axis_tlast;

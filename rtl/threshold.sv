@@ -36,6 +36,12 @@
 //   C       channels (lanes) per beat, >= 1
 //   BEATS   beats per frame, >= 1
 //   ACC_W   accumulator and threshold width, 2..64
+//   IN_W    bits of each input lane that carry the value, 2..ACC_W (default ACC_W): a producer
+//           with narrow accumulators (fc_unit SUM_W) sends IN_W-bit values sign-extended to
+//           ACC_W. The unit then compares IN_W + 1 bits: thresholds above the IN_W range
+//           become 2**(IN_W-1) (never reached), those below -2**(IN_W-1) (always reached),
+//           which gives the same counts for every IN_W-bit input and saves the comparator
+//           bits (carry chains on the iCE40) that only copies of the sign bit would feed.
 //   A_OUT   output bits: 1 (bipolar), 2 or 4 (unsigned); N_T = 2**A_OUT - 1 thresholds
 //   T_FILE  thresholds, C*BEATS words of N_T*ACC_W bits
 module threshold #(
@@ -43,6 +49,7 @@ module threshold #(
   parameter int BEATS  = 1,
   parameter int ACC_W  = 32,
   parameter int A_OUT  = 1,
+  parameter int IN_W   = ACC_W,
   parameter     T_FILE = ""
 ) (
   input  logic               clk,
@@ -65,6 +72,9 @@ module threshold #(
   if (ACC_W < 2 || ACC_W > 64) begin : g_bad_acc_w
     $fatal(1, "threshold: ACC_W must be 2..64");
   end
+  if (IN_W < 2 || IN_W > ACC_W) begin : g_bad_in_w
+    $fatal(1, "threshold: IN_W (%0d) must be 2..ACC_W (%0d)", IN_W, ACC_W);
+  end
   if (!(A_OUT == 1 || A_OUT == 2 || A_OUT == 4)) begin : g_bad_a_out
     $fatal(1, "threshold: A_OUT (%0d) must be 1, 2 or 4", A_OUT);
   end
@@ -74,6 +84,33 @@ module threshold #(
   localparam int N  = C * BEATS;                          // channels per frame: table depth
   localparam int NW = (N > 1) ? $clog2(N) : 1;            // table index width
   localparam int BW = (BEATS > 1) ? $clog2(BEATS) : 1;    // beat counter width
+  localparam int CW = (IN_W < ACC_W) ? IN_W + 1 : ACC_W;  // comparison width
+
+  // A threshold in CW bits: clamped to [-2**(IN_W-1), 2**(IN_W-1)] when IN_W < ACC_W, which
+  // changes no comparison with an IN_W-bit value (see IN_W above).
+  function automatic logic signed [CW-1:0] clamp_t(input logic signed [ACC_W-1:0] t);
+    logic signed [ACC_W-1:0] hi, lo;
+    hi = (IN_W < ACC_W) ? ACC_W'(1) <<< (IN_W - 1) : '0;
+    lo = -hi;
+    if (IN_W < ACC_W && t > hi) clamp_t = CW'(hi);
+    else if (IN_W < ACC_W && t < lo) clamp_t = CW'(lo);
+    else clamp_t = CW'(t);
+  endfunction
+
+  // a >= t (signed, CW bits) as a ripple from the LSB in plain logic, not a subtractor: with a
+  // constant t (BEATS = 1) each bit is an AND or an OR with the bit below, which an FPGA maps
+  // three bits to a LUT4, where a comparator costs one carry cell per bit (on the iCE40 those
+  // cannot share a logic cell with other logic). Used for narrow inputs (IN_W < ACC_W).
+  function automatic logic ge_ripple(input logic [CW-1:0] a, input logic [CW-1:0] t);
+    logic g, ai, ti;
+    g = 1'b1;                             // the empty low part: equal, so a >= t
+    for (int i = 0; i < CW; i++) begin
+      ai = (i == CW - 1) ? !a[i] : a[i];  // sign bits flipped: signed order as unsigned
+      ti = (i == CW - 1) ? !t[i] : t[i];
+      g  = (ai && !ti) || (!(ai ^ ti) && g);
+    end
+    ge_ripple = g;
+  endfunction
 
   logic [TW-1:0] t_tab [N];
 
@@ -139,13 +176,23 @@ module threshold #(
   for (genvar c = 0; c < C; c++) begin : g_lane
     wire  [NW-1:0]           k = NW'(int'(beat_d) * C + c);  // channel of lane c
     wire  [TW-1:0]           t = t_tab[k];
-    wire  signed [ACC_W-1:0] acc = s_axis_tdata[c*ACC_W +: ACC_W];
+    wire  signed [IN_W-1:0]  acc = s_axis_tdata[c*ACC_W +: IN_W];
+    wire  signed [CW-1:0]    acc_x = CW'(acc);  // sign-extended by one bit when narrow
     logic [A_OUT-1:0]        y_d, y_q;
     always_comb begin
       y_d = '0;
       for (int j = 0; j < NT; j++) begin
-        y_d = y_d + A_OUT'(acc >= $signed(t[j*ACC_W +: ACC_W]));
+        if (IN_W < ACC_W) begin
+          y_d = y_d + A_OUT'(ge_ripple(acc_x, clamp_t(t[j*ACC_W +: ACC_W])));
+        end else begin
+          y_d = y_d + A_OUT'(acc_x >= clamp_t(t[j*ACC_W +: ACC_W]));
+        end
       end
+    end
+    if (IN_W < ACC_W) begin : g_sign_copies
+      // The lane's upper bits are copies of its sign bit (the producer's sign extension).
+      logic unused_hi;
+      assign unused_hi = ^s_axis_tdata[c*ACC_W + IN_W +: ACC_W - IN_W];
     end
 
     always_ff @(posedge clk) begin

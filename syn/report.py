@@ -826,6 +826,9 @@ def run(args, argv: list[str]) -> int:
             for r in old.get("targets", {}).values():
                 r.setdefault("command", old.get("command"))
             run_["targets"] = {**old.get("targets", {}), **run_["targets"]}
+            # the stated Xilinx clock of a kept Xilinx result (a run without xilinx has None)
+            if run_["xilinx_clock_mhz"] is None and "xilinx" in run_["targets"]:
+                run_["xilinx_clock_mhz"] = old.get("xilinx_clock_mhz")
         data["runs"][run_["fold"]] = run_
         out.write_text(json.dumps(data, indent=2, default=str) + "\n")
         if args.doc:

@@ -87,8 +87,8 @@ _LOWBIT_FC = {"IN_BEATS": 4, "C_IN": 16, "C_OUT": 8, "PE": 4, "SIMD": 16}
 _LOWBIT_CONV = {"K": 3, "C_IN": 4, "C_OUT": 8, "PE": 2, "SIMD": 4}
 
 
-def _lowbit_fc(name: str, w_bits: int, a_bits: int) -> Case:
-    p = {**_LOWBIT_FC, "W_BITS": w_bits, "A_BITS": a_bits}
+def _lowbit_fc(name: str, w_bits: int, a_bits: int, **extra) -> Case:
+    p = {**_LOWBIT_FC, "W_BITS": w_bits, "A_BITS": a_bits, **extra}
     return Case(name, {**p, "W_FILE": MemFile(_fc_depth, _fc_word), "B_FILE": MemFile(_p("C_OUT"), 32)})
 
 
@@ -153,6 +153,8 @@ TOPS: dict[str, list[Case]] = {
         _lowbit_fc("w4a4", 4, 4),
         _lowbit_fc("w1a8", 1, 8),
         _lowbit_fc("w8a1", 8, 1),
+        _lowbit_fc("w1a8_sum19", 1, 8, SUM_W=19),  # narrow accumulators, sign-extended lanes
+        _lowbit_fc("w1a1_sum8_noreg", 1, 1, SUM_W=8, OUT_REG=0),  # the result read from the ring
     ],
     "lane_dot": [
         Case("defaults", {}),
@@ -170,6 +172,8 @@ TOPS: dict[str, list[Case]] = {
         Case("c2_a4", {"C": 2, "A_OUT": 4, "T_FILE": MemFile(_p("C"), _thr_word)}),
         # lane-serial: C*BEATS table words looked up by the beat counter
         Case("c1_b16_a2", {"C": 1, "BEATS": 16, "A_OUT": 2, "T_FILE": MemFile(_cb, _thr_word)}),
+        # narrow inputs (after fc_unit SUM_W): thresholds clamped to IN_W + 1 bits
+        Case("c8_a1_in9", {"C": 8, "A_OUT": 1, "IN_W": 9, "T_FILE": MemFile(_p("C"), _thr_word)}),
     ],
     "pool2x2": [
         Case("defaults", {}),

@@ -263,3 +263,62 @@ def test_binarized_pixels():
     assert hw.layers[0].consts["A_BITS"] == 1 and hw.streams["input"].width == 8
     with pytest.raises(ValueError, match="binarized"):
         Net("t", (LAST,), in_bits=2)
+
+
+def test_narrow_accumulators_from_acc_bound():
+    """Low-bit fc_unit layers get SUM_W = the fewest bits holding the worst case |accumulator|
+    (and at least the dot product's width), computed from the exported integer weights; int8
+    layers keep the 32-bit default. A width one bit narrower is refused, naming the layer."""
+    import json
+    from dataclasses import replace
+    from pathlib import Path
+
+    from model.manifest import load_graph
+    from model.plan import ACC_W, check_sum_width, dot_width, layer_acc_bound, sum_width
+
+    d = Path(__file__).resolve().parents[2] / "weights" / "tfc_w1a1"
+    graph = load_graph(d)
+    manifest = json.loads((d / "manifest.json").read_text())
+    folds = {k: Fold.from_dict(v) for k, v in manifest["folds"].items()}
+    hw = {layer.name: layer for layer in plan(graph, folds).layers}
+    for node in graph:
+        bound = layer_acc_bound(node)
+        w = hw[node.name].consts["SUM_W"]
+        assert bound < 2 ** (w - 1) and (bound >= 2 ** (w - 2) or w == dot_width(1, node.a_in, folds[node.name].simd))
+        check_sum_width(f"tfc_w1a1.{node.name}", bound, w)
+        with pytest.raises(ValueError, match=rf"tfc_w1a1\.{node.name}: accumulator width {w - 1} bits is too narrow"):
+            check_sum_width(f"tfc_w1a1.{node.name}", bound, w - 1)
+    # fc1 reads binarized pixels: |acc| <= 784 (11 bits); fc2..fc4 XNOR-popcounts of 64 (8 bits)
+    assert [hw[n].consts["SUM_W"] for n in ("fc1", "fc2", "fc3", "fc4")] == [11, 8, 8, 8]
+    # a bias beyond int32 is refused by name; a plan of the structure alone keeps ACC_W
+    node = graph["fc4"]
+    big = replace(node, bias=node.bias + 2**31)
+    with pytest.raises(ValueError, match=r"tfc_w1a1\.fc4: worst case \|accumulator\| \d+ does not fit int32"):
+        sum_width("tfc_w1a1", big, folds["fc4"])
+    from model.nets import get_net
+
+    structural = plan(from_net(get_net("tfc_w1a1")), folds)
+    assert all(layer.consts["SUM_W"] == ACC_W for layer in structural.layers)
+    assert "SUM_W" not in plan(from_net(get_net("tiny")), get_net("tiny").folds).layers[-1].consts
+
+
+def test_single_buffered_fold():
+    """`+single`: fc_unit without its output register (OUT_REG = 0), one cycle more a frame in
+    the cycle model; refused on a convolution or a serial layer, naming it."""
+    from model.cycles import predict
+    from model.nets import get_net
+    from model.plan import check_folds
+
+    net = get_net("tfc_w1a1")
+    assert str(net.folds["fc1"]) == "64x1+single" and Fold.parse("64x1+single") == net.folds["fc1"]
+    hw = plan(from_net(net), net.folds)
+    assert all(layer.consts["OUT_REG"] == 0 for layer in hw.layers)
+    assert predict(net, net.folds).ii_cycles == 785
+    double = {k: Fold(v.pe, v.simd) for k, v in net.folds.items()}
+    assert predict(net, double).ii_cycles == 784
+    assert "OUT_REG" not in plan(from_net(net), double).layers[0].consts
+    tiny = get_net("tiny")
+    with pytest.raises(ValueError, match=r"tiny\.conv1: single applies to Dense layers"):
+        check_folds(from_net(tiny), {**tiny.folds, "conv1": Fold(4, 1, single=True)})
+    with pytest.raises(ValueError, match=r"tiny\.fc2: single applies to Dense layers on fc_unit only"):
+        check_folds(from_net(tiny), {**tiny.folds, "fc2": Fold(1, 8, serial=True, single=True)})

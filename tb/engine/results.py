@@ -120,6 +120,7 @@ def render(rows: list[dict]) -> str:
         "make sim NET=sfc_w1a1",
         "make sim NET=cnv_w2a2",
         "make sim NET=lfc_w1a1",
+        "make sim NET=tfc_w1a1",
         "# heavily folded configurations (PE = SIMD = 1), from the committed checkpoints:",
         "make weights NET=tiny FOLD=small CHECKPOINT=weights/tiny/checkpoint.pt OUT=build/weights/tiny_small",
         "make sim NET=tiny WEIGHTS=build/weights/tiny_small IMAGES=100 II_FRAMES=4",
@@ -213,7 +214,16 @@ def main() -> int:
     if not rows:
         print("no build/sim/*/results.json: run `make sim NET=...` first", file=sys.stderr)
         return 1
-    order = {"tiny": 0, "lenet5": 1, "lenet5_sigmoid": 2, "resnet8": 3, "sfc_w1a1": 4, "cnv_w2a2": 5, "lfc_w1a1": 6}
+    order = {
+        "tiny": 0,
+        "lenet5": 1,
+        "lenet5_sigmoid": 2,
+        "resnet8": 3,
+        "sfc_w1a1": 4,
+        "cnv_w2a2": 5,
+        "lfc_w1a1": 6,
+        "tfc_w1a1": 7,
+    }
     rows.sort(key=lambda r: (order.get(r["net"], 9), r["ii"]))
     (REPO / "docs" / "results.md").write_text(render(rows))
     print("wrote docs/results.md")

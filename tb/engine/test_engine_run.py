@@ -61,7 +61,7 @@ def test_stream_images(net):
 
 # Low-bit networks (docs/quantization.md "Low-bit layers"): the committed exports, a share of the
 # held-out images in make test (all 1,000 in make sim), bit-exact, II and latency as the cycle model says.
-LOWBIT_NETS = {"sfc_w1a1": 300, "cnv_w2a2": 200, "lfc_w1a1": 50}
+LOWBIT_NETS = {"sfc_w1a1": 300, "cnv_w2a2": 200, "lfc_w1a1": 50, "tfc_w1a1": 100}
 
 
 @pytest.mark.parametrize("net", _own_build(list(LOWBIT_NETS), "engine_"))

@@ -6,7 +6,13 @@ waits); a missing or short weight file stops the simulation naming the file.
 Low-bit precisions (W_BITS, A_BITS in {1, 2, 4, 8}): the reference decodes the lane codes by
 the contract (tb/common/lowbit.py: bipolar 1-bit sides, signed weights, unsigned activations)
 and sums the value products; w1a1 is cross-checked in its XNOR-popcount form. A weight file
-with 8-bit lanes given to a low-bit unit stops the simulation (word wider than the memory)."""
+with 8-bit lanes given to a low-bit unit stops the simulation (word wider than the memory).
+
+Narrow accumulators (SUM_W < ACC_W): the smallest width that holds the worst case |bias| +
+sum|w|*max|x|, with weights and biases chosen so that two outputs reach +bound and -bound and
+the bound is 2**(SUM_W-1) - 1: one bit fewer, or a lane not sign-extended, fails the check.
+OUT_REG = 0 (no output register: the result waits in the accumulators): one cycle more per
+frame, and with the output blocked the unit holds instead of accumulating the next frame."""
 
 from __future__ import annotations
 
@@ -32,6 +38,10 @@ PAUSE_PAIRS = [("none", "none"), ("random", "random"), ("burst", "burst"), ("non
 
 def folds(p: dict) -> int:
     return (p["C_OUT"] // p["PE"]) * (p["C_IN"] // p["SIMD"])
+
+
+def out_reg(p: dict) -> int:
+    return p.get("OUT_REG", 1)
 
 
 def bits(p: dict) -> tuple[int, int]:
@@ -130,8 +140,9 @@ async def frames_match_reference(dut, pauses):
 
 @cocotb.test()
 async def throughput_and_latency(dut):
-    """No stalls: one input beat every FOLDS cycles, one result every IN_BEATS*FOLDS cycles,
-    result FOLDS + 4 cycles after the last input beat's handshake (header of rtl/fc_unit.sv)."""
+    """No stalls: one input beat every FOLDS cycles, one result every IN_BEATS*FOLDS cycles
+    (+1 without the output register), result FOLDS + 4 cycles after the last input beat's
+    handshake (header of rtl/fc_unit.sv)."""
     p = params()
     w, b = load_model(p)
     f, nb = folds(p), p["IN_BEATS"]
@@ -148,15 +159,18 @@ async def throughput_and_latency(dut):
     out_gaps = {m_log.cycles[i + 1] - m_log.cycles[i] for i in range(n - 1)}
     in_gaps = {s_log.cycles[i + 1] - s_log.cycles[i] for i in range(n * nb - 1)}
     dut._log.info("FOLDS=%d latency=%d output intervals=%s input intervals=%s", f, latency, out_gaps, in_gaps)
-    assert out_gaps == {nb * f}, f"output every {out_gaps} cycles, expected every {nb * f}"
-    assert in_gaps == {f}, f"input accepted every {in_gaps} cycles, expected every {f}"
+    extra = 1 - out_reg(p)  # OUT_REG = 0: the unit holds one cycle while the result is taken
+    assert out_gaps == {nb * f + extra}, f"output every {out_gaps} cycles, expected every {nb * f + extra}"
+    assert in_gaps == ({f, f + 1} if extra else {f}), f"input accepted every {in_gaps} cycles, expected every {f}"
     assert latency == f + 4, f"latency {latency}, header says FOLDS + 4 = {f + 4}"
     assert tb.sink.empty()
 
 
 @cocotb.test()
 async def next_frame_accumulates_while_output_waits(dut):
-    """Double buffer: with the output blocked, the whole next frame is still accepted."""
+    """Double buffer: with the output blocked, the whole next frame is still accepted. Without
+    the output register (OUT_REG = 0) the unit holds instead: no beat is accepted while the
+    result waits, so none overwrites it."""
     p = params()
     w, b = load_model(p)
     f, nb = folds(p), p["IN_BEATS"]
@@ -170,7 +184,13 @@ async def next_frame_accumulates_while_output_waits(dut):
     for _ in range(2 * nb * f + 20):
         await RisingEdge(dut.clk)
     assert int(dut.m_axis_tvalid.value) == 1
-    assert len(s_log.cycles) >= 2 * nb, f"only {len(s_log.cycles)} beats accepted with the output blocked"
+    if out_reg(p):
+        assert len(s_log.cycles) >= 2 * nb, f"only {len(s_log.cycles)} beats accepted with the output blocked"
+    else:
+        held = len(s_log.cycles)
+        for _ in range(2 * nb * f + 20):
+            await RisingEdge(dut.clk)
+        assert len(s_log.cycles) == held < 3 * nb, f"{held} then {len(s_log.cycles)} beats accepted while held"
     tb.sink.pause = False
     await check_outputs(tb, p, w, b, frames)
     assert tb.sink.empty()
@@ -203,15 +223,45 @@ LOWBIT_CONFIGS = [
 ]
 
 
+# Narrow accumulators, bipolar weights: (IN_BEATS, C_IN, C_OUT, PE, SIMD, 1, A_BITS, "narrow");
+# SUM_W is the smallest width for the layer's worst case (see narrow_layer).
+NARROW_CONFIGS = [
+    (3, 8, 6, 2, 4, 1, 1, "narrow"),  # w1a1, SUM_W 7
+    (5, 4, 4, 4, 1, 1, 8, "narrow"),  # w1 x 8-bit pixels, all outputs in parallel (fc1 of sfc_w1a1)
+    (2, 16, 8, 1, 8, 1, 1, "narrow"),  # w1a1, one output at a time: the ring rotates narrow groups
+    (4, 8, 6, 2, 4, 1, 1, "narrow", "single"),  # no output register (OUT_REG = 0)
+    (2, 16, 8, 1, 8, 1, 1, "narrow", "single"),
+    (6, 1, 4, 4, 1, 1, 8, "narrow", "single"),  # one cycle per beat: the hold shows in every frame
+]
+
+
+def narrow_layer(w: np.ndarray, a_bits: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Biases and the accumulator width for bipolar weights `w` (codes, changed in place): output
+    0 has every weight +1 and bias +B, output 1 every weight -1 and bias -B, the rest random
+    biases within +-B, with B chosen so that the worst case |acc| (n*max|x| + B, reached by
+    outputs 0 and 1 on an all-max input) is exactly 2**(SUM_W-1) - 1."""
+    n, amax = w.shape[1], lowbit.a_code_range(a_bits)[1] if a_bits > 1 else 1
+    sum_w = (n * amax).bit_length() + 2
+    big = (1 << (sum_w - 1)) - 1 - n * amax
+    w[0], w[1] = 1, 0  # bipolar codes: 1 is +1, 0 is -1
+    b = rng.integers(-big, big + 1, w.shape[0], dtype=np.int64)
+    b[0], b[1] = big, -big
+    return b, sum_w
+
+
 def make_params(cfg, memdir: Path, seed: int, w_file: Path | None = None) -> dict:
-    """cfg: (IN_BEATS, C_IN, C_OUT, PE, SIMD[, W_BITS, A_BITS]); without the bits the unit
-    is built with its default parameters (int8 x uint8)."""
+    """cfg: (IN_BEATS, C_IN, C_OUT, PE, SIMD[, W_BITS, A_BITS[, "narrow"]]); without the bits
+    the unit is built with its default parameters (int8 x uint8); "narrow": SUM_W from
+    narrow_layer."""
     in_beats, c_in, c_out, pe, simd = cfg[:5]
-    wb, ab = cfg[5:] or (8, 8)
+    wb, ab = cfg[5:7] or (8, 8)
+    narrow = cfg[7:8] == ("narrow",)
     rng = np.random.default_rng(seed)
     w = lowbit.random_w_codes((c_out, in_beats * c_in), wb, rng)  # int8: -128 and 127 present
     # int32 biases, kept far enough from the limits that no accumulator overflows int32
     b = rng.integers(-(2**31) + 2**24, 2**31 - 2**24, c_out, dtype=np.int64)
+    if narrow:
+        b, sum_w = narrow_layer(w, ab, rng)
     memdir.mkdir(parents=True, exist_ok=True)
     words = fc_weight_words(w, in_beats, c_in, pe, simd)
     write_mem(memdir / "w.mem", words, width=wb, signed=lowbit.w_mem_signed(wb))
@@ -231,18 +281,23 @@ def make_params(cfg, memdir: Path, seed: int, w_file: Path | None = None) -> dic
     }
     if cfg[5:]:
         p.update(W_BITS=wb, A_BITS=ab)
+    if narrow:
+        p["SUM_W"] = sum_w
+    if "single" in cfg[8:]:
+        p["OUT_REG"] = 0
     return p
 
 
 def cfg_id(cfg) -> str:
-    tail = "_w{}a{}".format(*cfg[5:]) if cfg[5:] else ""
+    tail = "_w{}a{}".format(*cfg[5:7]) if cfg[5:] else ""
+    tail += "".join(f"_{x}" for x in cfg[7:])
     return "nb{}_ci{}_co{}_pe{}_simd{}".format(*cfg[:5]) + tail
 
 
-@pytest.mark.parametrize("cfg", CONFIGS + LOWBIT_CONFIGS, ids=cfg_id)
+@pytest.mark.parametrize("cfg", CONFIGS + LOWBIT_CONFIGS + NARROW_CONFIGS, ids=cfg_id)
 def test_fc_unit(cfg):
     memdir = BUILD / "tb" / "fc_unit" / "mem" / cfg_id(cfg)
-    p = make_params(cfg, memdir, seed=sum(cfg) * 104729)
+    p = make_params(cfg, memdir, seed=sum(cfg[:7]) * 104729)
     run_cocotb(
         toplevel="fc_unit",
         sources=rtl_sources("lane_dot", "fc_unit"),

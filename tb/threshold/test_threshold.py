@@ -4,7 +4,11 @@ threshold and its neighbours (ties count), equal neighbouring thresholds and the
 ACC_W; random stalls; one beat per cycle, latency 1. Lane-serial (BEATS > 1): lane c of beat j
 uses channel j*C + c; the beat counter restarts at tlast (short frames resynchronise).
 A threshold file with a channel not sorted ascending stops the simulation naming the file and
-the channel; a missing, short or too wide file as rtl/mem_check.svh does for every memory."""
+the channel; a missing, short or too wide file as rtl/mem_check.svh does for every memory.
+Narrow inputs (IN_W < ACC_W): accumulators in the IN_W range, sign-extended to ACC_W lanes, and
+thresholds on both sides of that range and at its edges (2**(IN_W-1) is never reached,
+2**(IN_W-1) - 1 only by the largest input, -2**(IN_W-1) always), so a wrong clamp or a
+comparison without the extra bit fails."""
 
 import random
 from pathlib import Path
@@ -39,7 +43,7 @@ class Stim:
         self.p = p
         self.rng = random.Random(seed)
         self.ts = p["_T"]
-        w = p["ACC_W"]
+        w = p.get("IN_W", p["ACC_W"])  # the values a narrow producer sends
         self.amin, self.amax = -(1 << (w - 1)), (1 << (w - 1)) - 1
 
     def acc(self, k):
@@ -138,16 +142,21 @@ async def resync(dut):
     assert hs.beats == sum(lengths)
 
 
-def channel_thresholds(n: int, a_out: int, acc_w: int, seed: int) -> list[list[int]]:
+def channel_thresholds(n: int, a_out: int, acc_w: int, seed: int, in_w: int | None = None) -> list[list[int]]:
     """Sorted thresholds per channel: mostly a spread staircase around 0; some channels with
-    equal neighbours (an empty level), one reaching the ACC_W extremes."""
+    equal neighbours (an empty level), one reaching the ACC_W extremes. Narrow inputs (in_w):
+    the staircase spans 1.5 times the input range, and channels put a threshold on each edge of
+    it (+-2**(in_w-1), 2**(in_w-1) - 1, -2**(in_w-1) - 1)."""
     rng = random.Random(seed)
     nt = (1 << a_out) - 1
     lo, hi = -(1 << (acc_w - 1)), (1 << (acc_w - 1)) - 1
-    span = min(1 << 12, hi)
+    span = min(1 << 12, hi) if in_w is None else 3 << (in_w - 2)
+    edges = [] if in_w is None else [1 << (in_w - 1), (1 << (in_w - 1)) - 1, -(1 << (in_w - 1)), -(1 << (in_w - 1)) - 1]
     out = []
     for k in range(n):
         ts = sorted(rng.randint(-span, span) for _ in range(nt))
+        if edges and k % 3 == 0:
+            ts[rng.randrange(nt)] = edges[(k // 3) % len(edges)]
         if k % 5 == 1 and nt > 1:
             ts[nt // 2] = ts[nt // 2 - 1]  # equal neighbours
         if k % 7 == 3:
@@ -174,17 +183,23 @@ CONFIGS = [
     (1, 8, 32, 4),
     (2, 3, 32, 2),
 ]
+# Narrow inputs: C, BEATS, ACC_W, A_OUT, IN_W (after fc_unit's SUM_W)
+NARROW_CONFIGS = [
+    (8, 1, 32, 1, 9),
+    (2, 3, 32, 2, 6),
+]
 
 
-def make_params(c, beats, acc_w, a_out, t_file: Path | None = None, seed: int = 0) -> dict:
-    ts = channel_thresholds(c * beats, a_out, acc_w, seed=seed or c * 31 + beats * 7 + a_out)
-    name = f"{c}x{beats}_{acc_w}_a{a_out}"
+def make_params(c, beats, acc_w, a_out, t_file: Path | None = None, seed: int = 0, in_w: int | None = None) -> dict:
+    ts = channel_thresholds(c * beats, a_out, acc_w, seed=seed or c * 31 + beats * 7 + a_out, in_w=in_w)
+    name = f"{c}x{beats}_{acc_w}_a{a_out}" + (f"_in{in_w}" if in_w else "")
     good = write_thresholds(mem_dir("threshold") / f"t_{name}.mem", ts, acc_w)
     return {
         "C": c,
         "BEATS": beats,
         "ACC_W": acc_w,
         "A_OUT": a_out,
+        **({"IN_W": in_w} if in_w else {}),
         "T_FILE": sv_string(t_file or good),
         "_T": ts,
         "_GOOD": str(good),
@@ -199,6 +214,17 @@ def test_threshold(c, beats, acc_w, a_out):
         test_module="test_threshold",
         test_dir=HERE,
         parameters=make_params(c, beats, acc_w, a_out),
+    )
+
+
+@pytest.mark.parametrize("c,beats,acc_w,a_out,in_w", NARROW_CONFIGS)
+def test_threshold_narrow(c, beats, acc_w, a_out, in_w):
+    run_cocotb(
+        toplevel="threshold",
+        sources=rtl_sources("threshold"),
+        test_module="test_threshold",
+        test_dir=HERE,
+        parameters=make_params(c, beats, acc_w, a_out, in_w=in_w),
     )
 
 

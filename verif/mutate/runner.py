@@ -118,11 +118,16 @@ LINT_EXTRA = {
         ],
     ],
     "fc_serial": [["-GW_LOAD=1"]],
-    "fc_unit": [[f"-GW_BITS={w}", f"-GA_BITS={a}", "-GC_IN=6", "-GPE=2", "-GSIMD=3"] for w, a in _LOWBIT],
+    "fc_unit": [
+        ["-GW_BITS=1", "-GA_BITS=1", "-GC_IN=6", "-GPE=2", "-GSIMD=3", "-GSUM_W=4", "-GOUT_REG=0"],
+        ["-GW_BITS=1", "-GA_BITS=8", "-GC_IN=8", "-GPE=4", "-GSUM_W=19"],
+        *[[f"-GW_BITS={w}", f"-GA_BITS={a}", "-GC_IN=6", "-GPE=2", "-GSIMD=3"] for w, a in _LOWBIT],
+    ],
     "lane_dot": [["-GN=9", "-GOUT_W=20", "-GPIPE=1"]]
     + [[f"-GW_BITS={w}", f"-GA_BITS={a}", "-GN=7", "-GOUT_W=32"] for w, a in _LOWBIT],
     "requant": [["-GC=1", "-GBEATS=32"]],
-    "threshold": [p for a in (2, 4) for p in ([f"-GA_OUT={a}", "-GC=3"], [f"-GA_OUT={a}", "-GC=1", "-GBEATS=16"])],
+    "threshold": [p for a in (2, 4) for p in ([f"-GA_OUT={a}", "-GC=3"], [f"-GA_OUT={a}", "-GC=1", "-GBEATS=16"])]
+    + [["-GIN_W=9", "-GC=8"], ["-GIN_W=6", "-GA_OUT=2", "-GC=2", "-GBEATS=3"]],
     "pool2x2": [["-GDW=1", "-GC=4"], ["-GDW=2", "-GMODE=1"]],
     "window_gen": [["-GDW=1", "-GC=16"]],
     "add_unit": [["-GPOW2=1", "-GMA=2", "-GMB=4", "-GR=3", "-GSIGNED_B=1"]],

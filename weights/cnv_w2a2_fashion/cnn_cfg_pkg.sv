@@ -12,6 +12,7 @@ package cnn_cfg_pkg;
   localparam int M_W        = 16;
   localparam int POW2       = 0;  // 1: shift-only requantization (m = 1)
   localparam int OUT_LANES  = 10;  // logits per beat of the layer chain's output
+  localparam int LOGIT_W    = 10;  // bits a logit needs (the last layer's accumulator width)
   // run-time weight load: none (every weight from a file)
   localparam int WLOAD_W    = 8;  // bits per weight-load beat
   localparam int WLOAD_WORDS = 0;  // beats per weight-load frame (0: no port in use)
@@ -60,6 +61,7 @@ package cnn_cfg_pkg;
   localparam int FC1_W_BITS   = 2;
   localparam int FC1_A_BITS   = 2;
   localparam int FC1_A_OUT    = 2;
+  localparam int FC1_SUM_W    = 13;
   // fc2 (dense)
   localparam int FC2_IN_BEATS = 1;
   localparam int FC2_C_IN     = 128;
@@ -68,5 +70,6 @@ package cnn_cfg_pkg;
   localparam int FC2_SIMD     = 32;
   localparam int FC2_W_BITS   = 2;
   localparam int FC2_A_BITS   = 2;
+  localparam int FC2_SUM_W    = 10;
 endpackage
 /* verilator lint_on UNUSEDPARAM */

@@ -220,7 +220,8 @@ module cnn_layers #(
     .A_BITS(cnn_cfg_pkg::FC1_A_BITS),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/fc1_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/fc1_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/fc1_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::FC1_SUM_W)
   ) u_fc1_mac (
     .clk, .rst,
     .s_axis_tdata(fc1_fifo_tdata), .s_axis_tlast(fc1_fifo_tlast),
@@ -235,6 +236,7 @@ module cnn_layers #(
   threshold #(
     .C(cnn_cfg_pkg::FC1_C_OUT),
     .ACC_W(cnn_cfg_pkg::ACC_W),
+    .IN_W(cnn_cfg_pkg::FC1_SUM_W),
     .A_OUT(cnn_cfg_pkg::FC1_A_OUT),
     .T_FILE({WEIGHTS_DIR, "/fc1_t.mem"})
   ) u_fc1_th (
@@ -258,7 +260,8 @@ module cnn_layers #(
     .A_BITS(cnn_cfg_pkg::FC2_A_BITS),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/fc2_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/fc2_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/fc2_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::FC2_SUM_W)
   ) u_fc2_mac (
     .clk, .rst,
     .s_axis_tdata(fc1_th_tdata), .s_axis_tlast(fc1_th_tlast),

@@ -12,6 +12,7 @@ package cnn_cfg_pkg;
   localparam int M_W        = 16;
   localparam int POW2       = 0;  // 1: shift-only requantization (m = 1)
   localparam int OUT_LANES  = 10;  // logits per beat of the layer chain's output
+  localparam int LOGIT_W    = 12;  // bits a logit needs (the last layer's accumulator width)
   // run-time weight load: none (every weight from a file)
   localparam int WLOAD_W    = 8;  // bits per weight-load beat
   localparam int WLOAD_WORDS = 0;  // beats per weight-load frame (0: no port in use)
@@ -24,6 +25,7 @@ package cnn_cfg_pkg;
   localparam int FC1_W_BITS   = 1;
   localparam int FC1_A_BITS   = 8;
   localparam int FC1_A_OUT    = 1;
+  localparam int FC1_SUM_W    = 19;
   // fc2 (dense)
   localparam int FC2_IN_BEATS = 1;
   localparam int FC2_C_IN     = 1024;
@@ -33,6 +35,7 @@ package cnn_cfg_pkg;
   localparam int FC2_W_BITS   = 1;
   localparam int FC2_A_BITS   = 1;
   localparam int FC2_A_OUT    = 1;
+  localparam int FC2_SUM_W    = 12;
   // fc3 (dense)
   localparam int FC3_IN_BEATS = 1;
   localparam int FC3_C_IN     = 1024;
@@ -42,6 +45,7 @@ package cnn_cfg_pkg;
   localparam int FC3_W_BITS   = 1;
   localparam int FC3_A_BITS   = 1;
   localparam int FC3_A_OUT    = 1;
+  localparam int FC3_SUM_W    = 12;
   // fc4 (dense)
   localparam int FC4_IN_BEATS = 1;
   localparam int FC4_C_IN     = 1024;
@@ -50,5 +54,6 @@ package cnn_cfg_pkg;
   localparam int FC4_SIMD     = 256;
   localparam int FC4_W_BITS   = 1;
   localparam int FC4_A_BITS   = 1;
+  localparam int FC4_SUM_W    = 12;
 endpackage
 /* verilator lint_on UNUSEDPARAM */

@@ -46,7 +46,8 @@ module cnn_layers #(
     .A_BITS(cnn_cfg_pkg::FC1_A_BITS),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/fc1_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/fc1_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/fc1_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::FC1_SUM_W)
   ) u_fc1_mac (
     .clk, .rst,
     .s_axis_tdata(pix_tdata), .s_axis_tlast(pix_tlast),
@@ -61,6 +62,7 @@ module cnn_layers #(
   threshold #(
     .C(cnn_cfg_pkg::FC1_C_OUT),
     .ACC_W(cnn_cfg_pkg::ACC_W),
+    .IN_W(cnn_cfg_pkg::FC1_SUM_W),
     .A_OUT(cnn_cfg_pkg::FC1_A_OUT),
     .T_FILE({WEIGHTS_DIR, "/fc1_t.mem"})
   ) u_fc1_th (
@@ -84,7 +86,8 @@ module cnn_layers #(
     .A_BITS(cnn_cfg_pkg::FC2_A_BITS),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/fc2_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/fc2_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/fc2_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::FC2_SUM_W)
   ) u_fc2_mac (
     .clk, .rst,
     .s_axis_tdata(fc1_th_tdata), .s_axis_tlast(fc1_th_tlast),
@@ -99,6 +102,7 @@ module cnn_layers #(
   threshold #(
     .C(cnn_cfg_pkg::FC2_C_OUT),
     .ACC_W(cnn_cfg_pkg::ACC_W),
+    .IN_W(cnn_cfg_pkg::FC2_SUM_W),
     .A_OUT(cnn_cfg_pkg::FC2_A_OUT),
     .T_FILE({WEIGHTS_DIR, "/fc2_t.mem"})
   ) u_fc2_th (
@@ -122,7 +126,8 @@ module cnn_layers #(
     .A_BITS(cnn_cfg_pkg::FC3_A_BITS),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/fc3_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/fc3_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/fc3_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::FC3_SUM_W)
   ) u_fc3_mac (
     .clk, .rst,
     .s_axis_tdata(fc2_th_tdata), .s_axis_tlast(fc2_th_tlast),
@@ -137,6 +142,7 @@ module cnn_layers #(
   threshold #(
     .C(cnn_cfg_pkg::FC3_C_OUT),
     .ACC_W(cnn_cfg_pkg::ACC_W),
+    .IN_W(cnn_cfg_pkg::FC3_SUM_W),
     .A_OUT(cnn_cfg_pkg::FC3_A_OUT),
     .T_FILE({WEIGHTS_DIR, "/fc3_t.mem"})
   ) u_fc3_th (
@@ -160,7 +166,8 @@ module cnn_layers #(
     .A_BITS(cnn_cfg_pkg::FC4_A_BITS),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/fc4_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/fc4_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/fc4_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::FC4_SUM_W)
   ) u_fc4_mac (
     .clk, .rst,
     .s_axis_tdata(fc3_th_tdata), .s_axis_tlast(fc3_th_tlast),
