@@ -27,6 +27,8 @@ async def reads_back_exactly(dut):
     aw = max(1, (depth - 1).bit_length())
     mem = read_memh(p["_FILE"])
     assert len(mem) == depth
+    # The documented port layout (addr[p*AW +: AW]) is what an instantiating module wires up.
+    assert len(dut.addr) == ports * aw and len(dut.rd_data) == ports * width
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     rng = random.Random(5)
     dut.en.value = 0
