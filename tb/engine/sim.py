@@ -90,6 +90,7 @@ def run_engine(
             waves=waves,
             build_args=[f"-I{RTL}"],
             tag=weights_dir.name,
+            internals=True,  # the layer probes and functional coverage read inside the engine
         )
     finally:
         summary = json.loads(results.read_text()) if results.exists() else None
