@@ -88,7 +88,7 @@ sim: $(STAMP) ## stream held-out MNIST images through the RTL in Verilator, comp
 	$(PY) -m tb.engine.sim
 
 test: $(STAMP) lint ## the whole regression: lint, model tests, per-module cocotb tests, engine, synthesis check
-	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=15
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup --no-loadscope-reorder --durations=15
 
 # The simulations of the regression (tb/) with COVERAGE=1: coverage builds in build/coverage/tb
 # (kept apart: make test never runs them), one data file per simulation, then the merge and the
@@ -97,7 +97,7 @@ test: $(STAMP) lint ## the whole regression: lint, model tests, per-module cocot
 coverage: $(STAMP) ## line/toggle coverage of rtl/ and the engine's functional coverage over the tb/ regression (docs/coverage.md)
 	rm -rf build/coverage/dat build/coverage/func
 	@start=$$(date +%s); rc=0; \
-	COVERAGE=1 $(PY) -m pytest -n $(JOBS) --dist loadgroup tb || rc=$$?; \
+	COVERAGE=1 $(PY) -m pytest -n $(JOBS) --dist loadgroup --no-loadscope-reorder tb || rc=$$?; \
 	$(PY) -m tb.common.coverage --elapsed $$(( $$(date +%s) - start )) || rc=$$?; \
 	exit $$rc
 

@@ -1,5 +1,5 @@
-# Makes `tb.common` importable from every test folder, and splits the regression into shards
-# (`make test SHARD=i/N`, tb/common/shard.py).
+# Makes `tb.common` importable from every test folder, splits the regression into shards
+# (`make test SHARD=i/N`, tb/common/shard.py), and puts the longest tests first.
 import os
 
 import pytest
@@ -12,7 +12,31 @@ def _key(item) -> str:
     return item.nodeid
 
 
+# The longest tests first (measured CPU, docs/verification.md "What a test costs"): make test
+# runs with `--dist loadgroup --no-loadscope-reorder`, so pytest-xdist hands out work units in
+# this order, and a long engine run that started last would keep one worker busy while the
+# other idles. Scheduling only: the order never changes what a test checks.
+LONGEST_FIRST = (
+    "tb/engine/test_engine_run.py::test_stream_images_resnet8",
+    "tb/engine/test_engine_run.py::test_stream_images[",
+    "tb/engine/test_engine_run.py::test_stream_lowbit",
+    "tb/engine/test_engine_run.py",
+    "syn/",
+    "tb/conv_unit/",
+    "tb/fc_unit/",
+    "formal/",
+    "tb/fc_serial/",
+    "tb/act_lut/",
+    "model/tests/test_fold_solver.py",
+)
+
+
+def _rank(item) -> int:
+    return next((i for i, p in enumerate(LONGEST_FIRST) if item.nodeid.startswith(p)), len(LONGEST_FIRST))
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=_rank)  # stable: collection order within a rank
     shard = os.environ.get("SHARD", "").strip()
     if not shard:
         return

@@ -84,8 +84,8 @@ def sv_string(value: str | Path) -> str:
     return f'"{value}"'
 
 
-def _runner(fast: bool):
-    """cocotb's Verilator runner with two changes to its build.
+def _runner(fast: bool, internals: bool):
+    """cocotb's Verilator runner with three changes to its build.
 
     * A shared precompiled header for one-file models (tb/common/pch.py): a step between
       Verilator and make writes pch.mk, which make reads after Vtop.mk.
@@ -93,7 +93,13 @@ def _runner(fast: bool):
       VPI, which stops Verilator from optimising any of them away and costs several times in
       simulation speed. A testbench that touches only its top-level ports (marked public in
       the HDL) needs none of it: the bulk harness (tb/engine/engine_bulk.sv) is such a
-      testbench."""
+      testbench.
+    * not `internals`: `--public-depth 1` instead of `--public-flat-rw`, the top level's
+      ports alone visible to VPI (all a unit testbench drives and reads). Every instance's
+      signals in the VPI symbol table made a third of a large unit model's C++ (fc_unit with
+      840 MAC lanes: 2 of 3.6 MB) and about a fifth of its build's CPU. A testbench that
+      reaches into the hierarchy (the engine's layer probes) asks for `internals`; without
+      it such a handle is missing and the test fails, it never passes unseen."""
     from cocotb_tools.runner import Verilator
 
     class TbVerilator(Verilator):
@@ -101,6 +107,9 @@ def _runner(fast: bool):
             verilate, make = super()._build_command()
             if fast:
                 verilate = [a for a in verilate if a != "--public-flat-rw"]
+            elif not internals:
+                i = verilate.index("--public-flat-rw")
+                verilate[i : i + 1] = ["--public-depth", "1"]
             pch = [sys.executable, str(Path(__file__).with_name("pch.py")), str(self.build_dir)]
             i = make.index("Vtop.mk")
             return [verilate, pch, [*make[: i + 1], "-f", "pch.mk", *make[i + 1 :]]]
@@ -129,18 +138,22 @@ def run_cocotb(
     tag: str = "",
     fast: bool = False,
     plusargs: list[str] | None = None,
+    internals: bool = False,
 ) -> Path:
     """Build (cached per parameter set) and run the cocotb module `test_module`.
 
     `parameters` go to the HDL as -G values and to the test as the environment variable
     PARAMS (JSON), so the Python side always sees the same parameters as the RTL.
-    `fast` builds for speed (FAST_ARGS, only the top level's public signals visible).
+    `fast` builds for speed (FAST_ARGS, only the top level's public signals visible);
+    `internals` makes every signal visible to VPI (the testbench reads inside the design),
+    otherwise only the top level's ports are.
     Returns the build directory. Fails (raises) when any cocotb test fails.
     """
     setup_verilator_env()
     parameters = dict(parameters or {})
     key = json.dumps(
-        {"p": parameters, "s": [str(s) for s in sources], "w": waves, "b": build_args, "f": fast}, sort_keys=True
+        {"p": parameters, "s": [str(s) for s in sources], "w": waves, "b": build_args, "f": fast, "i": internals},
+        sort_keys=True,
     )
     digest = hashlib.sha1(key.encode()).hexdigest()[:10]
     cover = coverage_enabled()
@@ -164,7 +177,7 @@ def run_cocotb(
         dat.parent.mkdir(parents=True, exist_ok=True)
         plusargs.append(f"+verilator+coverage+file+{dat}")
 
-    runner = _runner(fast)
+    runner = _runner(fast, internals)
     runner.build(
         sources=[str(s) for s in sources],
         hdl_toplevel=toplevel,

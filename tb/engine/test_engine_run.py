@@ -255,17 +255,37 @@ def test_stream_images_resnet8():
     assert abs(s["ii_cycles"] - pred.ii_cycles) <= 0.05 * pred.ii_cycles, (s["ii_cycles"], pred)
 
 
-@pytest.mark.xdist_group("engine_resnet")
+def _res_block_export(out: Path) -> Path:
+    """model/nets.py's res_block (resnet8's first stage, 4 channels) from random weights,
+    exported through the normal flow with 3 test vectors."""
+    import torch
+
+    from model.data import load_dataset
+    from model.flow import quantize_export
+    from model.nets import get_net
+    from model.train import build_torch_model
+
+    net = get_net("res_block")
+    torch.manual_seed(1)
+    model = build_torch_model(net).eval()
+    shutil.rmtree(out, ignore_errors=True)
+    quantize_export(net, model, {"net": net.name}, dict(net.folds), load_dataset(None), out, 0, "maxmin", "pow2", 1, 3)
+    return out
+
+
+@pytest.mark.xdist_group("engine_res_block")
 def test_skip_fifo_one_short_deadlocks(capfd):
     """The planner's line-buffering bound is the least skip depth that works: a copy of the
-    resnet8 export whose first block's skip FIFO holds one beat fewer than that bound
-    (SKIP_LB - 1; the planner gives SKIP_DEPTH = bound or the cycle model's occupancy, plus a
-    margin) deadlocks on the first image: branch a waits for a pixel the fork cannot hand out
-    while the skip path is full. The bulk harness's watchdog stops the run and says where it
-    stopped (stuck, at cycle N), and the skip FIFO names itself."""
-    src, short = REPO / "weights" / "resnet8", BUILD / "test" / "resnet8_short" / "weights"
-    shutil.rmtree(short, ignore_errors=True)
-    shutil.copytree(src, short)
+    res_block export (resnet8's first residual block with 4 channels instead of 16: the same 28
+    columns, the same bound of 58 beats, an engine that builds in a third of resnet8's time)
+    whose skip FIFO holds one beat fewer than that bound (SKIP_LB - 1; the planner gives
+    SKIP_DEPTH = bound or the cycle model's occupancy, plus a margin) deadlocks on the first
+    image: branch a waits for a pixel the fork cannot hand out while the skip path is full.
+    The bulk harness's watchdog stops the run and says where it stopped (stuck, at cycle N),
+    and the skip FIFO names itself."""
+    root = BUILD / "test" / "res_block"
+    short = root / "res_block_short"
+    shutil.copytree(_res_block_export(root / "export"), short, dirs_exist_ok=True)
     pkg = short / "cnn_cfg_pkg.sv"
     text = pkg.read_text()
     lb = int(re.search(r"S1_ADD_SKIP_LB\s*= (\d+);", text).group(1))
@@ -273,6 +293,6 @@ def test_skip_fifo_one_short_deadlocks(capfd):
     assert n == 1 and lb == 58
     pkg.write_text(text)
     with pytest.raises(AssertionError, match=r"stuck: no handshake for WATCHDOG cycles.*at cycle \d+"):
-        run_bulk(short, BUILD / "test" / "resnet8_short" / "results.json", images=3, seed=1, ii_frames=3)
+        run_bulk(short, root / "short_run" / "results.json", images=3, seed=1, ii_frames=3)
     out = capfd.readouterr().out
     assert f"u_s1_add_skip: full ({lb - 1} beats) and not read" in out, out[-2000:]
