@@ -165,4 +165,4 @@ def test_results_page_states_the_committed_skip_fifo_memory():
     committed = {m[0].lower(): int(m[1]) for m in re.findall(r"localparam int (\w+)_SKIP_DEPTH\s*=\s*(\d+);", pkg)}
     skips = skip_fifos(RESNET8, folds)
     assert {name: depth for name, depth, _ in skips} == committed and len(committed) == 3
-    assert [bits for *_, bits in skips] == [committed[a] * c * 8 for a, c in zip(committed, (16, 32, 64))]
+    assert [bits for *_, bits in skips] == [committed[a] * c * 8 for a, c in zip(committed, (16, 32, 64), strict=True)]

@@ -100,7 +100,8 @@ async def run_batch(dut, images: np.ndarray, n_classes: int, *, in_gap: int, out
     # The engine's status counter must agree with the TUSER flags its result frames carried.
     counted = int(dut.errors_seen.value) - errors_before
     if counted != int(errors.sum()):
-        raise BatchError(f"error_frames counted {counted} malformed frames in a batch whose results flag {int(errors.sum())}")
+        flagged = int(errors.sum())
+        raise BatchError(f"error_frames counted {counted} malformed frames in a batch whose results flag {flagged}")
     return batch
 
 
