@@ -112,6 +112,18 @@ module threshold #(
     ge_ripple = g;
   endfunction
 
+  // The A_OUT-bit activation: how many of the channel's N_T thresholds the value reaches.
+  function automatic logic [A_OUT-1:0] count_reached(input logic [CW-1:0] a, input logic [TW-1:0] ts);
+    count_reached = '0;
+    for (int j = 0; j < NT; j++) begin
+      if (IN_W < ACC_W) begin
+        count_reached = count_reached + A_OUT'(ge_ripple(a, clamp_t(ts[j*ACC_W +: ACC_W])));
+      end else begin
+        count_reached = count_reached + A_OUT'($signed(a) >= clamp_t(ts[j*ACC_W +: ACC_W]));
+      end
+    end
+  endfunction
+
   logic [TW-1:0] t_tab [N];
 
 `ifndef SYNTHESIS
@@ -178,25 +190,18 @@ module threshold #(
     wire  [TW-1:0]           t = t_tab[k];
     wire  signed [IN_W-1:0]  acc = s_axis_tdata[c*ACC_W +: IN_W];
     wire  signed [CW-1:0]    acc_x = CW'(acc);  // sign-extended by one bit when narrow
-    logic [A_OUT-1:0]        y_d, y_q;
-    always_comb begin
-      y_d = '0;
-      for (int j = 0; j < NT; j++) begin
-        if (IN_W < ACC_W) begin
-          y_d = y_d + A_OUT'(ge_ripple(acc_x, clamp_t(t[j*ACC_W +: ACC_W])));
-        end else begin
-          y_d = y_d + A_OUT'(acc_x >= clamp_t(t[j*ACC_W +: ACC_W]));
-        end
-      end
-    end
+    logic [A_OUT-1:0]        y_q;
     if (IN_W < ACC_W) begin : g_sign_copies
       // The lane's upper bits are copies of its sign bit (the producer's sign extension).
       logic unused_hi;
       assign unused_hi = ^s_axis_tdata[c*ACC_W + IN_W +: ACC_W - IN_W];
     end
 
+    // The count is computed in the register's enable branch, not in an always_comb: the same
+    // logic for synthesis, but a simulator evaluates it once per accepted beat instead of every
+    // cycle (C lanes x N_T comparisons, bit by bit when narrow: 12x on lfc_w1a1's 1,024 lanes).
     always_ff @(posedge clk) begin
-      if (adv) y_q <= y_d;
+      if (s_axis_tvalid && adv) y_q <= count_reached(acc_x, t);  // data matters only with valid_q
     end
     assign m_axis_tdata[c*A_OUT +: A_OUT] = y_q;
   end
