@@ -200,12 +200,34 @@ class Netlist:
         return rows
 
 
-def per_layer(target: str, rows: list[tuple[str, dict[str, int]]]) -> list[dict]:
-    """Group instance rows by the layer name in the instance path (conv1, pool1, fc2, ...)."""
+def layer_key(leaf: str, layers: list[str] | None) -> str | None:
+    """The layer an instance belongs to. The generator names a layer's instances u_<layer> or
+    u_<layer>_<stage> (model/plan.py), so with the export's layer names the longest one that
+    prefixes the instance name wins (s2_conv1, not conv1; s2_add_skip belongs to s2_add).
+    Without them (no weights folder): the chain's conv1 / pool1 / fc2 pattern."""
+    name = leaf.removeprefix("u_")
+    if layers:
+        hits = [n for n in layers if name == n or name.startswith(n + "_")]
+        return max(hits, key=len) if hits else None
+    mm = LAYER_RE.search(leaf)
+    return mm.group(0) if mm else None
+
+
+def export_layers(params: dict) -> list[str] | None:
+    """Layer names of the export the engine is built from (its manifest.json), if any."""
+    wdir = params.get("WEIGHTS_DIR")
+    manifest = (ROOT / str(wdir).strip('"') / "manifest.json") if wdir else None
+    if manifest is None or not manifest.exists():
+        return None
+    return [layer["name"] for layer in json.loads(manifest.read_text())["layers"]]
+
+
+def per_layer(target: str, rows: list[tuple[str, dict[str, int]]], layers: list[str] | None = None) -> list[dict]:
+    """Group instance rows by the layer they belong to (`layer_key`); other instances (the
+    sanitizer, formatter, FIFOs outside the layer chain) keep a row each."""
     groups: dict[str, dict] = {}
     for path, cells in rows:
-        mm = LAYER_RE.search(path.split(" [")[0].split("/")[-1])
-        key = mm.group(0) if mm else path
+        key = layer_key(path.split(" [")[0].split("/")[-1], layers) or path
         g = groups.setdefault(key, {"layer": key, "instances": [], "cells": {}})
         g["instances"].append(path)
         for k, v in cells.items():
@@ -367,7 +389,7 @@ def synth_ice40(top, files, params, work: Path, args) -> dict:
         + f"write_json {rel(hier)}\nflatten\nstat\nwrite_json {rel(flat)}\n",
         work / "ice40.log",
     )
-    res = _collect("ice40", hier, "syn_io_wrap", "u_dut")
+    res = _collect("ice40", hier, "syn_io_wrap", "u_dut", export_layers(params))
     res["synth_s"] = round(time.monotonic() - t0, 1)
     res["log"] = rel(work / "ice40.log")
     res["warnings"] = sum(1 for ln in log.splitlines() if ln.startswith("Warning:"))
@@ -396,7 +418,7 @@ def synth_ecp5(top, files, params, work: Path, args) -> dict:
         + f"write_json {rel(hier)}\nflatten\nstat\nwrite_json {rel(flat)}\n",
         work / "ecp5.log",
     )
-    res = _collect("ecp5", hier, "syn_io_wrap", "u_dut")
+    res = _collect("ecp5", hier, "syn_io_wrap", "u_dut", export_layers(params))
     res["synth_s"] = round(time.monotonic() - t0, 1)
     res["log"] = rel(work / "ecp5.log")
     res["warnings"] = sum(1 for ln in log.splitlines() if ln.startswith("Warning:"))
@@ -452,20 +474,20 @@ def synth_xilinx(top, files, params, work: Path) -> dict:
         + f"hierarchy -check -top {top}\nsynth_xilinx -family xc7 -top {top}\nstat\nwrite_json {rel(hier)}\n",
         work / "xilinx.log",
     )
-    res = _collect("xilinx", hier, top, None)
+    res = _collect("xilinx", hier, top, None, export_layers(params))
     res["synth_s"] = round(time.monotonic() - t0, 1)
     res["log"] = rel(work / "xilinx.log")
     res["warnings"] = sum(1 for ln in log.splitlines() if ln.startswith("Warning:"))
     return res
 
 
-def _collect(target: str, hier: Path, top: str, inst: str | None) -> dict:
+def _collect(target: str, hier: Path, top: str, inst: str | None, layers: list[str] | None = None) -> dict:
     nl = Netlist(hier)
     mod = nl.top_module(top)
     if inst:
         mod = nl.find_instance(mod, inst)
     res = summarize(target, nl.total(mod))
-    res["layers"] = per_layer(target, nl.breakdown(mod))
+    res["layers"] = per_layer(target, nl.breakdown(mod), layers)
     res["netlist"] = rel(hier)
     return res
 
@@ -727,7 +749,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def reparse(args) -> int:
     """Refresh a recorded run (report.json) from its logs: fmax and critical path from each
-    target's nextpnr log, the II from a `make sim` of its weights folder made since."""
+    target's nextpnr log, the per-layer table from its netlist, the II from a `make sim` of its
+    weights folder made since."""
     out = BUILD / args.net / "report.json"
     fold = args.fold or "default"
     run_ = json.loads(out.read_text())["runs"][fold]
@@ -741,6 +764,12 @@ def reparse(args) -> int:
             p["critical_path"] = critical_path(text)
             p["utilisation"] = _utilisation(text)
     wdir = ROOT / run_["weights"] if run_.get("weights") else None
+    layers = export_layers({"WEIGHTS_DIR": run_["weights"]}) if run_.get("weights") else None
+    for target, r in run_["targets"].items():  # the per-layer table, from the recorded netlist
+        hier = ROOT / r["netlist"] if r.get("netlist") else None
+        if hier and hier.exists():
+            top, inst = (run_["top"], None) if target == "xilinx" else ("syn_io_wrap", "u_dut")
+            r["layers"] = _collect(target.split("-")[0], hier, top, inst, layers)["layers"]
     run_["ii_cycles"], run_["ii_source"] = ii_cycles(args.net, run_["folds"], wdir)
     data = json.loads(out.read_text())
     data["runs"][fold] = run_
