@@ -17,6 +17,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -406,10 +407,14 @@ def run_mutant(m: Mutant, timeout: float, keep: bool = False) -> dict:
         env.update(extra, RTL_DIR=str(rtl), BUILD_DIR=str(root / "build"), PYTHONPATH=str(REPO))
         log = root / "tests.log"
         with log.open("w") as fh:
+            # Own process group: on a timeout the simulator under pytest goes too (a mutant that
+            # loops forever inside the model otherwise keeps a core busy after its pytest is gone).
+            p = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True)
             try:
-                p = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=REPO, timeout=timeout)
-                rc = p.returncode
+                rc = p.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
                 rc = None
         out = log.read_text()
         if rc is None:
