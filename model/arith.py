@@ -154,6 +154,11 @@ def dense_weight_stream(ql: QuantLayer) -> np.ndarray:
     return ql.weight.reshape(o, c, h, w).transpose(0, 2, 3, 1).reshape(o, h * w * c)
 
 
+def in_max(bits: int) -> int:
+    """The largest |input| of a `bits`-bit activation lane: 1 for bipolar (+-1), else 2**bits - 1."""
+    return 1 if bits == 1 else (1 << bits) - 1
+
+
 def acc_bound(weight: np.ndarray, bias: np.ndarray, in_max: int = 255) -> int:
     """Worst-case |accumulator| over all inputs in 0..in_max (all engine lanes are uint8)."""
     w = np.abs(weight.reshape(weight.shape[0], -1).astype(np.int64))

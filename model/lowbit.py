@@ -170,10 +170,6 @@ class LowBitModel(nn.Module):
 # Quantization: the float model -> integer weights and thresholds
 
 
-def _in_max(bits: int) -> int:
-    return 1 if bits == 1 else (1 << bits) - 1
-
-
 def quantize(net: Net, model: LowBitModel) -> Graph:
     """The quantized graph of a trained low-bit model: integer weights (PyTorch layout),
     thresholds per hidden channel (model/arith.py `compute_thresholds`; batch norm folded in,
@@ -198,7 +194,7 @@ def quantize(net: Net, model: LowBitModel) -> Graph:
             if np.any(np.abs(b_int) >= 2**31):
                 raise ValueError(f"{node.name}: bias does not fit int32")
             ql = replace(node, weight=w_int, bias=b_int, s_in=s_in, s_w=alpha, s_out=float(s_acc[0]))
-            ql.acc_bound = arith.acc_bound(w_int, b_int, _in_max(node.a_in))
+            ql.acc_bound = arith.acc_bound(w_int, b_int, arith.in_max(node.a_in))
             arith.check_acc_width(ql)
             nodes.append(ql)
             continue
@@ -209,7 +205,7 @@ def quantize(net: Net, model: LowBitModel) -> Graph:
             g = g * inv
             h = (bias - bn.running_mean.double().numpy()) * inv + bn.bias.detach().double().numpy()
         b_int = np.zeros(len(g), dtype=np.int64)
-        bound = arith.acc_bound(w_int, b_int, _in_max(node.a_in))
+        bound = arith.acc_bound(w_int, b_int, arith.in_max(node.a_in))
         s_act = mod.s_act if mod.a_bits > 1 else 1.0
         thr, flip = arith.compute_thresholds(g, h, arith.act_levels(mod.a_bits, s_act), bound)
         w_int[flip] *= -1

@@ -549,8 +549,7 @@ def layer_acc_bound(node: QuantLayer) -> int:
     """The worst case |accumulator| of a quantized compute node, from its integer weights (values)
     and bias: |bias| + sum|w| * max|x| over every input (arith.acc_bound). Every partial sum is
     bounded by it too (it is a sum of a subset of the same terms)."""
-    in_max = 1 if node.a_in == 1 else (1 << node.a_in) - 1
-    return arith.acc_bound(node.weight, node.bias, in_max)
+    return arith.acc_bound(node.weight, node.bias, arith.in_max(node.a_in))
 
 
 def check_sum_width(where: str, bound: int, sum_w: int) -> None:
