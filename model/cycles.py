@@ -70,6 +70,60 @@ def _window_times(t_in: np.ndarray, h: int, w: int, k: int, pad: int) -> np.ndar
     return np.maximum.accumulate(out + np.arange(len(out))) - np.arange(len(out))  # one per cycle
 
 
+PREFETCH_FRAMES = 8  # frames the prefetch model runs: enough for its lag to settle (lenet5's conv2: 3)
+
+
+@dataclass
+class Prefetch:
+    """A convolution's window generator and unit fed through a rate FIFO and a window FIFO,
+    modelled handshake by handshake over PREFETCH_FRAMES frames offered every `period` cycles."""
+
+    handshakes: np.ndarray  # cycle of the unit's input handshake of every window, frame after frame
+    period: int  # cycles between the last windows of the last two frames
+    stall: int  # the most cycles a pixel waited for room in the rate FIFO (0: the stage before never waits)
+
+
+def prefetch(t_in, period, h, w, k, pad, folds, depth_px, depth_win, frames=PREFETCH_FRAMES) -> Prefetch:
+    """window_gen holds its output register until the unit takes the window, and conv_unit
+    takes a window with its last fold, so without a window FIFO the generator shifts only
+    between windows: (folds - 1) * windows + H*W cycles a frame (an unpadded kernel's 4 rows of
+    shifts before the first window included), more than folds * windows. A window FIFO lets it
+    run ahead; the rate FIFO (capacity depth_px + 1, axis_fifo) holds the pixels that arrive
+    meanwhile. t_in: offer times of one frame's pixels at the rate FIFO (frame f: + f*period);
+    depth_win = 0: the unit reads window_gen directly."""
+    n = h * w
+    ho, wo = h + 2 * pad - k + 1, w + 2 * pad - k + 1
+    d = k - 1 - pad
+    oy, ox = np.divmod(np.arange(ho * wo), wo)
+    sigma = (oy + d) * w + ox + d  # the shift (raster index from the frame's first pixel) completing each window
+    offer = (np.asarray(t_in)[None, :] + period * np.arange(frames + 1)[:, None]).ravel().tolist()
+    done_at = (sigma[None, :] + n * np.arange(frames)[:, None]).ravel().tolist()
+    cap_px, cap_win = depth_px + 1, depth_win + 1 if depth_win else 0
+    shift: list[int] = []  # cycle of every shift of window_gen
+    hs: list[int] = []  # the unit's input handshake per window
+    free = -(1 << 40)  # the next shift waits for the pending window's handshake
+    stall, j = 0, 0
+    for g in range(len(offer)):
+        if j == len(done_at):
+            break
+        enter = offer[g] if g < cap_px else max(offer[g], shift[g - cap_px] + 1)  # room in the rate FIFO
+        stall = max(stall, enter - offer[g])
+        tg = max(enter + 1, free, shift[-1] + 1 if shift else enter + 1)
+        shift.append(tg)
+        while j < len(done_at) and done_at[j] == g:
+            valid = tg + 1
+            prev = hs[-1] + 1 if hs else valid
+            if cap_win:  # into the window FIFO when it has room, to the unit one cycle later
+                into = max(valid, hs[j - cap_win] + 1) if j >= cap_win else valid
+                hs.append(max(into + 1, prev) + folds - 1)
+            else:
+                into = max(valid, prev) + folds - 1
+                hs.append(into)
+            free, j = into, j + 1
+    last = np.asarray(hs).reshape(frames, -1)[:, -1]
+    return Prefetch(np.asarray(hs), int(last[-1] - last[-2]), int(stall))
+
+
 def _serve(t_in: np.ndarray, service: int, latency: int) -> np.ndarray:
     """A unit that takes `service` cycles per item, in order: finish_j = max(t_j, finish_{j-1}) + service."""
     finish = np.empty_like(t_in)
@@ -101,6 +155,10 @@ def stage_times(hw_plan, t_pixels: np.ndarray) -> tuple[dict[str, np.ndarray], d
         cs = hw.consts
         buffered = 0  # pixels a rate FIFO holds in front of the window generator
         refill = 0  # cycles a convolution waits for its window generator's refill
+        # a window FIFO (model/plan.py `_prefetch`): the layer's pixels, as they reach its rate FIFO
+        ahead = {st.inst: st for st in hw.stages}.get(f"{hw.name}_wfifo")
+        before = max(busy.values())  # the slowest stage before the layer: its pixels come at that pace
+        t_px = None
         for st in hw.stages:
             m = st.module
             srcs = [times[x.split("#")[0]] for x in st.srcs]
@@ -108,6 +166,11 @@ def stage_times(hw_plan, t_pixels: np.ndarray) -> tuple[dict[str, np.ndarray], d
                 t = srcs[0]
             if m == "axis_fork":
                 times[st.inst] = t
+                continue
+            if m == "axis_fifo" and ahead is not None:  # timed with the unit, below
+                t_px = t if st is not ahead and t_px is None else t_px
+                times[st.inst] = t
+                busy[st.inst] = len(t)
                 continue
             if m == "axis_fifo":
                 depth = st.params.get("DEPTH", str(FIFO_DEPTH))
@@ -131,6 +194,15 @@ def stage_times(hw_plan, t_pixels: np.ndarray) -> tuple[dict[str, np.ndarray], d
                 refill += RESTART if refill else 0
                 t = win
                 busy[st.inst] = cs["H"] * cs["W"]
+            elif m == "conv_unit" and ahead is not None:
+                kk = cs["K"] ** 2
+                f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"]) * (kk // cs.get("TAPS", kk))
+                fifos = [int(x.params["DEPTH"]) for x in hw.stages if x.module == "axis_fifo"]
+                period = max(before, f * len(t))
+                r = prefetch(t_px, period, cs["H"], cs["W"], cs["K"], cs["PAD"], f, fifos[0], fifos[1])
+                # keeping up, the unit works f cycles a window; else what the model's frames took
+                busy[st.inst] = f * len(t) if r.period <= period and not r.stall else r.period + r.stall
+                t = r.handshakes[: len(t)] + 4  # the output handshake, 4 cycles after the input's
             elif m == "conv_unit":
                 kk = cs["K"] ** 2
                 f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"]) * (kk // cs.get("TAPS", kk))

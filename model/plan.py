@@ -83,6 +83,16 @@ def _rate_fifo(name: str, depth: int = FIFO_DEPTH, lane_w: str = "8") -> Stage:
     )
 
 
+def _window_fifo(name: str, depth: int, lane_w: str = "8") -> Stage:
+    """A FIFO of windows between a window generator and its convolution unit: the generator
+    runs ahead while the unit works (model/cycles.py `prefetch`)."""
+    up = name.upper()
+    width = f"{up}_K*{up}_K*{up}_C_IN*{lane_w}"
+    return Stage(
+        "axis_fifo", f"{name}_wfifo", {"DATA_W": width, "DEPTH": str(depth)}, width, "lets the windows run ahead"
+    )
+
+
 def _mac_params(name: str, shape: str, taps: bool = False, lowbit: bool = False) -> dict[str, str]:
     """Parameters of a conv_unit (shape K) or fc_unit (shape IN_BEATS): same folding, widths
     and memory files; `taps`: pass TAPS (conv_unit's default is all K*K taps); `lowbit`: pass
@@ -290,7 +300,82 @@ def plan(graph: Graph, folds: dict[str, Fold], pow2: bool = False) -> Plan:
         graph.in_bits,
     )
     _size_skip_fifos(hw_plan)
+    _prefetch(hw_plan)
     return hw_plan
+
+
+# Window FIFO depths the prefetch sizing tries (axis_fifo: powers of two) and the deepest rate
+# FIFO: the pixels of a few frames.
+PREFETCH_WIN = (2, 4, 8, 16, 32)
+PREFETCH_PX_FRAMES = 2
+
+
+def _prefetch(hw_plan: Plan) -> None:
+    """A convolution that the plan's II waits for because its window generator shifts only
+    between windows (an unpadded kernel: H*W shifts for fewer windows; model/cycles.py
+    `prefetch`) gets a window FIFO behind its generator and a rate FIFO deep enough for the
+    pixels that arrive meanwhile (the next frame's first rows), the two sized by the cycle
+    model: the fewest bits with which the unit keeps up without stalling the stage before.
+    Only where that lowers the predicted II: other plans keep their netlist. Chains only (the
+    cycle model's refill term is fitted on chains)."""
+    from model.cycles import prefetch, stage_times
+
+    if any(st.module == "add_unit" for hw in hw_plan.layers for st in hw.stages):
+        return
+    pixels = list(range(hw_plan.in_shape[1] * hw_plan.in_shape[2]))
+    for idx, hw in enumerate(hw_plan.layers):
+        cs = hw.consts
+        if hw.kind != "conv" or "STRIDE" in cs or "OUT_BEATS" in cs:
+            continue
+        ho, wo = cs["H"] + 2 * cs["PAD"] - cs["K"] + 1, cs["W"] + 2 * cs["PAD"] - cs["K"] + 1
+        kk = cs["K"] ** 2
+        f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"]) * (kk // cs.get("TAPS", kk))
+        if f == 1 or cs["H"] * cs["W"] <= ho * wo:  # the generator keeps up: one shift per window
+            continue
+        times, busy = stage_times(hw_plan, pixels)
+        mac = f"{hw.name}_mac"
+        work = f * ho * wo
+        if busy[mac] <= max([work] + [v for k, v in busy.items() if k != mac]):
+            continue  # not what the II waits for
+        t_in, period = prefetch_input(hw_plan, idx, times, busy, work)
+        lane_bits = int(cs.get("A_BITS", 8)) * cs["C_IN"]
+        best = None
+        for dw in PREFETCH_WIN:
+            dp = FIFO_DEPTH
+            while dp <= PREFETCH_PX_FRAMES * cs["H"] * cs["W"]:
+                r = prefetch(t_in, period, cs["H"], cs["W"], cs["K"], cs["PAD"], f, dp, dw)
+                if r.period <= period and r.stall == 0:
+                    bits = (dp + dw * kk) * lane_bits
+                    if best is None or bits < best[0]:
+                        best = (bits, dp, dw)
+                    break
+                dp *= 2
+        if best is None:
+            continue
+        _, dp, dw = best
+        a_w = f"{hw.name.upper()}_A_BITS" if "A_BITS" in cs else "8"
+        fifo = _rate_fifo(hw.name, dp, a_w)
+        fifo.comment = "holds the pixels that arrive while the windows run ahead"
+        win = next(i for i, st in enumerate(hw.stages) if st.module == "window_gen")
+        if win and hw.stages[win - 1].inst == fifo.inst:  # deepen the rate FIFO
+            fifo.srcs = hw.stages[win - 1].srcs
+            hw.stages[win - 1] = fifo
+        else:  # the window generator's input moves to the new FIFO
+            fifo.srcs, hw.stages[win].srcs = hw.stages[win].srcs, ()
+            hw.stages.insert(win, fifo)
+            win += 1
+        hw.stages.insert(win + 1, _window_fifo(hw.name, dw, a_w))
+
+
+def prefetch_input(hw_plan: Plan, idx: int, times: dict, busy: dict, work: int):
+    """(times of the pixels entering layer `idx`, the period they come at: the slowest stage
+    before it, or the unit's own work) from model/cycles.py `stage_times` of the plan."""
+    flat = [st for hw in hw_plan.layers for st in hw.stages]
+    first = hw_plan.layers[idx].stages[0]
+    pos = flat.index(first)
+    src = first.srcs[0].split("#")[0] if first.srcs else (flat[pos - 1].inst if pos else "pix")
+    before = [busy[st.inst] for st in flat[:pos] if st.inst in busy]
+    return times[src], max([work, busy["input"]] + before)
 
 
 def _size_skip_fifos(hw_plan: Plan) -> None:
