@@ -4,11 +4,15 @@ A max-plus model over the stage netlist that model/plan.py makes of the graph: f
 every stream it computes the cycle at which the beat is produced, from the beats it depends on
 and the stage's service time (the figures each module's header comment states). Buffers are
 assumed deep enough (the rate-matching FIFOs, the skip FIFOs), so back-pressure is not
-modelled, with one exception: a convolution still busy at a frame's end stalls its window
+modelled, with two exceptions. A convolution still busy at a frame's end stalls its window
 generator, which then takes the next frame's pixels before its first window only as the unit
 frees it; beyond what the FIFO holds, that refill adds to the unit's cycles per frame, with
-RESTART (lenet5 conv2 at 8 cycles a window: 1,008 predicted, 1,007 measured; without the
-refill 800). The engine test checks the measured II and latency against this prediction.
+RESTART (lenet5 conv2 at 8 cycles a window with a 16-deep rate FIFO: 1,008 predicted, 1,007
+measured; without the refill 800). Where the plan puts a window FIFO behind the generator
+(model/plan.py `_prefetch`), `prefetch` times the rate FIFO, generator, window FIFO and unit
+handshake by handshake with their depths instead (the same conv2: 800 predicted and measured
+with the plan's FIFOs of 64 pixels and 8 windows; 896 and 896 with 128 pixels and no window
+FIFO). The engine test checks the measured II and latency against this prediction.
 
 `skip_depth` sizes the skip FIFO of a residual Add from the same dependencies: how many beats
 one branch produces while the other still fills its line buffers.
@@ -70,7 +74,7 @@ def _window_times(t_in: np.ndarray, h: int, w: int, k: int, pad: int) -> np.ndar
     return np.maximum.accumulate(out + np.arange(len(out))) - np.arange(len(out))  # one per cycle
 
 
-PREFETCH_FRAMES = 8  # frames the prefetch model runs: enough for its lag to settle (lenet5's conv2: 3)
+PREFETCH_FRAMES = 8  # frames `prefetch` runs: the unit's lag behind the pixels settles within them
 
 
 @dataclass
@@ -86,8 +90,8 @@ class Prefetch:
 def prefetch(t_in, period, h, w, k, pad, folds, depth_px, depth_win, frames=PREFETCH_FRAMES) -> Prefetch:
     """window_gen holds its output register until the unit takes the window, and conv_unit
     takes a window with its last fold, so without a window FIFO the generator shifts only
-    between windows: (folds - 1) * windows + H*W cycles a frame (an unpadded kernel's 4 rows of
-    shifts before the first window included), more than folds * windows. A window FIFO lets it
+    between windows: (folds - 1) * windows + H*W cycles a frame (the K-1-PAD rows of shifts
+    before a frame's first window included), more than folds * windows. A window FIFO lets it
     run ahead; the rate FIFO (capacity depth_px + 1, axis_fifo) holds the pixels that arrive
     meanwhile. t_in: offer times of one frame's pixels at the rate FIFO (frame f: + f*period);
     depth_win = 0: the unit reads window_gen directly."""
@@ -108,7 +112,7 @@ def prefetch(t_in, period, h, w, k, pad, folds, depth_px, depth_win, frames=PREF
             break
         enter = offer[g] if g < cap_px else max(offer[g], shift[g - cap_px] + 1)  # room in the rate FIFO
         stall = max(stall, enter - offer[g])
-        tg = max(enter + 1, free, shift[-1] + 1 if shift else enter + 1)
+        tg = max(enter + 1, free, shift[-1] + 1 if shift else 0)
         shift.append(tg)
         while j < len(done_at) and done_at[j] == g:
             valid = tg + 1

@@ -4,7 +4,9 @@ In the spirit of FINN's SetFolding, on this engine's cycle model: model/cycles.p
 the II as the busiest stage's cycles per frame, and a compute layer's busy cycles depend on
 its own folding (items per frame x cycles per item, an item being a window or an input
 beat) and, for a convolution still busy at a frame's end, on its window generator's refill,
-which depends on how fast the layers before it deliver. So for a target II every layer
+which depends on how fast the layers before it deliver (where that refill is what the II waits
+for, the plan lets the windows run ahead through a window FIFO: model/plan.py `_prefetch`, and
+the unit then works its own cycles). So for a target II every layer
 takes the valid folding with the fewest multipliers (PE*SIMD*TAPS) whose busy cycles meet
 it; the convolutions are re-timed against the layers chosen before them until the whole
 folding meets the target (exact, against exhaustive search, when no refill moves: tiny).

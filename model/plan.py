@@ -368,13 +368,17 @@ def _prefetch(hw_plan: Plan) -> None:
 
 
 def prefetch_input(hw_plan: Plan, idx: int, times: dict, busy: dict, work: int):
-    """(times of the pixels entering layer `idx`, the period they come at: the slowest stage
-    before it, or the unit's own work) from model/cycles.py `stage_times` of the plan."""
+    """(times of the pixels entering the rate FIFO, or the window generator, of layer `idx`;
+    the period they come at: the slowest stage of the layers before, or the unit's own work)
+    from model/cycles.py `stage_times` of the plan, as it times a window FIFO's layer."""
     flat = [st for hw in hw_plan.layers for st in hw.stages]
-    first = hw_plan.layers[idx].stages[0]
-    pos = flat.index(first)
-    src = first.srcs[0].split("#")[0] if first.srcs else (flat[pos - 1].inst if pos else "pix")
-    before = [busy[st.inst] for st in flat[:pos] if st.inst in busy]
+    hw = hw_plan.layers[idx]
+    stages = hw.stages
+    win = next(i for i, st in enumerate(stages) if st.module == "window_gen")
+    entry = stages[win - 1] if win and stages[win - 1].inst == f"{hw.name}_fifo" else stages[win]
+    pos = flat.index(entry)
+    src = entry.srcs[0].split("#")[0] if entry.srcs else (flat[pos - 1].inst if pos else "pix")
+    before = [busy[st.inst] for st in flat[: flat.index(stages[0])] if st.inst in busy]
     return times[src], max([work, busy["input"]] + before)
 
 
