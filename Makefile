@@ -102,48 +102,45 @@ coverage: $(STAMP) ## line/toggle coverage of rtl/ and the engine's functional c
 	exit $$rc
 
 # Each library module is linted as a top level with its default parameters; the engine with
-# every network's generated package and layer chain.
+# every network's generated package and layer chain. One command a line, run JOBS at a time.
 LINT_NETS := $(patsubst weights/%/cnn_layers.sv,%,$(wildcard weights/*/cnn_layers.sv))
+VL_LINT   := verilator --lint-only -Wall -Irtl -y rtl --top-module
+define LINT_CMDS
+$(foreach f,$(filter-out rtl/cnn_engine.sv,$(RTL_FILES)),$(VL_LINT) $(basename $(notdir $(f))) $(f)
+)$(VL_LINT) conv_unit rtl/conv_unit.sv -GC_IN=4 -GC_OUT=8 -GTAPS=3 -GSERIAL=1
+$(VL_LINT) fc_serial rtl/fc_serial.sv -GW_LOAD=1
+$(VL_LINT) requant rtl/requant.sv -GC=1 -GBEATS=32
+$(VL_LINT) lane_dot rtl/lane_dot.sv -GN=9 -GOUT_W=20 -GPIPE=1
+$(VL_LINT) fc_unit rtl/fc_unit.sv -GW_BITS=1 -GA_BITS=1 -GC_IN=6 -GPE=2 -GSIMD=3 -GSUM_W=4 -GOUT_REG=0
+$(VL_LINT) fc_unit rtl/fc_unit.sv -GW_BITS=1 -GA_BITS=8 -GC_IN=8 -GPE=4 -GSUM_W=19
+$(foreach wa,1_1 1_8 8_1 2_2 4_4 2_8,$(VL_LINT) fc_unit rtl/fc_unit.sv -GW_BITS=$(word 1,$(subst _, ,$(wa))) -GA_BITS=$(word 2,$(subst _, ,$(wa))) -GC_IN=6 -GPE=2 -GSIMD=3
+$(VL_LINT) conv_unit rtl/conv_unit.sv -GW_BITS=$(word 1,$(subst _, ,$(wa))) -GA_BITS=$(word 2,$(subst _, ,$(wa))) -GC_IN=4 -GC_OUT=8 -GPE=2 -GSIMD=2 -GTAPS=3
+$(VL_LINT) lane_dot rtl/lane_dot.sv -GW_BITS=$(word 1,$(subst _, ,$(wa))) -GA_BITS=$(word 2,$(subst _, ,$(wa))) -GN=7 -GOUT_W=32
+)$(foreach a,2 4,$(VL_LINT) threshold rtl/threshold.sv -GA_OUT=$(a) -GC=3
+$(VL_LINT) threshold rtl/threshold.sv -GA_OUT=$(a) -GC=1 -GBEATS=16
+)$(VL_LINT) threshold rtl/threshold.sv -GIN_W=9 -GC=8
+$(VL_LINT) threshold rtl/threshold.sv -GIN_W=6 -GA_OUT=2 -GC=2 -GBEATS=3
+$(VL_LINT) pool2x2 rtl/pool2x2.sv -GDW=1 -GC=4
+$(VL_LINT) pool2x2 rtl/pool2x2.sv -GDW=2 -GMODE=1
+$(VL_LINT) window_gen rtl/window_gen.sv -GDW=1 -GC=16
+$(VL_LINT) add_unit rtl/add_unit.sv -GPOW2=1 -GMA=2 -GMB=4 -GR=3 -GSIGNED_B=1
+$(VL_LINT) skip_fifo rtl/skip_fifo.sv -GDEPTH=29 -GSTALL_REPORT=100
+$(VL_LINT) stride_sel rtl/stride_sel.sv -GS=1 -GH=7 -GW=5
+$(VL_LINT) axis_fork rtl/axis_fork.sv -GN=3
+$(VL_LINT) gap_unit rtl/gap_unit.sv -GN=1 -GM=1 -GR=1
+$(foreach n,$(LINT_NETS),$(VL_LINT) cnn_engine weights/$(n)/cnn_cfg_pkg.sv weights/$(n)/cnn_layers.sv rtl/cnn_engine.sv -GWEIGHTS_DIR='"weights/$(n)"'
+)$(VL_LINT) engine_bulk --timing weights/tiny/cnn_cfg_pkg.sv weights/tiny/cnn_layers.sv tb/engine/engine_bulk.sv -GWEIGHTS_DIR='"weights/tiny"'
+endef
+# Beyond the defaults: parameter paths they do not reach (tap folding, serial outputs, run-time
+# weights, narrow accumulators, low-bit precisions, thresholds, residual units), each network's
+# engine, and the bulk-simulation harness (testbench code, held to the same rule).
+
 lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the Python
-	@set -e; for f in $(filter-out rtl/cnn_engine.sv,$(RTL_FILES)); do \
-	  verilator --lint-only -Wall -Irtl -y rtl --top-module $$(basename $$f .sv) $$f; \
-	done
-	@# parameter paths the defaults do not reach: tap folding, serial outputs, run-time weights
-	verilator --lint-only -Wall -Irtl -y rtl --top-module conv_unit rtl/conv_unit.sv -GC_IN=4 -GC_OUT=8 -GTAPS=3 -GSERIAL=1
-	verilator --lint-only -Wall -Irtl -y rtl --top-module fc_serial rtl/fc_serial.sv -GW_LOAD=1
-	verilator --lint-only -Wall -Irtl -y rtl --top-module requant rtl/requant.sv -GC=1 -GBEATS=32
-	verilator --lint-only -Wall -Irtl -y rtl --top-module lane_dot rtl/lane_dot.sv -GN=9 -GOUT_W=20 -GPIPE=1
-	@# narrow accumulators (SUM_W < ACC_W): w1a1 at its dot width without output register, w1 x 8-bit pixels
-	verilator --lint-only -Wall -Irtl -y rtl --top-module fc_unit rtl/fc_unit.sv -GW_BITS=1 -GA_BITS=1 -GC_IN=6 -GPE=2 -GSIMD=3 -GSUM_W=4 -GOUT_REG=0
-	verilator --lint-only -Wall -Irtl -y rtl --top-module fc_unit rtl/fc_unit.sv -GW_BITS=1 -GA_BITS=8 -GC_IN=8 -GPE=4 -GSUM_W=19
-	@# low-bit precisions: XNOR-popcount, sign selects, narrow multiplies; thresholds; narrow lanes
-	@set -e; for wa in "1 1" "1 8" "8 1" "2 2" "4 4" "2 8"; do set -- $$wa; \
-	  verilator --lint-only -Wall -Irtl -y rtl --top-module fc_unit rtl/fc_unit.sv -GW_BITS=$$1 -GA_BITS=$$2 -GC_IN=6 -GPE=2 -GSIMD=3; \
-	  verilator --lint-only -Wall -Irtl -y rtl --top-module conv_unit rtl/conv_unit.sv -GW_BITS=$$1 -GA_BITS=$$2 -GC_IN=4 -GC_OUT=8 -GPE=2 -GSIMD=2 -GTAPS=3; \
-	  verilator --lint-only -Wall -Irtl -y rtl --top-module lane_dot rtl/lane_dot.sv -GW_BITS=$$1 -GA_BITS=$$2 -GN=7 -GOUT_W=32; \
-	done
-	@set -e; for a in 2 4; do \
-	  verilator --lint-only -Wall -Irtl -y rtl --top-module threshold rtl/threshold.sv -GA_OUT=$$a -GC=3; \
-	  verilator --lint-only -Wall -Irtl -y rtl --top-module threshold rtl/threshold.sv -GA_OUT=$$a -GC=1 -GBEATS=16; \
-	done
-	verilator --lint-only -Wall -Irtl -y rtl --top-module threshold rtl/threshold.sv -GIN_W=9 -GC=8
-	verilator --lint-only -Wall -Irtl -y rtl --top-module threshold rtl/threshold.sv -GIN_W=6 -GA_OUT=2 -GC=2 -GBEATS=3
-	verilator --lint-only -Wall -Irtl -y rtl --top-module pool2x2 rtl/pool2x2.sv -GDW=1 -GC=4
-	verilator --lint-only -Wall -Irtl -y rtl --top-module pool2x2 rtl/pool2x2.sv -GDW=2 -GMODE=1
-	verilator --lint-only -Wall -Irtl -y rtl --top-module window_gen rtl/window_gen.sv -GDW=1 -GC=16
-	@# residual units: shift-only add, a non-power-of-two skip FIFO with its stall report, stride 1
-	verilator --lint-only -Wall -Irtl -y rtl --top-module add_unit rtl/add_unit.sv -GPOW2=1 -GMA=2 -GMB=4 -GR=3 -GSIGNED_B=1
-	verilator --lint-only -Wall -Irtl -y rtl --top-module skip_fifo rtl/skip_fifo.sv -GDEPTH=29 -GSTALL_REPORT=100
-	verilator --lint-only -Wall -Irtl -y rtl --top-module stride_sel rtl/stride_sel.sv -GS=1 -GH=7 -GW=5
-	verilator --lint-only -Wall -Irtl -y rtl --top-module axis_fork rtl/axis_fork.sv -GN=3
-	verilator --lint-only -Wall -Irtl -y rtl --top-module gap_unit rtl/gap_unit.sv -GN=1 -GM=1 -GR=1
-	@set -e; for n in $(LINT_NETS); do \
-	  verilator --lint-only -Wall -Irtl -y rtl --top-module cnn_engine weights/$$n/cnn_cfg_pkg.sv weights/$$n/cnn_layers.sv rtl/cnn_engine.sv \
-	    -GWEIGHTS_DIR='"weights/'$$n'"'; \
-	done
-	@# the bulk-simulation harness (testbench code, held to the same rule)
-	verilator --lint-only -Wall --timing -Irtl -y rtl --top-module engine_bulk weights/tiny/cnn_cfg_pkg.sv weights/tiny/cnn_layers.sv tb/engine/engine_bulk.sv -GWEIGHTS_DIR='"weights/tiny"'
-	@echo "verilator --lint-only -Wall: clean ($(words $(RTL_FILES)) files; engine with $(LINT_NETS); bulk harness)"
+	@mkdir -p build
+	$(file > build/lint_cmds.txt,$(LINT_CMDS))
+	@# xargs: one shell per line, JOBS side by side; any failure fails the target (exit 123)
+	@xargs -P $(JOBS) -d '\n' -n 1 sh -c < build/lint_cmds.txt
+	@echo "verilator --lint-only -Wall: clean ($$(wc -l < build/lint_cmds.txt) runs: $(words $(RTL_FILES)) files; engine with $(LINT_NETS); bulk harness)"
 	$(PY) -m ruff check $(PY_DIRS)
 	$(PY) -m ruff format --check $(PY_DIRS)
 

@@ -102,6 +102,7 @@ module threshold #(
   // three bits to a LUT4, where a comparator costs one carry cell per bit (on the iCE40 those
   // cannot share a logic cell with other logic). Used for narrow inputs (IN_W < ACC_W).
   function automatic logic ge_ripple(input logic [CW-1:0] a, input logic [CW-1:0] t);
+    /*verilator no_inline_task*/  // (as count_reached)
     logic g, ai, ti;
     g = 1'b1;                             // the empty low part: equal, so a >= t
     for (int i = 0; i < CW; i++) begin
@@ -114,6 +115,7 @@ module threshold #(
 
   // The A_OUT-bit activation: how many of the channel's N_T thresholds the value reaches.
   function automatic logic [A_OUT-1:0] count_reached(input logic [CW-1:0] a, input logic [TW-1:0] ts);
+    /*verilator no_inline_task*/  // called per lane: one C++ function, not a copy per lane
     count_reached = '0;
     for (int j = 0; j < NT; j++) begin
       if (IN_W < ACC_W) begin

@@ -10,6 +10,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from model.cycles import predict
@@ -240,18 +241,24 @@ def test_rounding_ties_through_the_rtl():
     assert s["logits_bit_exact"] == s["images"] == 8 and s["class_equal_torch_quant"] == 8
 
 
+# resnet8 simulates 13,132 cycles an image (16 per pixel in every stage) through 753 MAC lanes:
+# about 6 images per CPU-second. make test streams a share, as for the low-bit networks; all
+# 1,000 run in `make sim NET=resnet8` (docs/results.md).
+RESNET8_IMAGES = 200
+
+
 @pytest.mark.xdist_group("engine_resnet")
 def test_stream_images_resnet8():
-    """resnet8 (residual blocks: fork, skip FIFO, add, stride, global average pooling): all
-    1,000 held-out images through the bulk harness with random stalls, bit-exact; the II is
-    the cycle model's (16 cycles per 28x28 pixel in every stage)."""
+    """resnet8 (residual blocks: fork, skip FIFO, add, stride, global average pooling): held-out
+    images through the bulk harness with random stalls, bit-exact; the II is the cycle model's."""
     weights = REPO / "weights" / "resnet8"
-    s = run_bulk(weights, BUILD / "test" / "resnet8" / "results.json", images=1000, seed=1)
-    assert s["logits_bit_exact"] == s["images"] == 1000
-    assert s["class_equal_torch_quant"] == 1000
+    n = RESNET8_IMAGES
+    s = run_bulk(weights, BUILD / "test" / "resnet8" / "results.json", images=n, seed=1)
+    assert s["logits_bit_exact"] == s["images"] == n
+    assert s["class_equal_torch_quant"] == n
     assert s["lost_frames"] == 0 and s["error_frames"] == 0
-    manifest = json.loads((weights / "manifest.json").read_text())
-    assert s["accuracy_rtl"] == pytest.approx(manifest["accuracy"]["int8"])  # the export's int8 accuracy
+    classes, labels = (np.load(weights / "vectors" / f"{k}.npy")[:n] for k in ("classes", "labels"))
+    assert s["accuracy_rtl"] == pytest.approx(float(np.mean(classes == labels)))  # the integer reference's
     pred = predict(get_net("resnet8"), _folds(weights))
     assert abs(s["ii_cycles"] - pred.ii_cycles) <= 0.05 * pred.ii_cycles, (s["ii_cycles"], pred)
 
