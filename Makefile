@@ -136,8 +136,8 @@ endef
 # engine, and the bulk-simulation harness (testbench code, held to the same rule).
 
 lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the Python
-	@mkdir -p build
-	$(file > build/lint_cmds.txt,$(LINT_CMDS))
+	@# make expands a recipe before running it: the directory must exist when $(file) writes
+	$(shell mkdir -p build)$(file > build/lint_cmds.txt,$(LINT_CMDS))
 	@# xargs: one shell per line, JOBS side by side; any failure fails the target (exit 123)
 	@xargs -P $(JOBS) -d '\n' -n 1 sh -c < build/lint_cmds.txt
 	@echo "verilator --lint-only -Wall: clean ($$(wc -l < build/lint_cmds.txt) runs: $(words $(RTL_FILES)) files; engine with $(LINT_NETS); bulk harness)"
