@@ -105,6 +105,8 @@ coverage: $(STAMP) ## line/toggle coverage of rtl/ and the engine's functional c
 # every network's generated package and layer chain. One command a line, run JOBS at a time.
 LINT_NETS := $(patsubst weights/%/cnn_layers.sv,%,$(wildcard weights/*/cnn_layers.sv))
 VL_LINT   := verilator --lint-only -Wall -Irtl -y rtl --top-module
+w_of      = $(word 1,$(subst _, ,$(1)))# W_BITS of a W_A precision pair
+a_of      = $(word 2,$(subst _, ,$(1)))
 define LINT_CMDS
 $(foreach f,$(filter-out rtl/cnn_engine.sv,$(RTL_FILES)),$(VL_LINT) $(basename $(notdir $(f))) $(f)
 )$(VL_LINT) conv_unit rtl/conv_unit.sv -GC_IN=4 -GC_OUT=8 -GTAPS=3 -GSERIAL=1
@@ -113,9 +115,9 @@ $(VL_LINT) requant rtl/requant.sv -GC=1 -GBEATS=32
 $(VL_LINT) lane_dot rtl/lane_dot.sv -GN=9 -GOUT_W=20 -GPIPE=1
 $(VL_LINT) fc_unit rtl/fc_unit.sv -GW_BITS=1 -GA_BITS=1 -GC_IN=6 -GPE=2 -GSIMD=3 -GSUM_W=4 -GOUT_REG=0
 $(VL_LINT) fc_unit rtl/fc_unit.sv -GW_BITS=1 -GA_BITS=8 -GC_IN=8 -GPE=4 -GSUM_W=19
-$(foreach wa,1_1 1_8 8_1 2_2 4_4 2_8,$(VL_LINT) fc_unit rtl/fc_unit.sv -GW_BITS=$(word 1,$(subst _, ,$(wa))) -GA_BITS=$(word 2,$(subst _, ,$(wa))) -GC_IN=6 -GPE=2 -GSIMD=3
-$(VL_LINT) conv_unit rtl/conv_unit.sv -GW_BITS=$(word 1,$(subst _, ,$(wa))) -GA_BITS=$(word 2,$(subst _, ,$(wa))) -GC_IN=4 -GC_OUT=8 -GPE=2 -GSIMD=2 -GTAPS=3
-$(VL_LINT) lane_dot rtl/lane_dot.sv -GW_BITS=$(word 1,$(subst _, ,$(wa))) -GA_BITS=$(word 2,$(subst _, ,$(wa))) -GN=7 -GOUT_W=32
+$(foreach wa,1_1 1_8 8_1 2_2 4_4 2_8,$(VL_LINT) fc_unit rtl/fc_unit.sv -GW_BITS=$(call w_of,$(wa)) -GA_BITS=$(call a_of,$(wa)) -GC_IN=6 -GPE=2 -GSIMD=3
+$(VL_LINT) conv_unit rtl/conv_unit.sv -GW_BITS=$(call w_of,$(wa)) -GA_BITS=$(call a_of,$(wa)) -GC_IN=4 -GC_OUT=8 -GPE=2 -GSIMD=2 -GTAPS=3
+$(VL_LINT) lane_dot rtl/lane_dot.sv -GW_BITS=$(call w_of,$(wa)) -GA_BITS=$(call a_of,$(wa)) -GN=7 -GOUT_W=32
 )$(foreach a,2 4,$(VL_LINT) threshold rtl/threshold.sv -GA_OUT=$(a) -GC=3
 $(VL_LINT) threshold rtl/threshold.sv -GA_OUT=$(a) -GC=1 -GBEATS=16
 )$(VL_LINT) threshold rtl/threshold.sv -GIN_W=9 -GC=8

@@ -29,7 +29,7 @@ import numpy as np
 
 from model.graph import INPUT, Graph, QuantLayer, from_net
 from model.nets import Net, get_net, parse_fold
-from model.plan import FIFO_DEPTH, plan
+from model.plan import FIFO_DEPTH, plan, window_folds
 
 # Cycles from a stage's input handshake to its output valid (module header comments).
 LATENCY = {
@@ -199,8 +199,7 @@ def stage_times(hw_plan, t_pixels: np.ndarray) -> tuple[dict[str, np.ndarray], d
                 t = win
                 busy[st.inst] = cs["H"] * cs["W"]
             elif m == "conv_unit" and ahead is not None:
-                kk = cs["K"] ** 2
-                f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"]) * (kk // cs.get("TAPS", kk))
+                f = window_folds(cs)
                 fifos = [int(x.params["DEPTH"]) for x in hw.stages if x.module == "axis_fifo"]
                 period = max(before, f * len(t))
                 r = prefetch(t_px, period, cs["H"], cs["W"], cs["K"], cs["PAD"], f, fifos[0], fifos[1])
@@ -208,8 +207,7 @@ def stage_times(hw_plan, t_pixels: np.ndarray) -> tuple[dict[str, np.ndarray], d
                 busy[st.inst] = f * len(t) if r.period <= period and not r.stall else r.period + r.stall
                 t = r.handshakes[: len(t)] + 4  # the output handshake, 4 cycles after the input's
             elif m == "conv_unit":
-                kk = cs["K"] ** 2
-                f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"]) * (kk // cs.get("TAPS", kk))
+                f = window_folds(cs)
                 busy[st.inst] = f * len(t)
                 if chain and _serve(t, f, f)[-1] - f > t[-1]:  # behind at the frame's end: waits for the refill
                     busy[st.inst] += refill

@@ -167,6 +167,13 @@ def folds_per_item(node: QuantLayer, lanes: int, fold: Fold) -> int:
     return (c_out // fold.pe) * (lanes // fold.simd)
 
 
+def window_folds(cs: dict) -> int:
+    """folds_per_item of a planned convolution, from its generated constants (K, C_IN, C_OUT,
+    PE, SIMD and TAPS, which defaults to all K*K taps)."""
+    kk = cs["K"] ** 2
+    return (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"]) * (kk // cs.get("TAPS", kk))
+
+
 def check_fold(where: str, node: QuantLayer, fold: Fold, lanes: int) -> None:
     """PE divides the output channels, SIMD the `lanes` of an input beat, TAPS (convolutions
     only) the k*k taps."""
@@ -329,7 +336,7 @@ def _prefetch(hw_plan: Plan) -> None:
             continue
         ho, wo = cs["H"] + 2 * cs["PAD"] - cs["K"] + 1, cs["W"] + 2 * cs["PAD"] - cs["K"] + 1
         kk = cs["K"] ** 2
-        f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"]) * (kk // cs.get("TAPS", kk))
+        f = window_folds(cs)
         if f == 1 or cs["H"] * cs["W"] <= ho * wo:  # the generator keeps up: one shift per window
             continue
         times, busy = stage_times(hw_plan, pixels)

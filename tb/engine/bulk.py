@@ -98,9 +98,8 @@ async def run_batch(dut, images: np.ndarray, n_classes: int, *, in_gap: int, out
             f"input frames started {len(batch.starts)}, at cycle {cycle}"
         )
     # The engine's status counter must agree with the TUSER flags its result frames carried.
-    counted = int(dut.errors_seen.value) - errors_before
-    if counted != int(errors.sum()):
-        flagged = int(errors.sum())
+    counted, flagged = int(dut.errors_seen.value) - errors_before, int(errors.sum())
+    if counted != flagged:
         raise BatchError(f"error_frames counted {counted} malformed frames in a batch whose results flag {flagged}")
     return batch
 
