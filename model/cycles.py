@@ -23,6 +23,7 @@ one branch produces while the other still fills its line buffers.
 from __future__ import annotations
 
 import argparse
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,6 +89,22 @@ class Prefetch:
 
 
 def prefetch(t_in, period, h, w, k, pad, folds, depth_px, depth_win, frames=PREFETCH_FRAMES) -> Prefetch:
+    """`_prefetch_sim`, remembered: the planner sizes the FIFOs and the cycle model then times
+    the same layer, and the folding solver plans many foldings whose first layers are alike:
+    most calls repeat one (model/tests/test_fold_solver.py: 5 of 6). The result is shared, and
+    its arrays are read-only."""
+    t_in = np.asarray(t_in, dtype=np.int64)
+    return _prefetch_cached(t_in.tobytes(), period, h, w, k, pad, folds, depth_px, depth_win, frames)
+
+
+@functools.lru_cache(maxsize=1024)
+def _prefetch_cached(t_bytes: bytes, *args) -> Prefetch:
+    r = _prefetch_sim(np.frombuffer(t_bytes, dtype=np.int64), *args)
+    r.handshakes.flags.writeable = False
+    return r
+
+
+def _prefetch_sim(t_in, period, h, w, k, pad, folds, depth_px, depth_win, frames) -> Prefetch:
     """window_gen holds its output register until the unit takes the window, and conv_unit
     takes a window with its last fold, so without a window FIFO the generator shifts only
     between windows: (folds - 1) * windows + H*W cycles a frame (the K-1-PAD rows of shifts
@@ -130,12 +147,10 @@ def prefetch(t_in, period, h, w, k, pad, folds, depth_px, depth_win, frames=PREF
 
 def _serve(t_in: np.ndarray, service: int, latency: int) -> np.ndarray:
     """A unit that takes `service` cycles per item, in order: finish_j = max(t_j, finish_{j-1}) + service."""
-    finish = np.empty_like(t_in)
-    prev = -(1 << 40)
-    for j, t in enumerate(t_in):
-        prev = max(int(t), prev) + service
-        finish[j] = prev
-    return finish + (latency - service)
+    # The recurrence unrolled (max-plus): finish_j = (j+1)*service + max over i <= j of (t_i - i*service).
+    j = np.arange(len(t_in), dtype=np.int64)
+    finish = np.maximum.accumulate(np.asarray(t_in, dtype=np.int64) - service * j) + service * (j + 1)
+    return (finish + (latency - service)).astype(np.asarray(t_in).dtype, copy=False)
 
 
 def frame_times(net: Net, folds, t_pixels: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
