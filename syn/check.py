@@ -9,7 +9,9 @@ A module passes when Yosys elaborates and synthesizes it (`synth`) and neither t
   * a combinational loop         (check: "found logic loop", "Breaking loop" in ABC)
   * an implicitly declared net   ("is implicitly declared")
 
-and `check -assert` passes. Other Yosys warnings are listed for information only.
+and `check -assert` passes. Other Yosys warnings are listed for information only. A case
+with flow "compose" (the engine: library modules wired together, each synthesized in its own
+cases) is flattened and checked as one netlist instead of being synthesized to gates again.
 Usage outside pytest: python -m syn.check [TOP ...]
 """
 
@@ -36,11 +38,11 @@ PROBLEMS = [
     (re.compile(r"is implicitly declared"), "implicit net"),
     (re.compile(r"ERROR:"), "yosys error"),
 ]
-# Tops synthesized to gates without ABC's logic optimisation: the engine, whose library modules
-# each pass the full flow in their own cases. At the engine level the check is on how the
-# generated chain composes (elaboration, drivers, loops in the gate netlist), and ABC on its
-# 220 multipliers took 33 of its 74 s.
-NO_ABC = {"cnn_engine"}
+# "synth": generic synthesis to gates. "compose" (syn/tops.py Case.flow), for the engine: the
+# generated chain elaborated and flattened, so that a loop or a second driver across module
+# boundaries shows, but not mapped to gates again (its library modules each pass "synth" in
+# their own cases; mapping tiny's 220 multipliers took 34 of the engine check's 35 s).
+FLOWS = ("synth", "compose")
 LATCH_CELLS = re.compile(r"^\s+(\d+)\s+(\$_?(?:dlatch\w*|DLATCH\w*|SR_\w*|sr\b|dlatchsr\w*))\s*$", re.I)
 
 
@@ -91,7 +93,7 @@ def resolve_params(case: Case, workdir: Path) -> tuple[dict, Path | None]:
     return out, net_dir
 
 
-def script(top: str, files: list[Path], params: dict) -> str:
+def script(top: str, files: list[Path], params: dict, flow: str = "synth") -> str:
     pkgs = [f for f in files if f.stem.endswith("_pkg")]
     mods = [f for f in files if f not in pkgs]
     lines = []
@@ -108,13 +110,16 @@ def script(top: str, files: list[Path], params: dict) -> str:
     lines.append(read_cmds([f for f in mods if f.stem == top] or mods, [RTL_INC]))
     if params:
         lines.append(chparam_cmd(top, params))
+    if flow not in FLOWS:
+        raise ValueError(f"unknown check flow {flow!r} (one of {', '.join(FLOWS)})")
     lines += [
         f"hierarchy -check -top {top}",
         "proc",
+        *(["flatten"] if flow == "compose" else []),
         "opt_clean",
         "check",
         "select -assert-none t:$dlatch t:$adlatch t:$dlatchsr t:$sr",
-        f"synth -top {top}" + (" -noabc" if top in NO_ABC else ""),
+        f"synth -top {top}" if flow == "synth" else "opt -fast",
         "check",
         "stat",
         "check -assert",
@@ -150,7 +155,7 @@ def run(top: str, case: Case | None = None, files: list[Path] | None = None, wor
     log = workdir / "yosys.log"
     res = Result(top, case.id, log)
     try:
-        text = yosys(script(top, files, params), log, timeout=600)
+        text = yosys(script(top, files, params, case.flow), log, timeout=600)
     except ToolError as err:
         text = log.read_text(errors="replace") if log.exists() else ""
         res.problems.append(str(err).splitlines()[0])

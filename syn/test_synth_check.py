@@ -98,6 +98,29 @@ def test_checker_catches_drivers_undriven_and_loops():
     assert {"multiple drivers", "undriven", "combinational loop"} <= kinds, res.summary()
 
 
+# A loop that no single module has: each half is combinational from input to output, and the
+# top closes the ring. The engine's "compose" flow flattens before `check`, so it sees it.
+RING = """
+module half (input logic a, input logic b, output logic y);
+  assign y = a ^ b;
+endmodule
+module ring (input logic d, output logic q);
+  logic x, z;
+  half u0 (.a(d), .b(z), .y(x));
+  half u1 (.a(x), .b(d), .y(z));
+  assign q = z;
+endmodule
+"""
+
+
+def test_compose_flow_catches_a_loop_across_modules():
+    path = _write("ring", RING)
+    res = check.run(
+        "ring", Case("compose", {}, flow="compose"), files=[path], workdir=check.CHECK_DIR / "_meta" / "ring"
+    )
+    assert "combinational loop" in {p.split(":")[0] for p in res.problems}, res.summary()
+
+
 def test_checker_rejects_unknown_parameter():
     res = check.run(
         "latchy",

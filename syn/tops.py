@@ -49,6 +49,11 @@ class NetDir:
 class Case:
     id: str
     params: dict = field(default_factory=dict)
+    # "synth": generic synthesis to gates (syn/check.py). "compose": a top that only wires
+    # library modules together, each synthesized in its own cases, is elaborated and flattened
+    # and checked as one netlist (drivers, loops and latches across module boundaries) without
+    # mapping it to gates again; `make synth` maps the whole engine.
+    flow: str = "synth"
 
 
 def _p(name: str) -> Callable[[dict], int]:
@@ -217,7 +222,7 @@ TOPS: dict[str, list[Case]] = {
         Case("n8_w8", {"DATA_W": 8, "N": 8}),
         Case("n10_w32", {"DATA_W": 32, "N": 10}),
     ],
-    "cnn_engine": [Case("tiny", {"WEIGHTS_DIR": NetDir("tiny")})],
+    "cnn_engine": [Case("tiny", {"WEIGHTS_DIR": NetDir("tiny")}, flow="compose")],
     # the residual-network units: resnet8's widths and constants
     "axis_fork": [Case("w128_n2", {"DATA_W": 128, "N": 2}), Case("w8_n3", {"DATA_W": 8, "N": 3})],
     "skip_fifo": [
