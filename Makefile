@@ -160,7 +160,7 @@ bench-sim: $(STAMP) ## simulation speed: bulk harness vs cocotbext-axi vs native
 	$(PY) -m tb.engine.bench
 
 synth-check: $(STAMP) ## quick generic Yosys synthesis of every RTL top level
-	$(PY) -m pytest -q syn/test_synth_check.py
+	$(PY) -m pytest -q -n $(JOBS) syn/test_synth_check.py
 
 formal: $(STAMP) ## SymbiYosys k-induction proofs of the stream primitives, with their meta-tests
 	$(PY) -m pytest -n 0 -q formal
