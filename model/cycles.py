@@ -148,9 +148,10 @@ def _prefetch_sim(t_in, period, h, w, k, pad, folds, depth_px, depth_win, frames
 def _serve(t_in: np.ndarray, service: int, latency: int) -> np.ndarray:
     """A unit that takes `service` cycles per item, in order: finish_j = max(t_j, finish_{j-1}) + service."""
     # The recurrence unrolled (max-plus): finish_j = (j+1)*service + max over i <= j of (t_i - i*service).
-    j = np.arange(len(t_in), dtype=np.int64)
-    finish = np.maximum.accumulate(np.asarray(t_in, dtype=np.int64) - service * j) + service * (j + 1)
-    return (finish + (latency - service)).astype(np.asarray(t_in).dtype, copy=False)
+    t = np.asarray(t_in)
+    j = np.arange(len(t), dtype=np.int64)
+    finish = np.maximum.accumulate(t.astype(np.int64) - service * j) + service * (j + 1)
+    return (finish + (latency - service)).astype(t.dtype, copy=False)
 
 
 def frame_times(net: Net, folds, t_pixels: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:

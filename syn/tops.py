@@ -49,11 +49,7 @@ class NetDir:
 class Case:
     id: str
     params: dict = field(default_factory=dict)
-    # "synth": generic synthesis to gates (syn/check.py). "compose": a top that only wires
-    # library modules together, each synthesized in its own cases, is elaborated and flattened
-    # and checked as one netlist (drivers, loops and latches across module boundaries) without
-    # mapping it to gates again; `make synth` maps the whole engine.
-    flow: str = "synth"
+    flow: str = "synth"  # or "compose": flattened and checked, not mapped to gates (syn/check.py FLOWS)
 
 
 def _p(name: str) -> Callable[[dict], int]:
