@@ -61,7 +61,7 @@ help: ## list targets and variables
 	@echo "  FOLD=name|spec    hardware folding: default, small, up5k, or conv2=2x4x3,fc1=1x8+serial (PExSIMD[xTAPS][+serial][+wload][+single])"
 	@echo "  FOLD=auto         the folding solver: fewest multipliers for the II (model/fold_solver.py), with"
 	@echo "  TARGET_II=N       ... an II of at most N cycles, or"
-	@echo "  DEVICE=name       ... the smallest II within a device's multipliers (up5k, ecp5-25k, ecp5-85k, xc7a100t, xc7z020)"
+	@echo "  DEVICE=name       ... the smallest II within a device's multipliers (up5k, ecp5-25k, ecp5-85k, xc7a100t, xc7z020); int8 nets need SCALE=pow2"
 	@echo "  CHECKPOINT=<pt>   make weights: quantize/export this checkpoint instead of training"
 	@echo "  SCALE=pow2|float  make weights/synth: requantization scales (default: the checkpoint's)"
 	@echo "  TARGETS=list      make synth: ice40,xilinx (default), ecp5 (synth_ecp5 + nextpnr-ecp5)"

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from model import emit_mem, emit_rtl, emit_vectors, manifest
-from model.graph import Graph
+from model.graph import Graph, from_net
 from model.nets import Fold, Net
 from model.plan import plan
 from model.quantize import CALIB_IMAGES, DEFAULT_QAT_EPOCHS, DEFAULT_SCALE, from_checkpoint, quantize_flow, round_acc
@@ -65,12 +65,37 @@ def export_dir(
     return manifest.write_manifest(graph, hw_plan, mem_files, ds, meta, accuracy, files, out_dir, n_vectors)
 
 
+# Stages that multiply by a per-channel scale unless the scales are powers of two (POW2=0).
+SCALE_MULTIPLIERS = ("requant", "add_unit")
+
+
+def check_device_budget(net: Net, folds, scale: str) -> None:
+    """FOLD=auto with DEVICE= budgets the MAC products only (model/fold_solver.py): refuse an
+    export whose requantization also multiplies, which the device's DSPs would not hold (lenet5
+    `DEVICE=ecp5-85k`: 151 MAC multipliers, 603 MULT18X18D with float scales, docs/architecture.md
+    "Budgets"). Shift-only scales (`SCALE=pow2`) and threshold layers multiply nothing there.
+    Needs only the network's structure: it runs before any training or writing."""
+    solved = getattr(folds, "solution", None)
+    device = solved.target.get("device") if solved is not None else None
+    if device is None or scale == "pow2":
+        return
+    hw_plan = plan(from_net(net), folds)
+    scaled = [st.inst for ly in hw_plan.layers for st in ly.stages if st.module in SCALE_MULTIPLIERS]
+    if scaled:
+        raise ValueError(
+            f"{net.name}: FOLD=auto DEVICE={device} budgets the MAC multipliers only, and with float "
+            f"scales {', '.join(scaled)} multiply by their scales too (DSP blocks of their own): "
+            "export with SCALE=pow2 (shift-only requantization) or without DEVICE="
+        )
+
+
 def export_checkpoint(
     net: Net, ckpt_path: Path, out_dir: Path, folds, ds, method=None, scale=None, n_vectors: int | None = None
 ) -> Path:
     """Quantize a checkpoint (its stored settings unless method/scale override them) and
     export it into out_dir, with a copy of the checkpoint."""
     model, info, graph, settings, acc = from_checkpoint(net, ckpt_path, ds, method, scale)
+    check_device_budget(net, folds, settings["scale"])  # before writing anything
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     extra = []
@@ -113,6 +138,8 @@ def make_weights(
         q = info.get("quant")
         if q and method in (None, q["method"]) and scale in (None, q["scale"]):
             return export_checkpoint(net, checkpoint, out, folds, ds, n_vectors=n_vectors)
+    check_device_budget(net, folds, scale or DEFAULT_SCALE.get(net.name, "float"))  # before training
+    if checkpoint is not None:
         print(f"  {checkpoint}: no stored quantization for these options; calibrating (and QAT)")
     else:
         model, info = train_model(net, ds, epochs=epochs, seed=seed, progress=progress)

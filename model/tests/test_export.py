@@ -209,6 +209,24 @@ def test_export_small_fold(tiny_checkpoint, tmp_path):
     assert len((tmp_path / "conv2_w.mem").read_text().splitlines()) == 8 * 4
 
 
+def test_device_budget_with_float_scales_is_refused(tiny_checkpoint, tmp_path, capsys):
+    """FOLD=auto DEVICE= budgets the MAC products only: float requant scales would take DSPs of
+    their own, so the export is refused before anything is written (or trained); pow2 passes."""
+    out = tmp_path / "float"
+    fold = ["--fold", "auto:device=xc7a100t", "--vectors", "4"]
+    assert main(["export", "--net", "tiny", "--checkpoint", str(tiny_checkpoint), "--out", str(out), *fold]) == 2
+    err = capsys.readouterr().err
+    assert "DEVICE=xc7a100t" in err and "conv1_rq, conv2_rq, fc1_rq" in err and "SCALE=pow2" in err
+    assert not out.exists()
+    # `make weights` with no checkpoint: refused before training (no --epochs limit needed).
+    assert main(["weights", "--net", "tiny", "--out", str(out), *fold]) == 2
+    assert "SCALE=pow2" in capsys.readouterr().err and not out.exists()
+    pow2 = tmp_path / "pow2"
+    argv = ["export", "--net", "tiny", "--checkpoint", str(tiny_checkpoint), "--out", str(pow2), *fold]
+    assert main([*argv, "--scale", "pow2"]) == 0
+    assert json.loads((pow2 / "manifest.json").read_text())["fold_solver"]["target"]["device"] == "xc7a100t"
+
+
 @pytest.mark.parametrize(
     "argv,msg",
     [
