@@ -71,7 +71,11 @@ def prepare(name: str) -> None:
     cache_dir.mkdir(parents=True, exist_ok=True)
     with open(cache_dir / ".compile.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        subprocess.run([tool(name), _VERSION_ARG.get(name, "--version")], capture_output=True, check=True)
+        argv = [tool(name), _VERSION_ARG.get(name, "--version")]
+        proc = subprocess.run(argv, capture_output=True, text=True)
+    if proc.returncode != 0:
+        output = tail(proc.stdout + proc.stderr)
+        raise ToolError(name, None, f"{' '.join(argv)} failed (exit {proc.returncode}):\n{output}")
 
 
 def tail(text: str, lines: int = 40) -> str:
