@@ -112,6 +112,10 @@ $(foreach f,$(filter-out rtl/cnn_engine.sv,$(RTL_FILES)),$(VL_LINT) $(basename $
 )$(VL_LINT) conv_unit rtl/conv_unit.sv -GC_IN=4 -GC_OUT=8 -GTAPS=3 -GSERIAL=1
 $(VL_LINT) fc_serial rtl/fc_serial.sv -GW_LOAD=1
 $(VL_LINT) requant rtl/requant.sv -GC=1 -GBEATS=32
+$(VL_LINT) requant rtl/requant.sv -GPIX=8
+$(VL_LINT) conv_unit rtl/conv_unit.sv -GPIX=4 -GC_IN=4 -GC_OUT=8 -GTAPS=3
+$(VL_LINT) conv_unit rtl/conv_unit.sv -GPIX=2 -GW_BITS=1 -GA_BITS=1 -GC_IN=4 -GC_OUT=8 -GPE=2 -GSIMD=2 -GTAPS=3
+$(VL_LINT) frame_sanitizer rtl/frame_sanitizer.sv -GLANES=8 -GDATA_W=64
 $(VL_LINT) lane_dot rtl/lane_dot.sv -GN=9 -GOUT_W=20 -GPIPE=1
 $(VL_LINT) fc_unit rtl/fc_unit.sv -GW_BITS=1 -GA_BITS=1 -GC_IN=6 -GPE=2 -GSIMD=3 -GSUM_W=4 -GOUT_REG=0
 $(VL_LINT) fc_unit rtl/fc_unit.sv -GW_BITS=1 -GA_BITS=8 -GC_IN=8 -GPE=4 -GSUM_W=19
@@ -133,9 +137,10 @@ $(VL_LINT) gap_unit rtl/gap_unit.sv -GN=1 -GM=1 -GR=1
 $(foreach n,$(LINT_NETS),$(VL_LINT) cnn_engine weights/$(n)/cnn_cfg_pkg.sv weights/$(n)/cnn_layers.sv rtl/cnn_engine.sv -GWEIGHTS_DIR='"weights/$(n)"'
 )$(VL_LINT) engine_bulk --timing weights/tiny/cnn_cfg_pkg.sv weights/tiny/cnn_layers.sv tb/engine/engine_bulk.sv -GWEIGHTS_DIR='"weights/tiny"'
 endef
-# Beyond the defaults: parameter paths they do not reach (tap folding, serial outputs, run-time
-# weights, narrow accumulators, low-bit precisions, thresholds, residual units), each network's
-# engine, and the bulk-simulation harness (testbench code, held to the same rule).
+# Beyond the defaults: parameter paths they do not reach (tap folding, serial outputs, pixels per
+# beat (PIX, LANES), run-time weights, narrow accumulators, low-bit precisions, thresholds,
+# residual units), each network's engine, and the bulk-simulation harness (testbench code, held
+# to the same rule).
 
 lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the Python
 	@# make expands a recipe before running it: the directory must exist when $(file) writes

@@ -4,27 +4,31 @@
 //
 // Port-level model: input frames are numbered (mod 4) and counted beat by beat; output beats
 // are numbered (frame, position). One input beat (frame F, position P), chosen by the solver,
-// is followed: output beat (F, P) must carry it, or zero when input frame F ended before P.
+// is followed: output beat (F, P) must carry it (its null TKEEP lanes zeroed), or zero when
+// input frame F ended before P. The flag also counts a null lane among a frame's first N beats.
 `default_nettype none
 
 module frame_sanitizer_props #(
   parameter int N_BEATS = 3,
-  parameter int DATA_W  = 2
+  parameter int DATA_W  = 2,
+  parameter int LANES   = 2
 ) (
   input wire logic clk
 );
   localparam int N     = N_BEATS;
   localparam int PW    = $clog2(N + 1);  // input position, saturates at N (a long frame)
   localparam int CNT_W = $clog2(N + 1);  // the module's count_q
+  localparam int LW    = DATA_W / LANES;
 
   (* anyseq *) logic              rst, s_tvalid, s_tlast, m_tready, flag_tready;
   (* anyseq *) logic [DATA_W-1:0] s_tdata;
+  (* anyseq *) logic [LANES-1:0]  s_tkeep;
   logic              s_tready, m_tvalid, m_tlast, flag_tdata, flag_tvalid;
   logic [DATA_W-1:0] m_tdata;
 
-  frame_sanitizer #(.N_BEATS(N_BEATS), .DATA_W(DATA_W)) dut (
+  frame_sanitizer #(.N_BEATS(N_BEATS), .DATA_W(DATA_W), .LANES(LANES)) dut (
     .clk, .rst,
-    .s_axis_tdata(s_tdata), .s_axis_tlast(s_tlast), .s_axis_tvalid(s_tvalid), .s_axis_tready(s_tready),
+    .s_axis_tdata(s_tdata), .s_axis_tkeep(s_tkeep), .s_axis_tlast(s_tlast), .s_axis_tvalid(s_tvalid), .s_axis_tready(s_tready),
     .m_axis_tdata(m_tdata), .m_axis_tlast(m_tlast), .m_axis_tvalid(m_tvalid), .m_axis_tready(m_tready),
     .m_flag_tdata(flag_tdata), .m_flag_tvalid(flag_tvalid), .m_flag_tready(flag_tready)
   );
@@ -33,7 +37,8 @@ module frame_sanitizer_props #(
   always_ff @(posedge clk) past_valid <= 1'b1;
   always_comb if (!past_valid) assume (rst);  // start in reset
 
-  f_axis_stable #(.W(DATA_W+1), .SOURCE(1)) u_src (.clk, .rst, .valid(s_tvalid), .ready(s_tready), .payload({s_tlast, s_tdata}));
+  f_axis_stable #(.W(DATA_W+LANES+1), .SOURCE(1)) u_src (.clk, .rst, .valid(s_tvalid), .ready(s_tready),
+                                                          .payload({s_tlast, s_tkeep, s_tdata}));
   f_axis_stable #(.W(DATA_W+1)) u_out (.clk, .rst, .valid(m_tvalid), .ready(m_tready), .payload({m_tlast, m_tdata}));
   f_axis_stable #(.W(1)) u_flag (.clk, .rst, .valid(flag_tvalid), .ready(flag_tready), .payload(flag_tdata));
 
@@ -46,6 +51,10 @@ module frame_sanitizer_props #(
   logic [PW-1:0]     f_ipos;   // beats of the current input frame taken, saturating at N
   logic [PW-1:0]     f_opos;   // position of the next output beat in its frame
   logic              f_exp_flag;                     // flag due for the last input frame ended
+  logic              f_null;                         // a null lane in the current frame's first N
+  logic [DATA_W-1:0] s_kept;                         // s_tdata with its null lanes zeroed
+  always_comb for (int l = 0; l < LANES; l++) s_kept[l*LW +: LW] = s_tkeep[l] ? s_tdata[l*LW +: LW] : '0;
+  wire f_null_now = f_null || (f_ipos < PW'(N) && !(&s_tkeep));  // including this beat
   (* anyconst *) logic [1:0]    F;
   (* anyconst *) logic [PW-1:0] P;
   logic              f_got, f_short;                 // beat (F, P) taken / frame F ended before P
@@ -55,17 +64,18 @@ module frame_sanitizer_props #(
   always_ff @(posedge clk) begin
     if (rst) begin
       f_ifr <= '0;  f_ofr <= '0;  f_nflag <= '0;  f_ipos <= '0;  f_opos <= '0;
-      f_got <= 1'b0;  f_short <= 1'b0;
+      f_got <= 1'b0;  f_short <= 1'b0;  f_null <= 1'b0;
     end else begin
       if (in_fire) begin
         f_ipos <= s_tlast ? '0 : (f_ipos == PW'(N) ? f_ipos : f_ipos + 1'b1);
+        f_null <= s_tlast ? 1'b0 : f_null_now;
         if (f_ifr == F && f_ipos == P) begin
           f_got  <= 1'b1;
-          f_data <= s_tdata;
+          f_data <= s_kept;
         end
         if (s_tlast) begin
           f_ifr      <= f_ifr + 1'b1;
-          f_exp_flag <= (f_ipos + 1'b1 != PW'(N));  // short, or long (saturated)
+          f_exp_flag <= (f_ipos + 1'b1 != PW'(N)) || f_null_now;  // short, long, or a null lane
           if (f_ifr == F && f_ipos < P) f_short <= 1'b1;
           if (f_ifr + 2'd1 == F) begin               // frame F (again) begins: forget the old one
             f_got   <= 1'b0;
@@ -103,6 +113,7 @@ module frame_sanitizer_props #(
   logic [CNT_W-1:0] p_count;       // probe: dut.count_q
   logic             p_out_valid;   // probe: dut.out_valid_q
   logic             p_flag_valid;  // probe: dut.flag_valid_q
+  logic             p_null;        // probe: dut.null_q
 
   localparam logic [1:0] PASS = 2'd0, PAD = 2'd1, DROP = 2'd2;
   logic [1:0] f_pfr;  // frame of the next beat the module produces
@@ -115,7 +126,8 @@ module frame_sanitizer_props #(
       assert (p_out_valid == m_tvalid && p_flag_valid == flag_tvalid);
       assert (32'(p_count) == (32'(f_opos) + 32'(p_out_valid)) % N);
       assert (f_ipos <= PW'(N) && f_opos < PW'(N));
-      if (p_mode == PASS) assert (f_ifr == f_pfr && 32'(f_ipos) == 32'(p_count));
+      if (p_mode == PASS) assert (f_ifr == f_pfr && 32'(f_ipos) == 32'(p_count) && p_null == f_null);
+      if (p_mode == PAD)  assert (!p_null && !f_null);
       if (p_mode == PAD)  assert (f_ifr == f_pfr + 2'd1 && f_ipos == '0 && p_count != '0);
       if (p_mode == DROP) assert (f_ifr + 2'd1 == f_pfr && p_count == '0 && f_ipos == PW'(N));
       if (p_mode == PAD && f_pfr == F && 32'(P) >= 32'(p_count)) assert (f_short && !f_got);

@@ -112,6 +112,16 @@ PROOFS = [
                 "takes a frame's last beat while the flag register is full (a frame's flag is lost)",
             ),
             Mutation("out_data_d  = '0;", "out_data_d  = 2'd1;", "pads with ones instead of zeros"),
+            Mutation(
+                "flag_d = null_d;  flag_valid_d = 1'b1;",
+                "flag_d = null_q;  flag_valid_d = 1'b1;",
+                "misses a null lane in a right-length frame's last beat (flag 0)",
+            ),
+            Mutation(
+                "s_axis_tkeep[l] ? s_axis_tdata[l*LANE_W +: LANE_W] : '0;",
+                "s_axis_tdata[l*LANE_W +: LANE_W];",
+                "passes null lanes through instead of zeroing them",
+            ),
         ),
     ),
     Proof(

@@ -83,7 +83,7 @@ module cnn_engine #(
     .DATA_W (8)
   ) u_sanitizer (
     .clk, .rst,
-    .s_axis_tdata, .s_axis_tlast, .s_axis_tvalid, .s_axis_tready,
+    .s_axis_tdata, .s_axis_tkeep('1), .s_axis_tlast, .s_axis_tvalid, .s_axis_tready,
     .m_axis_tdata(pix_tdata), .m_axis_tlast(pix_tlast),
     .m_axis_tvalid(pix_tvalid), .m_axis_tready(pix_tready),
     .m_flag_tdata(flag_tdata), .m_flag_tvalid(flag_tvalid), .m_flag_tready(flag_tready)

@@ -5,7 +5,9 @@
 //   acc[o] = bias[o] + sum_{c,i,j} w[o][c][i][j] * x[i][j][c]
 //
 // with w int8 (signed) and x uint8 (unsigned) by default (other precisions below), and emits
-// one output beat per window.
+// one output beat per window. PIX > 1 (FINN's MMV): each input beat holds PIX windows (PIX
+// neighbouring pixels) computed side by side with the same weights and biases, one output beat
+// per input beat; folding and timing are those of PIX = 1.
 //
 // Low-bit / binarized (FINN-style) arithmetic, W_BITS and A_BITS each in {1, 2, 4, 8}
 // (rtl/lane_dot.sv, docs/rtl-library.md "Low-bit arithmetic contract"):
@@ -20,10 +22,12 @@
 // reads as -1; a reference for a padded binarized convolution has to model that.
 //
 // Streams (docs/architecture.md):
-//   s_axis  window: K*K*C_IN A_BITS-wide lanes, tap (i,j) channel c at lane (i*K + j)*C_IN + c
-//           (bits [lane*A_BITS +: A_BITS]).
-//   m_axis  C_OUT signed ACC_W lanes, channel o at tdata[o*ACC_W +: ACC_W]. m_axis_tlast is the
-//           s_axis_tlast of the window the beat belongs to.
+//   s_axis  PIX windows, window p at [p*WIN_W +: WIN_W] with WIN_W = K*K*C_IN*A_BITS; each
+//           window K*K*C_IN A_BITS-wide lanes, tap (i,j) channel c at lane (i*K + j)*C_IN + c
+//           (bits [lane*A_BITS +: A_BITS] of the window).
+//   m_axis  PIX*C_OUT signed ACC_W lanes, pixel p channel o at lane p*C_OUT + o
+//           (tdata[(p*C_OUT + o)*ACC_W +: ACC_W]). m_axis_tlast is the s_axis_tlast of the
+//           input beat the output beat belongs to.
 //
 // Parameters:
 //   K          kernel size (window K x K)
@@ -35,7 +39,11 @@
 //   W_BITS     weight lane width, 1 (bipolar), 2, 4, 8 (signed); default 8
 //   A_BITS     activation lane width, 1 (bipolar), 2, 4, 8 (unsigned); default 8
 //   ACC_W      accumulator / output lane width (32)
-//   SERIAL     0: one output beat per window with all C_OUT channels (m_axis C_OUT lanes);
+//   PIX        windows per input beat (default 1), sharing every weight and bias: PIX*PE
+//              lane_dot instances and PIX times the accumulators, one weight ROM as for PIX = 1.
+//              SERIAL = 1 with PIX > 1 is not supported ($fatal).
+//   SERIAL     0: one output beat per input beat with all C_OUT channels of each of its PIX
+//              windows (m_axis PIX*C_OUT lanes);
 //              1: one output beat per output group, PE lanes, C_OUT/PE beats per window in
 //              channel order, m_axis_tlast on the window's last beat only if the window had
 //              s_axis_tlast. SERIAL = 1 keeps one group of accumulators instead of C_OUT
@@ -50,14 +58,16 @@
 //   wider than the memory stops the simulation with $fatal naming the file (rtl/mem_check.svh,
 //   so Verilator needs -Irtl). Synthesis (SYNTHESIS defined) just loads the files.
 //
-// Folding: FOLDS = (C_OUT/PE) * (C_IN/SIMD) * (K*K/TAPS) cycles per window, PE*SIMD*TAPS
-//   products per cycle. Loop order per window: og (output group) outer, then ig (input
-//   group), tg (tap group) innermost; ig and tg together are the fold-in-group counter fg.
+// Folding: FOLDS = (C_OUT/PE) * (C_IN/SIMD) * (K*K/TAPS) cycles per input beat,
+//   PIX*PE*SIMD*TAPS products per cycle (PIX*PE lane_dot instances of SIMD*TAPS lanes), every
+//   weight read once per fold and used by all PIX windows. Loop order per beat: og (output
+//   group) outer, then ig (input group), tg (tap group) innermost; ig and tg together are the
+//   fold-in-group counter fg.
 //
-// Throughput: one window every FOLDS cycles, sustained (FOLDS = 1: one window per cycle).
-//   The window is issued fold by fold straight from s_axis (held stable by the AXI-Stream
-//   rule); s_axis_tready is high with its last fold, which is the input handshake.
-// Latency: the output handshake comes 4 cycles after the window's input handshake, i.e.
+// Throughput: one input beat (PIX windows) every FOLDS cycles, sustained (FOLDS = 1: one beat
+//   per cycle). The beat is issued fold by fold straight from s_axis (held stable by the
+//   AXI-Stream rule); s_axis_tready is high with its last fold, which is the input handshake.
+// Latency: the output handshake comes 4 cycles after the beat's input handshake, i.e.
 //   FOLDS + 3 cycles after s_axis_tvalid rose (no stalls)
 //   (fold issue + weight ROM read -> products reg -> adder tree reg -> accumulate -> output
 //   reg). SERIAL = 1: the beat of output group og comes (og+1)*FOLDS/(C_OUT/PE) + 3 cycles
@@ -65,14 +75,14 @@
 //   products and the adder tree were one stage: one cycle less.)
 //
 // Pipeline: issue (fold counter, weight ROM address, activation slice of the held window)
-//        -> S1 (weight ROM output + activation slice registered; PE lane_dot instances with
-//               PIPE = 1: the products)
+//        -> S1 (weight ROM output + activation slices registered; PIX*PE lane_dot instances
+//               with PIPE = 1: the products)
 //        -> P  (products registered in lane_dot; balanced adder tree)
 //        -> S2 (dot products registered; accumulate into a ring of C_OUT/PE groups of PE lanes)
 //        -> output register.
 // The accumulator ring rotates by one group at the end of each output group, so the group being
 // accumulated always sits at the head (no wide read muxes); after the last group of a window it
-// holds all C_OUT results in lane order. The result moves to the output register at once when
+// holds all C_OUT results in lane order. PIX > 1: one such ring per pixel, side by side. The result moves to the output register at once when
 // that is free; otherwise the ring keeps it (double buffer) and the whole pipeline holds until
 // the output register drains. The pipeline enable is a register, so there is no combinational
 // path from m_axis_tready to s_axis_tready; tvalid never depends on tready.
@@ -86,17 +96,18 @@ module conv_unit #(
   parameter int W_BITS = 8,
   parameter int A_BITS = 8,
   parameter int ACC_W  = 32,
+  parameter int PIX    = 1,
   parameter int SERIAL = 0,
   parameter     W_FILE = "",
   parameter     B_FILE = ""
 ) (
   input  logic                    clk,
   input  logic                    rst,
-  input  logic [K*K*C_IN*A_BITS-1:0] s_axis_tdata,
+  input  logic [PIX*K*K*C_IN*A_BITS-1:0] s_axis_tdata,
   input  logic                    s_axis_tlast,
   input  logic                    s_axis_tvalid,
   output logic                    s_axis_tready,
-  output logic [(SERIAL != 0 ? PE : C_OUT)*ACC_W-1:0] m_axis_tdata,
+  output logic [(SERIAL != 0 ? PE : PIX*C_OUT)*ACC_W-1:0] m_axis_tdata,
   output logic                    m_axis_tlast,
   output logic                    m_axis_tvalid,
   input  logic                    m_axis_tready
@@ -109,6 +120,7 @@ module conv_unit #(
   localparam int FOLDS  = NO * NF;
   localparam int NTERM  = SIMD * TAPS;          // products summed per PE per cycle
   localparam int GW     = NTERM * A_BITS;       // activation slice width (one input group)
+  localparam int WIN_W  = KK * C_IN * A_BITS;   // one window of the input beat
   localparam int WW     = PE * NTERM * W_BITS;  // weight word width
   // Product width (rtl/lane_dot.sv): XNOR +-1, sign select +-x or +-w, or the w*x product
   // (int8 x uint8: 16 bits signed).
@@ -118,18 +130,23 @@ module conv_unit #(
   localparam int DOT_W  = PROD_W + $clog2(NTERM);
   localparam int GRP_W  = PE * ACC_W;           // one output group of accumulators
   localparam int RING_G = (SERIAL != 0) ? 1 : NO;  // groups held: all, or the one in progress
-  localparam int OUT_W  = RING_G * GRP_W;
+  localparam int RING_W = RING_G * GRP_W;       // one pixel's ring
+  localparam int OUT_W  = PIX * RING_W;
   localparam int AW     = (FOLDS > 1) ? $clog2(FOLDS) : 1;
   localparam int OGW    = (NO > 1) ? $clog2(NO) : 1;
   localparam int FGW    = (NF > 1) ? $clog2(NF) : 1;
   localparam int BAW    = (C_OUT > 1) ? $clog2(C_OUT) : 1;
 
   // ---- elaboration-time parameter checks --------------------------------------------------
-  if (K < 1 || C_IN < 1 || C_OUT < 1 || PE < 1 || SIMD < 1 || TAPS < 1) begin : g_err_pos
-    $fatal(1, "conv_unit: K, C_IN, C_OUT, PE, SIMD, TAPS must be >= 1");
+  if (K < 1 || C_IN < 1 || C_OUT < 1 || PE < 1 || SIMD < 1 || TAPS < 1 || PIX < 1)
+  begin : g_err_pos
+    $fatal(1, "conv_unit: K, C_IN, C_OUT, PE, SIMD, TAPS, PIX must be >= 1");
   end
   if (SERIAL != 0 && SERIAL != 1) begin : g_err_serial
     $fatal(1, "conv_unit: SERIAL must be 0 or 1");
+  end
+  if (SERIAL != 0 && PIX > 1) begin : g_err_serial_pix
+    $fatal(1, "conv_unit: SERIAL = 1 with PIX (%0d) > 1 is not supported", PIX);
   end
   if (KK % TAPS != 0) begin : g_err_taps
     $fatal(1, "conv_unit: TAPS (%0d) must divide K*K (%0d)", TAPS, KK);
@@ -178,9 +195,9 @@ module conv_unit #(
   assign en = !full_q;
 
   // ---- issue stage: fold counters over the held input window ------------------------------
-  // No copy of the window: AXI-Stream keeps s_axis_tdata stable until its handshake, which
-  // comes with the window's last fold (a K*K*C_IN*A_BITS-bit register less, 288 FFs for tiny's
-  // conv2).
+  // No copy of the beat: AXI-Stream keeps s_axis_tdata stable until its handshake, which
+  // comes with the beat's last fold (a PIX*K*K*C_IN*A_BITS-bit register less, 288 FFs for
+  // tiny's conv2 at PIX = 1).
   logic [AW-1:0]        addr_q;   // og*NF + fg
   logic [OGW-1:0]       og_q;
   logic [FGW-1:0]       fg_q;     // ig*NT + tg
@@ -208,23 +225,26 @@ module conv_unit #(
 
   // Activation slice of fold fg = ig*NT + tg, lane s*TAPS + u = window lane
   // (tg*TAPS + u)*C_IN + ig*SIMD + s, matching the weight lane order (pe*SIMD + s)*TAPS + u.
-  logic [NF*GW-1:0] win_grp;
+  // Pixel p's slices are win_grp[p]; the slice of fold g is [g*GW +: GW].
+  logic [PIX-1:0][NF*GW-1:0] win_grp;
   always_comb begin
-    for (int g = 0; g < NF; g++) begin
-      for (int s = 0; s < SIMD; s++) begin
-        for (int u = 0; u < TAPS; u++) begin
-          win_grp[(g*NTERM + s*TAPS + u)*A_BITS +: A_BITS] =
-              s_axis_tdata[(((g % NT)*TAPS + u)*C_IN + (g / NT)*SIMD + s)*A_BITS +: A_BITS];
+    for (int p = 0; p < PIX; p++) begin
+      for (int g = 0; g < NF; g++) begin
+        for (int s = 0; s < SIMD; s++) begin
+          for (int u = 0; u < TAPS; u++) begin
+            win_grp[p][(g*NTERM + s*TAPS + u)*A_BITS +: A_BITS] = s_axis_tdata[
+                p*WIN_W + (((g % NT)*TAPS + u)*C_IN + (g / NT)*SIMD + s)*A_BITS +: A_BITS];
+          end
         end
       end
     end
   end
 
   // ---- S1: weight ROM output and activation slice -----------------------------------------
-  logic [WW-1:0]    w_q;
-  logic [GW-1:0]    s1_x_q;
-  logic             s1_valid_q, s1_first_q, s1_shift_q, s1_final_q, s1_last_q;
-  logic [OGW-1:0]   s1_og_q;
+  logic [WW-1:0]          w_q;
+  logic [PIX-1:0][GW-1:0] s1_x_q;   // pixel p's slice at [p]
+  logic                   s1_valid_q, s1_first_q, s1_shift_q, s1_final_q, s1_last_q;
+  logic [OGW-1:0]         s1_og_q;
 
   always_ff @(posedge clk) begin
     if (en) begin
@@ -242,7 +262,7 @@ module conv_unit #(
 
   always_ff @(posedge clk) begin
     if (issue) begin
-      s1_x_q     <= win_grp[fg_q*GW +: GW];
+      for (int p = 0; p < PIX; p++) s1_x_q[p] <= win_grp[p][fg_q*GW +: GW];
       s1_first_q <= (fg_q == '0);
       s1_shift_q <= fg_end;
       s1_final_q <= og_end && fg_end;
@@ -251,24 +271,27 @@ module conv_unit #(
     end
   end
 
-  // One dot product per PE over the SIMD*TAPS lanes (rtl/lane_dot.sv): int8 x uint8
+  // One dot product per pixel and PE over the SIMD*TAPS lanes (rtl/lane_dot.sv): int8 x uint8
   // multiplies by default, XNOR-popcount or sign selects for 1-bit sides; the products are
-  // registered (stage P), then one balanced adder tree each.
-  logic [PE*DOT_W-1:0] dot;
-  for (genvar pe = 0; pe < PE; pe++) begin : g_pe
-    lane_dot #(
-      .W_BITS(W_BITS),
-      .A_BITS(A_BITS),
-      .N     (NTERM),
-      .OUT_W (DOT_W),
-      .PIPE  (1)
-    ) u_dot (
-      .clk(clk),
-      .en (en),
-      .w  (w_q[pe*NTERM*W_BITS +: NTERM*W_BITS]),
-      .a  (s1_x_q),
-      .dot(dot[pe*DOT_W +: DOT_W])
-    );
+  // registered (stage P), then one balanced adder tree each. PE pe's weights feed all PIX
+  // pixels; pixel p, PE pe is dot lane p*PE + pe.
+  logic [PIX*PE*DOT_W-1:0] dot;
+  for (genvar p = 0; p < PIX; p++) begin : g_pix
+    for (genvar pe = 0; pe < PE; pe++) begin : g_pe
+      lane_dot #(
+        .W_BITS(W_BITS),
+        .A_BITS(A_BITS),
+        .N     (NTERM),
+        .OUT_W (DOT_W),
+        .PIPE  (1)
+      ) u_dot (
+        .clk(clk),
+        .en (en),
+        .w  (w_q[pe*NTERM*W_BITS +: NTERM*W_BITS]),
+        .a  (s1_x_q[p]),
+        .dot(dot[(p*PE + pe)*DOT_W +: DOT_W])
+      );
+    end
   end
 
   // ---- P: products registered (inside lane_dot); the fold's control follows --------------
@@ -294,7 +317,7 @@ module conv_unit #(
   end
 
   // ---- S2: dot products; accumulate into the ring -----------------------------------------
-  logic [PE*DOT_W-1:0] s2_dot_q;
+  logic [PIX*PE*DOT_W-1:0] s2_dot_q;
   logic                s2_valid_q, s2_first_q, s2_shift_q, s2_final_q, s2_last_q;
   logic [OGW-1:0]      s2_og_q;
 
@@ -318,7 +341,7 @@ module conv_unit #(
   end
 
   logic [OUT_W-1:0]       ring_q, ring_d;
-  logic [GRP_W-1:0]       grp_new;
+  logic [PIX*GRP_W-1:0]   grp_new;   // pixel p's group at [p*GRP_W +: GRP_W]
   logic                   acc_fire, final_fire, emit_last;
 
   assign acc_fire   = en && s2_valid_q;
@@ -329,19 +352,25 @@ module conv_unit #(
   always_comb begin
     logic signed [ACC_W-1:0] base;
     logic [BAW-1:0]          bidx;
-    for (int pe = 0; pe < PE; pe++) begin
-      bidx = BAW'(int'(s2_og_q) * PE + pe);
-      base = s2_first_q ? ACC_W'($signed(b_mem[bidx])) : $signed(ring_q[pe*ACC_W +: ACC_W]);
-      grp_new[pe*ACC_W +: ACC_W] = base + ACC_W'($signed(s2_dot_q[pe*DOT_W +: DOT_W]));
+    for (int p = 0; p < PIX; p++) begin
+      for (int pe = 0; pe < PE; pe++) begin
+        bidx = BAW'(int'(s2_og_q) * PE + pe);
+        base = s2_first_q ? ACC_W'($signed(b_mem[bidx]))
+                          : $signed(ring_q[p*RING_W + pe*ACC_W +: ACC_W]);
+        grp_new[(p*PE + pe)*ACC_W +: ACC_W] =
+            base + ACC_W'($signed(s2_dot_q[(p*PE + pe)*DOT_W +: DOT_W]));
+      end
     end
     ring_d = ring_q;
     if (acc_fire) begin
-      if (s2_shift_q) begin
-        // group done: rotate so the next group comes to the head, this one goes to the tail
-        if (RING_G > 1) ring_d = ring_q >> GRP_W;
-        ring_d[(RING_G-1)*GRP_W +: GRP_W] = grp_new;
-      end else begin
-        ring_d[0 +: GRP_W] = grp_new;
+      for (int p = 0; p < PIX; p++) begin
+        if (s2_shift_q) begin
+          // group done: rotate so the next group comes to the head, this one goes to the tail
+          if (RING_G > 1) ring_d[p*RING_W +: RING_W] = ring_q[p*RING_W +: RING_W] >> GRP_W;
+          ring_d[p*RING_W + (RING_G-1)*GRP_W +: GRP_W] = grp_new[p*GRP_W +: GRP_W];
+        end else begin
+          ring_d[p*RING_W +: GRP_W] = grp_new[p*GRP_W +: GRP_W];
+        end
       end
     end
   end

@@ -6,20 +6,27 @@
 //   - TLAST early (short frame): the beats pass, the rest is padded with zeros, flag 1.
 //   - no TLAST on beat N_BEATS (long frame): N_BEATS beats pass, the surplus up to and
 //     including the next TLAST is dropped, flag 1.
+//   - a null byte (TKEEP bit 0) in any of the frame's first N_BEATS beats: flag 1, and the
+//     null lanes leave as zeros (the lanes after the end of a 783-pixel frame sent 8 per beat,
+//     for instance). TKEEP of dropped surplus beats is ignored.
 // Either way exactly one N_BEATS frame comes out per input frame, and the engine is back in
 // step on the next frame. One flag per frame leaves on m_flag_* when the input frame has
 // ended (after its TLAST), in frame order.
 //
-// Parameters: N_BEATS beats per frame, DATA_W beat width.
+// Parameters: N_BEATS beats per frame, DATA_W beat width, LANES byte lanes per beat (TKEEP
+// bits; each lane DATA_W/LANES bits, LANES divides DATA_W). The output has no TKEEP: every
+// output lane is valid.
 // Latency 1 cycle; one beat per cycle; padding costs one cycle per missing beat, dropping
 // one cycle per surplus beat.
 module frame_sanitizer #(
   parameter int N_BEATS = 784,
-  parameter int DATA_W  = 8
+  parameter int DATA_W  = 8,
+  parameter int LANES   = 1
 ) (
   input  logic              clk,
   input  logic              rst,
   input  logic [DATA_W-1:0] s_axis_tdata,
+  input  logic [LANES-1:0]  s_axis_tkeep,
   input  logic              s_axis_tlast,
   input  logic              s_axis_tvalid,
   output logic              s_axis_tready,
@@ -27,12 +34,20 @@ module frame_sanitizer #(
   output logic              m_axis_tlast,
   output logic              m_axis_tvalid,
   input  logic              m_axis_tready,
-  // One flag per frame: 1 = the input frame was malformed (short or long).
+  // One flag per frame: 1 = the input frame was malformed (short, long or a null byte).
   output logic              m_flag_tdata,
   output logic              m_flag_tvalid,
   input  logic              m_flag_tready
 );
-  localparam int CNT_W = $clog2(N_BEATS + 1);
+  localparam int CNT_W  = $clog2(N_BEATS + 1);
+  localparam int LANE_W = DATA_W / LANES;
+
+  if (N_BEATS < 1 || DATA_W < 1 || LANES < 1) begin : g_err_pos
+    $fatal(1, "frame_sanitizer: N_BEATS, DATA_W, LANES must be >= 1");
+  end
+  if (DATA_W % LANES != 0) begin : g_err_lanes
+    $fatal(1, "frame_sanitizer: LANES (%0d) must divide DATA_W (%0d)", LANES, DATA_W);
+  end
 
   typedef enum logic [1:0] {PASS, PAD, DROP} mode_e;
 
@@ -41,6 +56,7 @@ module frame_sanitizer #(
   logic [DATA_W-1:0] out_data_q, out_data_d;
   logic              out_last_q, out_last_d, out_valid_q, out_valid_d;
   logic              flag_q, flag_d, flag_valid_q, flag_valid_d;
+  logic              null_q, null_d;             // a beat of this frame had a null byte
 
   assign m_axis_tdata  = out_data_q;
   assign m_axis_tlast  = out_last_q;
@@ -65,6 +81,15 @@ module frame_sanitizer #(
   end
 
   wire in_fire = s_axis_tvalid && s_axis_tready;
+  wire keep_all = &s_axis_tkeep;
+
+  // Null byte lanes leave as zeros, like the padding of a short frame.
+  logic [DATA_W-1:0] kept_data;
+  always_comb begin
+    for (int l = 0; l < LANES; l++) begin
+      kept_data[l*LANE_W +: LANE_W] = s_axis_tkeep[l] ? s_axis_tdata[l*LANE_W +: LANE_W] : '0;
+    end
+  end
 
   always_comb begin
     mode_d       = mode_q;
@@ -74,20 +99,23 @@ module frame_sanitizer #(
     out_valid_d  = out_valid_q && !m_axis_tready;
     flag_d       = flag_q;
     flag_valid_d = flag_valid_q && !m_flag_tready;
+    null_d       = null_q;
 
     unique case (mode_q)
       PASS: if (in_fire) begin
-        out_data_d  = s_axis_tdata;
+        out_data_d  = kept_data;
         out_last_d  = last_beat;
         out_valid_d = 1'b1;
         count_d     = last_beat ? '0 : count_q + 1'b1;
+        null_d      = null_q || !keep_all;
         if (last_beat && s_axis_tlast) begin
-          flag_d = 1'b0;  flag_valid_d = 1'b1;                     // well-formed
+          flag_d = null_d;  flag_valid_d = 1'b1;                   // right length
         end else if (last_beat) begin
           mode_d = DROP;                                           // long frame
         end else if (s_axis_tlast) begin
           flag_d = 1'b1;  flag_valid_d = 1'b1;  mode_d = PAD;      // short frame
         end
+        if (s_axis_tlast) null_d = 1'b0;                           // frame ended: flag set
       end
       PAD: if (out_free) begin
         out_data_d  = '0;
@@ -97,7 +125,7 @@ module frame_sanitizer #(
         if (last_beat) mode_d = PASS;
       end
       DROP: if (in_fire && s_axis_tlast) begin
-        flag_d = 1'b1;  flag_valid_d = 1'b1;  mode_d = PASS;
+        flag_d = 1'b1;  flag_valid_d = 1'b1;  mode_d = PASS;  null_d = 1'b0;
       end
       default: mode_d = PASS;
     endcase
@@ -112,6 +140,7 @@ module frame_sanitizer #(
       out_data_q   <= '0;
       out_last_q   <= 1'b0;
       flag_q       <= 1'b0;
+      null_q       <= 1'b0;
     end else begin
       mode_q       <= mode_d;
       count_q      <= count_d;
@@ -120,6 +149,7 @@ module frame_sanitizer #(
       out_data_q   <= out_data_d;
       out_last_q   <= out_last_d;
       flag_q       <= flag_d;
+      null_q       <= null_d;
     end
   end
 endmodule

@@ -16,8 +16,12 @@
 // to 0 after beat BEATS-1 or after any beat with tlast, so a frame cut short resynchronises
 // at its tlast (a frame longer than BEATS beats wraps to channel 0).
 //
-// Input lane c: s_axis_tdata[c*ACC_W +: ACC_W] (signed). Output lane c: m_axis_tdata[c*8 +: 8]
-// (uint8 when LO >= 0, int8 when LO < 0). tlast passes through.
+// PIX > 1 (pixels per beat, FINN's MMV): a beat holds PIX pixels of C channels, C*PIX lanes;
+// lane l = p*C + c (pixel p) uses channel c's m and r, so the tables stay C deep (BEATS = 1
+// only: BEATS > 1 with PIX > 1 stops elaboration with $fatal).
+//
+// Input lane l: s_axis_tdata[l*ACC_W +: ACC_W] (signed), l = 0..C*PIX-1. Output lane l:
+// m_axis_tdata[l*8 +: 8] (uint8 when LO >= 0, int8 when LO < 0). tlast passes through.
 // Latency: 4 cycles, one register per step so that no cycle holds more than one of them
 // (the UP5K's critical path was all four in two cycles):
 //   1. product acc*m (or the accumulator in POW2 mode) and the shift r looked up by channel
@@ -29,8 +33,9 @@
 // flip-flops.
 //
 // Parameters:
-//   C       channels (lanes) per beat, >= 1
+//   C       channels per pixel (the lanes of a beat when PIX = 1), >= 1
 //   BEATS   beats per frame, >= 1 (1: one beat holds all channels, the tables are constants)
+//   PIX     pixels per beat, >= 1 (default 1): C*PIX lanes, the C channels' tables shared
 //   ACC_W   accumulator width, 2..64
 //   M_W     multiplier width (unsigned), 1..32
 //   LO, HI  clamp bounds: 0..255 (uint8 out, LO = 0 is the fused ReLU) or -128..127 (int8 out)
@@ -40,6 +45,7 @@
 module requant #(
   parameter int C      = 4,
   parameter int BEATS  = 1,
+  parameter int PIX    = 1,
   parameter int ACC_W  = 32,
   parameter int M_W    = 32,
   parameter int LO     = 0,
@@ -48,22 +54,28 @@ module requant #(
   parameter     M_FILE = "",
   parameter     R_FILE = ""
 ) (
-  input  logic               clk,
-  input  logic               rst,
-  input  logic [C*ACC_W-1:0] s_axis_tdata,
-  input  logic               s_axis_tlast,
-  input  logic               s_axis_tvalid,
-  output logic               s_axis_tready,
-  output logic [C*8-1:0]     m_axis_tdata,
-  output logic               m_axis_tlast,
-  output logic               m_axis_tvalid,
-  input  logic               m_axis_tready
+  input  logic                   clk,
+  input  logic                   rst,
+  input  logic [C*PIX*ACC_W-1:0] s_axis_tdata,
+  input  logic                   s_axis_tlast,
+  input  logic                   s_axis_tvalid,
+  output logic                   s_axis_tready,
+  output logic [C*PIX*8-1:0]     m_axis_tdata,
+  output logic                   m_axis_tlast,
+  output logic                   m_axis_tvalid,
+  input  logic                   m_axis_tready
 );
   if (C < 1) begin : g_bad_c
     $fatal(1, "requant: C must be >= 1");
   end
   if (BEATS < 1) begin : g_bad_beats
     $fatal(1, "requant: BEATS must be >= 1");
+  end
+  if (PIX < 1) begin : g_bad_pix
+    $fatal(1, "requant: PIX must be >= 1");
+  end
+  if (BEATS > 1 && PIX > 1) begin : g_bad_beats_pix
+    $fatal(1, "requant: BEATS (%0d) > 1 with PIX (%0d) > 1 is not supported", BEATS, PIX);
   end
   if (ACC_W < 2 || ACC_W > 64) begin : g_bad_acc_w
     $fatal(1, "requant: ACC_W must be 2..64");
@@ -92,6 +104,7 @@ module requant #(
   localparam int N  = C * BEATS;                         // channels per frame: table depth
   localparam int NW = (N > 1) ? $clog2(N) : 1;            // table index width
   localparam int BW = (BEATS > 1) ? $clog2(BEATS) : 1;    // beat counter width
+  localparam int L  = C * PIX;                           // lanes per beat
 
   logic [7:0] r_tab [N];
 
@@ -162,7 +175,7 @@ module requant #(
   end
 
   // ---- stage 1: product (and shift lookup); 2: rounding sum; 3: shift; 4: clamp ---------
-  logic [C*PW-1:0] prod_d;  // lane c at [c*PW +: PW], signed
+  logic [L*PW-1:0] prod_d;  // lane l at [l*PW +: PW], signed
 
   if (POW2 != 0) begin : g_pow2
     assign prod_d = s_axis_tdata;
@@ -178,15 +191,16 @@ module requant #(
       initial $readmemh(M_FILE, m_tab);
     end
 `endif
-    for (genvar c = 0; c < C; c++) begin : g_lane
-      wire [NW-1:0]  k = NW'(int'(beat0_d) * C + c);  // channel of lane c in the input beat
+    for (genvar c = 0; c < L; c++) begin : g_lane
+      // channel of lane c in the input beat (pixel c / C)
+      wire [NW-1:0]  k = NW'(int'(beat0_d) * C + c % C);
       wire [M_W-1:0] m = m_tab[k];
       assign prod_d[c*PW +: PW] = $signed(s_axis_tdata[c*ACC_W +: ACC_W]) * $signed({1'b0, m});
     end
   end
 
-  for (genvar c = 0; c < C; c++) begin : g_lane
-    wire  [NW-1:0]        k = NW'(int'(beat0_d) * C + c);  // channel of lane c in the input beat
+  for (genvar c = 0; c < L; c++) begin : g_lane
+    wire  [NW-1:0]        k = NW'(int'(beat0_d) * C + c % C);  // channel of lane c (pixel c / C)
     wire  [7:0]           r_d = r_tab[k];
     // A shift beyond PW rounds every product to 0 (see SW): stage 1 records it as a flag.
     wire                  zero_d = int'(r_d) > PW;

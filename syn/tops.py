@@ -114,7 +114,12 @@ TOPS: dict[str, list[Case]] = {
         Case("lenet_conv2", {"H": 14, "W": 14, "C": 6, "DW": 8, "K": 5, "PAD": 0}),
         Case("k1", {"H": 4, "W": 5, "C": 2, "DW": 8, "K": 1, "PAD": 0}),
     ],
-    "frame_sanitizer": [Case("mnist", {"N_BEATS": 784, "DATA_W": 8}), Case("small", {"N_BEATS": 5, "DATA_W": 3})],
+    "frame_sanitizer": [
+        Case("mnist", {"N_BEATS": 784, "DATA_W": 8}),
+        Case("small", {"N_BEATS": 5, "DATA_W": 3}),
+        # 8 pixels per beat: 98 beats of 64 bits, TKEEP per pixel
+        Case("mnist_lanes8", {"N_BEATS": 98, "DATA_W": 64, "LANES": 8}),
+    ],
     "requant": [
         Case("defaults", {}),  # R_FILE "" must elaborate under SYNTHESIS (guarded $readmemh)
         Case("c4_float", {"C": 4, "POW2": 0, "M_FILE": MemFile(_p("C"), 32), "R_FILE": MemFile(_p("C"), 8)}),
@@ -123,6 +128,11 @@ TOPS: dict[str, list[Case]] = {
         Case("c1_b32_float", {"C": 1, "BEATS": 32, "POW2": 0, "M_FILE": MemFile(_cb, 32), "R_FILE": MemFile(_cb, 8)}),
         Case("c1_b32_pow2", {"C": 1, "BEATS": 32, "POW2": 1, "M_FILE": MemFile(_cb, 32), "R_FILE": MemFile(_cb, 8)}),
         Case("c2_b3_float", {"C": 2, "BEATS": 3, "POW2": 0, "M_FILE": MemFile(_cb, 32), "R_FILE": MemFile(_cb, 8)}),
+        # 8 pixels per beat: 32 lanes sharing the 4 channels' tables
+        Case(
+            "c4_pix8_float",
+            {"C": 4, "PIX": 8, "POW2": 0, "M_FILE": MemFile(_p("C"), 32), "R_FILE": MemFile(_p("C"), 8)},
+        ),
     ],
     "conv_unit": [
         Case("defaults", {}),
@@ -145,6 +155,20 @@ TOPS: dict[str, list[Case]] = {
         _lowbit_conv("w2a2", 2, 2),
         _lowbit_conv("w1a8", 1, 8),
         _lowbit_conv("w4a1", 4, 1),
+        # 8 pixels per beat on tiny's conv1 shape: 8 x 4 lane_dot instances, one weight ROM
+        Case(
+            "pix8_tiny_conv1",
+            {
+                "K": 3,
+                "C_IN": 1,
+                "C_OUT": 4,
+                "PE": 4,
+                "SIMD": 1,
+                "PIX": 8,
+                "W_FILE": MemFile(_conv_depth, _conv_word),
+                "B_FILE": MemFile(_p("C_OUT"), 32),
+            },
+        ),
     ],
     "fc_unit": [
         Case("defaults", {}),

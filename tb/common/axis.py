@@ -89,8 +89,12 @@ class StreamTB:
         self.dut = dut
         self.log = logging.getLogger("cocotb.tb")
         cocotb.start_soon(Clock(dut.clk, period_ns, unit="ns").start())
-        # One lane spanning the whole tdata: beats are plain integers (see pack/unpack).
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=1)
+        # One lane spanning the whole tdata: beats are plain integers (see pack/unpack). A DUT
+        # with s_axis_tkeep gets tkeep's lanes instead (cocotbext-axi refuses byte_lanes then):
+        # frames are lists of lane values, one tkeep bit each (one lane: the same as above).
+        s_bus = AxiStreamBus.from_prefix(dut, "s_axis")
+        lanes = {} if hasattr(s_bus, "tkeep") else {"byte_lanes": 1}
+        self.source = AxiStreamSource(s_bus, dut.clk, dut.rst, **lanes)
         self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
         for obj in (self.source, self.sink):
             obj.log.setLevel(logging.WARNING)  # cocotbext-axi logs every frame at INFO

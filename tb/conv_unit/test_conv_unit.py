@@ -2,6 +2,9 @@
 foldings; steady-state throughput (FOLDS cycles per window) and latency as the RTL header states;
 a missing or short weight file stops the simulation naming the file.
 
+PIX > 1: each input beat carries PIX windows that share the weights; every window of a beat is
+checked against the same reference, and throughput and latency are those of PIX = 1 per beat.
+
 Low-bit precisions (W_BITS, A_BITS in {1, 2, 4, 8}): the reference decodes the lane codes by
 the contract (tb/common/lowbit.py: bipolar 1-bit sides, signed weights, unsigned activations)
 and sums the value products; w1a1 is cross-checked in its XNOR-popcount form."""
@@ -9,6 +12,7 @@ and sums the value products; w1a1 is cross-checked in its XNOR-popcount form."""
 from __future__ import annotations
 
 import random
+import subprocess
 from pathlib import Path
 
 import cocotb
@@ -19,7 +23,15 @@ from cocotb.triggers import RisingEdge
 from tb.common import lowbit
 from tb.common.axis import HandshakeChecker, StreamTB, pack, params, unpack
 from tb.common.memfiles import bias_words, conv_weight_words, write_mem
-from tb.common.sim import BUILD, expect_bad_mem_file_errors, rtl_sources, run_cocotb, sv_string
+from tb.common.sim import (
+    BUILD,
+    RTL,
+    expect_bad_mem_file_errors,
+    rtl_sources,
+    run_cocotb,
+    setup_verilator_env,
+    sv_string,
+)
 
 HERE = Path(__file__).parent
 PAUSE_PAIRS = [("none", "none"), ("random", "random"), ("burst", "burst"), ("none", "burst")]
@@ -37,14 +49,21 @@ def bits(p: dict) -> tuple[int, int]:
     return p.get("W_BITS", 8), p.get("A_BITS", 8)
 
 
+def pix(p: dict) -> int:
+    """Windows per input beat (1 when the parameter is left at its default)."""
+    return p.get("PIX", 1)
+
+
 def beats_per_window(p: dict) -> int:
-    """SERIAL = 1: one beat per output group of PE lanes; else one beat of C_OUT lanes."""
+    """Output beats per input beat. SERIAL = 1: one beat per output group of PE lanes; else
+    one beat of PIX*C_OUT lanes."""
     return p["C_OUT"] // p["PE"] if p["SERIAL"] else 1
 
 
 def window_results(p: dict, beats: list[int]) -> list[list[int]]:
-    """Output beats -> the C_OUT accumulators of each window."""
-    lanes = p["C_OUT"] // beats_per_window(p)
+    """Output beats -> the C_OUT accumulators of each window (pixel p of a beat is lanes
+    p*C_OUT ..)."""
+    lanes = pix(p) * p["C_OUT"] // beats_per_window(p)
     accs = [v for word in beats for v in unpack(word, lanes, p["ACC_W"], signed=True)]
     return [accs[i : i + p["C_OUT"]] for i in range(0, len(accs), p["C_OUT"])]
 
@@ -82,6 +101,17 @@ def window_word(win: np.ndarray, a_bits: int = 8) -> int:
     return pack(win.ravel(), a_bits)
 
 
+def beat_word(wins: list[np.ndarray], a_bits: int = 8) -> int:
+    """PIX windows in one input beat, window p above window p-1."""
+    return pack(np.concatenate([w.ravel() for w in wins]), a_bits)
+
+
+def random_beats(p: dict, n: int, rng: np.random.Generator) -> list[list[np.ndarray]]:
+    """n input beats of PIX windows each (PIX = 1: the windows of random_windows)."""
+    wins = random_windows(p, n * pix(p), rng)
+    return [wins[i * pix(p) : (i + 1) * pix(p)] for i in range(n)]
+
+
 class HandshakeLog:
     """Cycle numbers of the beats that move on one stream."""
 
@@ -111,24 +141,25 @@ async def windows_match_reference(dut, pauses):
     chk = HandshakeChecker(dut.clk, dut.m_axis_tvalid, dut.m_axis_tready, dut.m_axis_tdata, dut.m_axis_tlast, "m_axis")
     await tb.reset()
     rng = np.random.default_rng(5)
-    n = max(24, min(128, 3000 // folds(p)))
-    wins = random_windows(p, n, rng)
-    # windows grouped into frames of random length: m_axis_tlast must follow s_axis_tlast
+    n = max(24, min(128, 3000 // folds(p)))  # input beats
+    beats = random_beats(p, n, rng)
+    # beats grouped into frames of random length: m_axis_tlast must follow s_axis_tlast
     prng = random.Random(9)
     frames, i = [], 0
     while i < n:
         k = prng.randint(1, 9)
-        frames.append(wins[i : i + k])
+        frames.append(beats[i : i + k])
         i += k
     for f in frames:
-        await tb.send_beats([window_word(x, bits(p)[1]) for x in f])
+        await tb.send_beats([beat_word(x, bits(p)[1]) for x in f])
     bpw = beats_per_window(p)
     for fi, f in enumerate(frames):
         got = await tb.recv_beats()
         assert len(got) == len(f) * bpw, f"frame {fi}: {len(got)} beats, expected {len(f) * bpw} (tlast misplaced)"
-        for wi, (acc, win) in enumerate(zip(window_results(p, got), f, strict=True)):
+        wins = [x for beat in f for x in beat]
+        for wi, (acc, win) in enumerate(zip(window_results(p, got), wins, strict=True)):
             exp = reference(w, b, win, bits(p))
-            assert acc == exp, f"frame {fi} window {wi}: got {acc}, expected {exp}"
+            assert acc == exp, f"frame {fi} window {wi} (pixel {wi % pix(p)}): got {acc}, expected {exp}"
     for _ in range(10):
         await RisingEdge(dut.clk)
     assert tb.sink.empty(), "unexpected extra output beats"
@@ -137,8 +168,9 @@ async def windows_match_reference(dut, pauses):
 
 @cocotb.test()
 async def throughput_and_latency(dut):
-    """No stalls: one window every FOLDS cycles, a window's (last) result beat 4 cycles after
-    its input handshake, which comes with its last fold (header of rtl/conv_unit.sv)."""
+    """No stalls: one input beat (PIX windows) every FOLDS cycles, a beat's (last) result beat
+    4 cycles after its input handshake, which comes with its last fold (header of
+    rtl/conv_unit.sv)."""
     p = params()
     w, b = load_model(p)
     f = folds(p)
@@ -147,10 +179,10 @@ async def throughput_and_latency(dut):
     m_log = HandshakeLog(dut.clk, dut.m_axis_tvalid, dut.m_axis_tready)
     await tb.reset()
     n = 24
-    wins = random_windows(p, n, np.random.default_rng(6))
-    await tb.send_beats([window_word(x, bits(p)[1]) for x in wins])
+    beats = random_beats(p, n, np.random.default_rng(6))
+    await tb.send_beats([beat_word(x, bits(p)[1]) for x in beats])
     got = await tb.recv_beats()
-    assert window_results(p, got) == [reference(w, b, x, bits(p)) for x in wins]
+    assert window_results(p, got) == [reference(w, b, x, bits(p)) for beat in beats for x in beat]
     bpw = beats_per_window(p)
     fb = f // bpw  # cycles per output beat
     assert len(s_log.cycles) == n and len(m_log.cycles) == n * bpw
@@ -177,8 +209,8 @@ async def output_blocked_then_drained(dut):
     tb.sink.clear_pause_generator()  # StreamTB's generator would clear the pause every cycle
     tb.sink.pause = True
     n = 8
-    wins = random_windows(p, n, np.random.default_rng(12))
-    await tb.send_beats([window_word(x, bits(p)[1]) for x in wins])
+    beats = random_beats(p, n, np.random.default_rng(12))
+    await tb.send_beats([beat_word(x, bits(p)[1]) for x in beats])
     for _ in range(4 * f + 40):
         await RisingEdge(dut.clk)
     assert int(dut.m_axis_tvalid.value) == 1
@@ -189,7 +221,7 @@ async def output_blocked_then_drained(dut):
     assert least <= held < n, f"{held} windows accepted with the output blocked"
     tb.sink.pause = False
     got = await tb.recv_beats()
-    assert window_results(p, got) == [reference(w, b, x, bits(p)) for x in wins]
+    assert window_results(p, got) == [reference(w, b, x, bits(p)) for beat in beats for x in beat]
     assert tb.sink.empty()
 
 
@@ -231,9 +263,9 @@ LOWBIT_CONFIGS = [
 ]
 
 
-def make_params(cfg, memdir: Path, seed: int, w_file: Path | None = None) -> dict:
+def make_params(cfg, memdir: Path, seed: int, w_file: Path | None = None, pix: int = 1) -> dict:
     """cfg: (K, C_IN, C_OUT, PE, SIMD, TAPS, SERIAL[, W_BITS, A_BITS]); without the bits the
-    unit is built with its default parameters (int8 x uint8)."""
+    unit is built with its default parameters (int8 x uint8); PIX is passed only when not 1."""
     k, c_in, c_out, pe, simd, taps, serial = cfg[:7]
     wb, ab = cfg[7:] or (8, 8)
     rng = np.random.default_rng(seed)
@@ -261,6 +293,8 @@ def make_params(cfg, memdir: Path, seed: int, w_file: Path | None = None) -> dic
     }
     if cfg[7:]:
         p.update(W_BITS=wb, A_BITS=ab)
+    if pix != 1:
+        p["PIX"] = pix
     return p
 
 
@@ -280,6 +314,46 @@ def test_conv_unit(cfg):
         test_dir=HERE,
         parameters=p,
     )
+
+
+# PIX windows per beat: (cfg as above, PIX)
+PIX_CONFIGS = [
+    ((3, 1, 4, 4, 1, 9, 0), 8),  # tiny's conv1 shape, eight pixels per beat
+    ((3, 4, 8, 8, 4, 9, 0), 2),  # tiny's conv2 shape
+    ((3, 4, 8, 2, 2, 3, 0), 2),  # folded: output, input and tap groups
+    ((3, 2, 4, 2, 2, 9, 0, 2, 2), 4),  # w2a2
+    ((3, 4, 8, 2, 4, 9, 0, 1, 1), 2),  # w1a1 XNOR-popcount
+]
+
+
+def pix_id(case) -> str:
+    cfg, pix = case
+    return f"{cfg_id(cfg)}_pix{pix}"
+
+
+@pytest.mark.parametrize("case", PIX_CONFIGS, ids=pix_id)
+def test_conv_unit_pix(case):
+    cfg, pix = case
+    memdir = BUILD / "tb" / "conv_unit" / "mem" / pix_id(case)
+    p = make_params(cfg, memdir, seed=sum(cfg) * 7919 + pix, pix=pix)
+    run_cocotb(
+        toplevel="conv_unit",
+        sources=rtl_sources("lane_dot", "conv_unit"),
+        test_module="test_conv_unit",
+        test_dir=HERE,
+        parameters=p,
+    )
+
+
+def test_conv_unit_serial_pix_refused():
+    """SERIAL = 1 with PIX > 1 is not supported: elaboration stops with $fatal (checked with
+    Verilator's lint, which elaborates; the cocotb build runs with -Wno-fatal)."""
+    setup_verilator_env()
+    cmd = ["verilator", "--lint-only", "-Wall", f"-I{RTL}", "-y", str(RTL), "--top-module", "conv_unit"]
+    cmd += [str(RTL / "conv_unit.sv"), "-GPIX=2", "-GSERIAL=1"]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert res.returncode != 0
+    assert "conv_unit: SERIAL = 1 with PIX (2) > 1 is not supported" in res.stdout + res.stderr
 
 
 def test_conv_unit_bad_weight_file(capfd):

@@ -113,6 +113,8 @@ _LOWBIT = [(1, 1), (1, 8), (8, 1), (2, 2), (4, 4), (2, 8)]  # (W_BITS, A_BITS), 
 LINT_EXTRA = {
     "conv_unit": [
         ["-GC_IN=4", "-GC_OUT=8", "-GTAPS=3", "-GSERIAL=1"],
+        ["-GPIX=4", "-GC_IN=4", "-GC_OUT=8", "-GTAPS=3"],
+        ["-GPIX=2", "-GW_BITS=1", "-GA_BITS=1", "-GC_IN=4", "-GC_OUT=8", "-GPE=2", "-GSIMD=2", "-GTAPS=3"],
         *[
             [f"-GW_BITS={w}", f"-GA_BITS={a}", "-GC_IN=4", "-GC_OUT=8", "-GPE=2", "-GSIMD=2", "-GTAPS=3"]
             for w, a in _LOWBIT
@@ -126,7 +128,8 @@ LINT_EXTRA = {
     ],
     "lane_dot": [["-GN=9", "-GOUT_W=20", "-GPIPE=1"]]
     + [[f"-GW_BITS={w}", f"-GA_BITS={a}", "-GN=7", "-GOUT_W=32"] for w, a in _LOWBIT],
-    "requant": [["-GC=1", "-GBEATS=32"]],
+    "requant": [["-GC=1", "-GBEATS=32"], ["-GPIX=8"]],
+    "frame_sanitizer": [["-GLANES=8", "-GDATA_W=64"]],
     "threshold": [p for a in (2, 4) for p in ([f"-GA_OUT={a}", "-GC=3"], [f"-GA_OUT={a}", "-GC=1", "-GBEATS=16"])]
     + [["-GIN_W=9", "-GC=8"], ["-GIN_W=6", "-GA_OUT=2", "-GC=2", "-GBEATS=3"]],
     "pool2x2": [["-GDW=1", "-GC=4"], ["-GDW=2", "-GMODE=1"]],
