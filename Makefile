@@ -129,6 +129,8 @@ $(VL_LINT) threshold rtl/threshold.sv -GIN_W=6 -GA_OUT=2 -GC=2 -GBEATS=3
 $(VL_LINT) pool2x2 rtl/pool2x2.sv -GDW=1 -GC=4
 $(VL_LINT) pool2x2 rtl/pool2x2.sv -GDW=2 -GMODE=1
 $(VL_LINT) window_gen rtl/window_gen.sv -GDW=1 -GC=16
+$(VL_LINT) window_gen_pix rtl/window_gen_pix.sv -GPIX=8 -GDW=1 -GC=3
+$(VL_LINT) window_gen_pix rtl/window_gen_pix.sv -GK=5 -GPAD=2 -GPIX=7 -GH=14 -GW=14
 $(VL_LINT) add_unit rtl/add_unit.sv -GPOW2=1 -GMA=2 -GMB=4 -GR=3 -GSIGNED_B=1
 $(VL_LINT) skip_fifo rtl/skip_fifo.sv -GDEPTH=29 -GSTALL_REPORT=100
 $(VL_LINT) stride_sel rtl/stride_sel.sv -GS=1 -GH=7 -GW=5

@@ -114,6 +114,14 @@ TOPS: dict[str, list[Case]] = {
         Case("lenet_conv2", {"H": 14, "W": 14, "C": 6, "DW": 8, "K": 5, "PAD": 0}),
         Case("k1", {"H": 4, "W": 5, "C": 2, "DW": 8, "K": 1, "PAD": 0}),
     ],
+    "window_gen_pix": [
+        Case("default", {}),
+        # tiny's conv1 at 8 pixels per beat: beats straddle rows (28 = 3*8 + 4)
+        Case("tiny_conv1_pix8", {"H": 28, "W": 28, "C": 1, "DW": 8, "K": 3, "PAD": 1, "PIX": 8}),
+        Case("tiny_conv2_pix2", {"H": 14, "W": 14, "C": 4, "DW": 8, "K": 3, "PAD": 1, "PIX": 2}),
+        Case("lenet_conv1_pix8", {"H": 28, "W": 28, "C": 1, "DW": 8, "K": 5, "PAD": 2, "PIX": 8}),
+        Case("k1_pix3", {"H": 4, "W": 6, "C": 2, "DW": 8, "K": 1, "PAD": 0, "PIX": 3}),
+    ],
     "frame_sanitizer": [
         Case("mnist", {"N_BEATS": 784, "DATA_W": 8}),
         Case("small", {"N_BEATS": 5, "DATA_W": 3}),

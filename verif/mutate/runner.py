@@ -97,6 +97,7 @@ PLANS = {
     "skip_fifo": Plan(("tb/skip_fifo",)),
     "add_unit": Plan(("tb/add_unit",)),
     "stride_sel": Plan(("tb/stride_sel",)),
+    "window_gen_pix": Plan(("tb/window_gen_pix",)),  # no generator instantiates it yet
     "gap_unit": Plan(("tb/gap_unit",)),
 }
 
@@ -134,6 +135,7 @@ LINT_EXTRA = {
     + [["-GIN_W=9", "-GC=8"], ["-GIN_W=6", "-GA_OUT=2", "-GC=2", "-GBEATS=3"]],
     "pool2x2": [["-GDW=1", "-GC=4"], ["-GDW=2", "-GMODE=1"]],
     "window_gen": [["-GDW=1", "-GC=16"]],
+    "window_gen_pix": [["-GPIX=8", "-GDW=1", "-GC=3"], ["-GK=5", "-GPAD=2", "-GPIX=7", "-GH=14", "-GW=14"]],
     "add_unit": [["-GPOW2=1", "-GMA=2", "-GMB=4", "-GR=3", "-GSIGNED_B=1"]],
     "skip_fifo": [["-GDEPTH=29", "-GSTALL_REPORT=100"]],
     "stride_sel": [["-GS=1", "-GH=7", "-GW=5"]],
