@@ -85,13 +85,21 @@ class StreamTB:
         seed: int = 1,
         period_ns: int = 10,
         count_cycles: bool = True,
+        s_lanes: int | None = 1,
+        m_lanes: int | None = 1,
     ):
         self.dut = dut
         self.log = logging.getLogger("cocotb.tb")
         cocotb.start_soon(Clock(dut.clk, period_ns, unit="ns").start())
-        # One lane spanning the whole tdata: beats are plain integers (see pack/unpack).
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=1)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
+
+        # One lane spanning the whole tdata by default: beats are plain integers (see
+        # pack/unpack). s_lanes / m_lanes split tdata into that many lanes instead; None for a
+        # port with tkeep (cocotbext-axi then takes one lane per tkeep bit).
+        def lanes(n):
+            return {} if n is None else {"byte_lanes": n}
+
+        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, **lanes(s_lanes))
+        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, **lanes(m_lanes))
         for obj in (self.source, self.sink):
             obj.log.setLevel(logging.WARNING)  # cocotbext-axi logs every frame at INFO
         self.set_pauses(in_pause, out_pause, seed)
