@@ -128,6 +128,10 @@ $(VL_LINT) threshold rtl/threshold.sv -GA_OUT=$(a) -GC=1 -GBEATS=16
 $(VL_LINT) threshold rtl/threshold.sv -GIN_W=6 -GA_OUT=2 -GC=2 -GBEATS=3
 $(VL_LINT) pool2x2 rtl/pool2x2.sv -GDW=1 -GC=4
 $(VL_LINT) pool2x2 rtl/pool2x2.sv -GDW=2 -GMODE=1
+$(VL_LINT) pool2x2_pix rtl/pool2x2_pix.sv -GPIX=8 -GMODE=1 -GC=4
+$(VL_LINT) pool2x2_pix rtl/pool2x2_pix.sv -GH=6 -GW=10 -GC=3 -GDW=1 -GPIX=4
+$(VL_LINT) pix_repack rtl/pix_repack.sv -GN_IN=4 -GN_OUT=7
+$(VL_LINT) pix_repack rtl/pix_repack.sv -GN_IN=1 -GN_OUT=4 -GLANE_W=24
 $(VL_LINT) window_gen rtl/window_gen.sv -GDW=1 -GC=16
 $(VL_LINT) window_gen_pix rtl/window_gen_pix.sv -GPIX=8 -GDW=1 -GC=3
 $(VL_LINT) window_gen_pix rtl/window_gen_pix.sv -GK=5 -GPAD=2 -GPIX=7 -GH=14 -GW=14

@@ -213,6 +213,17 @@ TOPS: dict[str, list[Case]] = {
         Case("dw1_max", {"H": 8, "W": 8, "C": 16, "DW": 1, "MODE": 0}),
         Case("dw2_avg", {"H": 8, "W": 8, "C": 4, "DW": 2, "MODE": 1}),
     ],
+    # several pixels per beat: tiny's pool1 at PIX = 8 (straddling beats), pool2 at PIX = 2
+    "pool2x2_pix": [
+        Case("tiny_pool1_pix8", {"H": 28, "W": 28, "C": 4, "PIX": 8}),
+        Case("tiny_pool2_pix2", {"H": 14, "W": 14, "C": 8, "PIX": 2}),
+        Case("pix4_avg_dw1", {"H": 6, "W": 10, "C": 3, "DW": 1, "MODE": 1, "PIX": 4}),
+    ],
+    "pix_repack": [
+        Case("4to2_w32", {"LANE_W": 32, "N_IN": 4, "N_OUT": 2}),
+        Case("1to1_w64", {"LANE_W": 64, "N_IN": 1, "N_OUT": 1}),
+        Case("4to7_w8", {"LANE_W": 8, "N_IN": 4, "N_OUT": 7}),
+    ],
     "fc_serial": [
         Case("defaults", {}),  # W_FILE / B_FILE "" must elaborate under SYNTHESIS (guarded $readmemh)
         # tiny's fc1 on the iCE40: weights from a file, depth IN_BEATS*(C_OUT/PE)*(C_IN/SIMD)

@@ -85,17 +85,25 @@ class StreamTB:
         seed: int = 1,
         period_ns: int = 10,
         count_cycles: bool = True,
+        s_lanes: int | None = 1,
+        m_lanes: int | None = 1,
     ):
         self.dut = dut
         self.log = logging.getLogger("cocotb.tb")
         cocotb.start_soon(Clock(dut.clk, period_ns, unit="ns").start())
-        # One lane spanning the whole tdata: beats are plain integers (see pack/unpack). A DUT
-        # with s_axis_tkeep gets tkeep's lanes instead (cocotbext-axi refuses byte_lanes then):
-        # frames are lists of lane values, one tkeep bit each (one lane: the same as above).
+
+        # One lane spanning the whole tdata by default: beats are plain integers (see
+        # pack/unpack). s_lanes / m_lanes split tdata into that many lanes instead; None for a
+        # port with tkeep (cocotbext-axi then takes one lane per tkeep bit, and refuses
+        # byte_lanes: a DUT with s_axis_tkeep gets its lanes by default).
+        def lanes(n):
+            return {} if n is None else {"byte_lanes": n}
+
         s_bus = AxiStreamBus.from_prefix(dut, "s_axis")
-        lanes = {} if hasattr(s_bus, "tkeep") else {"byte_lanes": 1}
-        self.source = AxiStreamSource(s_bus, dut.clk, dut.rst, **lanes)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
+        if s_lanes == 1 and hasattr(s_bus, "tkeep"):
+            s_lanes = None
+        self.source = AxiStreamSource(s_bus, dut.clk, dut.rst, **lanes(s_lanes))
+        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, **lanes(m_lanes))
         for obj in (self.source, self.sink):
             obj.log.setLevel(logging.WARNING)  # cocotbext-axi logs every frame at INFO
         self.set_pauses(in_pause, out_pause, seed)

@@ -99,6 +99,9 @@ PLANS = {
     "stride_sel": Plan(("tb/stride_sel",)),
     "window_gen_pix": Plan(("tb/window_gen_pix",)),  # no generator instantiates it yet
     "gap_unit": Plan(("tb/gap_unit",)),
+    # Several pixels per beat: no export instantiates them yet.
+    "pool2x2_pix": Plan(("tb/pool2x2_pix",)),
+    "pix_repack": Plan(("tb/pix_repack",)),
 }
 
 
@@ -134,6 +137,8 @@ LINT_EXTRA = {
     "threshold": [p for a in (2, 4) for p in ([f"-GA_OUT={a}", "-GC=3"], [f"-GA_OUT={a}", "-GC=1", "-GBEATS=16"])]
     + [["-GIN_W=9", "-GC=8"], ["-GIN_W=6", "-GA_OUT=2", "-GC=2", "-GBEATS=3"]],
     "pool2x2": [["-GDW=1", "-GC=4"], ["-GDW=2", "-GMODE=1"]],
+    "pool2x2_pix": [["-GPIX=8", "-GMODE=1", "-GC=4"], ["-GH=6", "-GW=10", "-GC=3", "-GDW=1", "-GPIX=4"]],
+    "pix_repack": [["-GN_IN=4", "-GN_OUT=7"], ["-GN_IN=1", "-GN_OUT=4", "-GLANE_W=24"]],
     "window_gen": [["-GDW=1", "-GC=16"]],
     "window_gen_pix": [["-GPIX=8", "-GDW=1", "-GC=3"], ["-GK=5", "-GPAD=2", "-GPIX=7", "-GH=14", "-GW=14"]],
     "add_unit": [["-GPOW2=1", "-GMA=2", "-GMB=4", "-GR=3", "-GSIGNED_B=1"]],
