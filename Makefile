@@ -27,6 +27,7 @@ OUT     ?=
 WAVES   ?= 0
 SEED    ?= 1
 FOLD    ?=
+PIX     ?= 1
 TARGET_II ?=
 DEVICE  ?=
 SCALE   ?=
@@ -37,7 +38,7 @@ SHARD   ?=
 TARGETS ?=
 ECP5    ?=
 ECP5_NODSP ?=
-export NET IMAGES DATA WEIGHTS WAVES SEED FOLD II_FRAMES SHARD
+export NET PIX IMAGES DATA WEIGHTS WAVES SEED FOLD II_FRAMES SHARD
 
 # FOLD=auto with TARGET_II= / DEVICE=: one spec for the command lines (model/fold_solver.py)
 FOLD_ARG := $(FOLD)$(if $(TARGET_II),:ii=$(TARGET_II))$(if $(DEVICE),:device=$(DEVICE))
@@ -59,6 +60,7 @@ help: ## list targets and variables
 	@echo "  WEIGHTS=<dir>     exported weights to simulate (default weights/<NET>)"
 	@echo "  OUT=<dir>         where make weights writes (default weights/<NET>)"
 	@echo "  FOLD=name|spec    hardware folding: default, small, up5k, or conv2=2x4x3,fc1=1x8+serial (PExSIMD[xTAPS][+serial][+wload][+single])"
+	@echo "  PIX=1|2|4|8       pixels per input beat (make weights / sim; the export is weights/<NET>_pix<n>; best with FOLD=auto)"
 	@echo "  FOLD=auto         the folding solver: fewest multipliers for the II (model/fold_solver.py), with"
 	@echo "  TARGET_II=N       ... an II of at most N cycles, or"
 	@echo "  DEVICE=name       ... the smallest II within a device's multipliers (up5k, ecp5-25k, ecp5-85k, xc7a100t, xc7z020); int8 nets need SCALE=pow2"
@@ -132,6 +134,7 @@ $(VL_LINT) pool2x2_pix rtl/pool2x2_pix.sv -GPIX=8 -GMODE=1 -GC=4
 $(VL_LINT) pool2x2_pix rtl/pool2x2_pix.sv -GH=6 -GW=10 -GC=3 -GDW=1 -GPIX=4
 $(VL_LINT) pix_repack rtl/pix_repack.sv -GN_IN=4 -GN_OUT=7
 $(VL_LINT) pix_repack rtl/pix_repack.sv -GN_IN=1 -GN_OUT=4 -GLANE_W=24
+$(VL_LINT) pix_repack rtl/pix_repack.sv -GIN_FIFO=8 -GLANE_W=32
 $(VL_LINT) window_gen rtl/window_gen.sv -GDW=1 -GC=16
 $(VL_LINT) window_gen_pix rtl/window_gen_pix.sv -GPIX=8 -GDW=1 -GC=3
 $(VL_LINT) window_gen_pix rtl/window_gen_pix.sv -GK=5 -GPAD=2 -GPIX=7 -GH=14 -GW=14
@@ -158,7 +161,7 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL file, and ruff on the
 	$(PY) -m ruff format --check $(PY_DIRS)
 
 weights: $(STAMP) ## regenerate weight files (default: every network on the embedded set)
-	$(PY) -m model weights $(if $(filter command line environment,$(origin NET)),--net $(NET)) $(if $(DATA),--data-dir $(DATA)) $(if $(OUT),--out $(OUT)) $(if $(FOLD),--fold $(FOLD_ARG)) $(if $(CHECKPOINT),--from-checkpoint $(CHECKPOINT)) $(if $(SCALE),--scale $(SCALE)) --seed $(SEED)
+	$(PY) -m model weights $(if $(filter command line environment,$(origin NET)),--net $(NET)) $(if $(DATA),--data-dir $(DATA)) $(if $(OUT),--out $(OUT)) $(if $(FOLD),--fold $(FOLD_ARG)) $(if $(CHECKPOINT),--from-checkpoint $(CHECKPOINT)) $(if $(SCALE),--scale $(SCALE)) $(if $(filter-out 1,$(PIX)),--pix $(PIX)) --seed $(SEED)
 
 # make synth FOLD=... without WEIGHTS= exports that folding from the committed checkpoint first.
 SYNTH_WEIGHTS = $(or $(WEIGHTS),$(if $(FOLD),build/weights/$(NET)_$(subst :,_,$(subst =,,$(FOLD_ARG)))))

@@ -16,7 +16,7 @@ from pathlib import Path
 from model import quant
 from model.flow import DEFAULT_NETS, export_checkpoint, make_weights
 from model.graph import from_net
-from model.nets import NETS, Net, get_net, parse_fold
+from model.nets import NETS, PIX_CHOICES, Net, get_net, parse_fold, with_pix
 from model.plan import check_folds
 from model.quantize import quantize_flow
 
@@ -27,8 +27,13 @@ def _load_data(net: Net, data_dir):
     return dataset_for_net(net, data_dir)
 
 
-def _nets(arg) -> list[Net]:
-    return [get_net(arg)] if arg else [get_net(n) for n in DEFAULT_NETS]
+def _nets(arg, pix: int = 1) -> list[Net]:
+    return [with_pix(get_net(arg), pix)] if arg else [with_pix(get_net(n), pix) for n in DEFAULT_NETS]
+
+
+def default_out(net: Net) -> Path:
+    """weights/<net>, or weights/<net>_pix<n> at several pixels per beat (PIX=)."""
+    return Path("weights") / (net.name if net.pix == 1 else f"{net.name}_pix{net.pix}")
 
 
 def cmd_quantize(args) -> int:
@@ -65,7 +70,7 @@ def cmd_quantize(args) -> int:
 
 
 def cmd_export(args) -> int:
-    net = get_net(args.net)
+    net = with_pix(get_net(args.net), args.pix)
     ckpt = Path(args.checkpoint) if args.checkpoint else Path("weights") / net.name / "checkpoint.pt"
     if not ckpt.is_file():
         raise FileNotFoundError(f"checkpoint {ckpt} does not exist")
@@ -73,14 +78,14 @@ def cmd_export(args) -> int:
     check_folds(from_net(net), folds)
     _print_solution(folds)
     ds = _load_data(net, args.data_dir)
-    out = Path(args.out) if args.out else Path("weights") / net.name
+    out = Path(args.out) if args.out else default_out(net)
     m = export_checkpoint(net, ckpt, out, folds, ds, args.method, args.scale, args.vectors)
     print(f"wrote {m.parent} ({m.name})")
     return 0
 
 
 def cmd_weights(args) -> int:
-    nets = _nets(args.net)
+    nets = _nets(args.net, args.pix)
     for net in nets:  # errors before any training
         check_folds(from_net(net), parse_fold(net, args.fold))
     for net in nets:
@@ -89,7 +94,7 @@ def cmd_weights(args) -> int:
         if args.out:
             out = Path(args.out) if len(nets) == 1 else Path(args.out) / net.name
         else:
-            out = Path("weights") / net.name
+            out = default_out(net)
         ds = _load_data(net, args.data_dir)
         print(f"== {net.name}: {ds.summary()}")
         ckpt = None
@@ -129,6 +134,7 @@ def _report(out: Path, m: Path) -> None:
     )
 
 
+PIX_HELP = "pixels per input beat (default 1; the export goes to weights/<net>_pix<n>)"
 VECTORS_HELP = "held-out images written to vectors/ (default: all; the accuracies always cover all)"
 
 
@@ -166,6 +172,7 @@ def register(subparsers) -> None:
     p.add_argument("--method", choices=quant.METHODS, default=None, help="calibration (default: checkpoint's)")
     p.add_argument("--scale", choices=quant.SCALES, default=None, help="scale mode (default: checkpoint's)")
     p.add_argument("--vectors", type=positive_int, default=None, metavar="N", help=VECTORS_HELP)
+    p.add_argument("--pix", type=int, choices=PIX_CHOICES, default=1, help=PIX_HELP)
     p.set_defaults(func=cmd_export)
 
     p = subparsers.add_parser("weights", help="train, quantize and export weights/<net>/ (make weights)")
@@ -188,4 +195,5 @@ def register(subparsers) -> None:
     p.add_argument("--scale", choices=quant.SCALES, default=None, help="scale mode (default float)")
     p.add_argument("--vectors", type=positive_int, default=None, metavar="N", help=VECTORS_HELP)
     p.add_argument("--quiet", action="store_true", help="no training progress")
+    p.add_argument("--pix", type=int, choices=PIX_CHOICES, default=1, help=PIX_HELP)
     p.set_defaults(func=cmd_weights)

@@ -17,19 +17,20 @@ FIFO). The engine test checks the measured II and latency against this predictio
 `skip_depth` sizes the skip FIFO of a residual Add from the same dependencies: how many beats
 one branch produces while the other still fills its line buffers.
 
-    python -m model.cycles --net tiny [--fold small | auto | auto:ii=2000 | auto:device=up5k]
+    python -m model.cycles --net tiny [--fold small | auto | auto:ii=2000 | auto:device=up5k] [--pix 8]
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from model.graph import INPUT, Graph, QuantLayer, from_net
-from model.nets import Net, get_net, parse_fold
+from model.nets import Net, get_net, parse_fold, with_pix
 from model.plan import FIFO_DEPTH, plan, window_folds
 
 # Cycles from a stage's input handshake to its output valid (module header comments).
@@ -37,6 +38,9 @@ LATENCY = {
     "frame_sanitizer": 1,
     "axis_fifo": 1,
     "window_gen": 1,
+    "window_gen_pix": 1,
+    "pool2x2_pix": 1,
+    "pix_repack": 1,
     "requant": 4,
     "threshold": 1,
     "act_lut": 1,
@@ -73,6 +77,25 @@ def _window_times(t_in: np.ndarray, h: int, w: int, k: int, pad: int) -> np.ndar
     shift_time = np.where(shift < n, t_in[np.minimum(shift, n - 1)], t_in[-1] + (shift - n + 1))
     out = shift_time + LATENCY["window_gen"]
     return np.maximum.accumulate(out + np.arange(len(out))) - np.arange(len(out))  # one per cycle
+
+
+def _window_times_pix(t_in: np.ndarray, tb: int) -> np.ndarray:
+    """Output beat times of window_gen_pix ("same" padding: a beat of windows per input beat):
+    beat B leaves one cycle after input beat B + TB is shifted in; past the frame's end the
+    shifts are bubbles, one per cycle."""
+    nb = len(t_in)
+    shift = np.arange(nb) + tb
+    shift_time = np.where(shift < nb, t_in[np.minimum(shift, nb - 1)], t_in[-1] + (shift - nb + 1))
+    out = shift_time + LATENCY["window_gen_pix"]
+    return np.maximum.accumulate(out + np.arange(nb)) - np.arange(nb)
+
+
+def _const(expr: str, cs: dict, name: str) -> int:
+    """A stage parameter's value: a number, or an expression of its layer's constants."""
+    text = re.sub(rf"\b{name.upper()}_([A-Z_]+)\b", lambda m: str(cs[m.group(1)]), expr)
+    if not re.fullmatch(r"[0-9*/+() -]+", text):
+        raise ValueError(f"{name}: cannot evaluate {expr!r}")
+    return int(eval(text))  # digits and arithmetic only (checked above)
 
 
 PREFETCH_FRAMES = 8  # frames `prefetch` runs: the unit's lag behind the pixels settles within them
@@ -164,9 +187,9 @@ def stage_times(hw_plan, t_pixels: np.ndarray) -> tuple[dict[str, np.ndarray], d
     """Time of every beat of every stage's output stream (by instance; "_out": the last
     stage's) for one frame whose pixels arrive at t_pixels, and busy cycles per stage."""
     t = _serve(t_pixels, 1, LATENCY["frame_sanitizer"])
-    c, h, w = hw_plan.in_shape
-    busy: dict[str, int] = {"input": int(h * w)}
+    busy: dict[str, int] = {"input": hw_plan.in_beats}
     times = {"pix": t}
+    pixel_times = False  # t holds one time per pixel (pool2x2_pix's kept lanes), not per beat
     # The refill term (module docstring) is fitted and checked on chains (lenet5's conv2); a
     # residual graph's balanced blocks are measured within 5 % of the model without it
     # (resnet8: 13,132 against 12,544), so it applies to chains only.
@@ -205,6 +228,24 @@ def stage_times(hw_plan, t_pixels: np.ndarray) -> tuple[dict[str, np.ndarray], d
             elif m == "gap_unit":
                 t = np.array([t[-1] + LATENCY[m]])
                 busy[st.inst] = cs["N"]
+            elif m == "window_gen_pix":
+                tb = -(-cs["PAD"] * (cs["W"] + 1) // cs["PIX"])  # ceil: input beats before the first window beat
+                t = _window_times_pix(t, tb)
+                busy[st.inst] = len(t)
+            elif m == "pool2x2_pix":
+                hh, ww, p = cs["H"], cs["W"], cs["PIX"]
+                py, px = np.divmod(np.arange((hh // 2) * (ww // 2)), ww // 2)
+                busy[st.inst] = len(t)
+                t = t[((2 * py + 1) * ww + 2 * px + 1) // p] + LATENCY[m]  # per pooled pixel
+                pixel_times = True
+            elif m == "pix_repack":
+                n_in, n_out = (_const(st.params[k], cs, hw.name) for k in ("N_IN", "N_OUT"))
+                px = t if pixel_times else np.repeat(t, n_in)
+                beats_in = len(t) if not pixel_times else busy[hw.stages[hw.stages.index(st) - 1].inst]
+                fifo = "IN_FIFO" in st.params and _const(st.params["IN_FIFO"], cs, hw.name) > 0
+                t = _serve(px[n_out - 1 :: n_out], 1, LATENCY[m] + fifo)
+                busy[st.inst] = max(len(t), beats_in)
+                pixel_times = False
             elif m == "window_gen":
                 win = _window_times(t, cs["H"], cs["W"], cs["K"], cs["PAD"])
                 # Refill: a window_gen stalled on a frame's last window takes no pixel of the next
@@ -268,8 +309,7 @@ def skip_occupancy(hw_plan) -> dict[str, int]:
     needed, pixels at full rate): the line buffering of the other branch plus the beats that
     arrive during its latency. Fewer slows the block down (the fork then waits for the long
     branch's pipeline beat by beat); fewer than `skip_depth` deadlocks it."""
-    n = hw_plan.in_shape[1] * hw_plan.in_shape[2]
-    times, _ = stage_times(hw_plan, np.arange(n))
+    times, _ = stage_times(hw_plan, np.arange(hw_plan.in_beats))
     out = {}
     for hw in hw_plan.layers:
         for st in hw.stages:
@@ -287,7 +327,7 @@ def skip_occupancy(hw_plan) -> dict[str, int]:
 
 def predict(net: Net, folds, frames: int = 4) -> Prediction:
     """II and latency with the input streaming one pixel per cycle, the output never stalled."""
-    n = net.in_shape[1] * net.in_shape[2]
+    n = net.in_shape[1] * net.in_shape[2] // net.pix  # input beats
     n_classes = net.n_classes
     _, busy = frame_times(net, folds, np.arange(n))
     busy["result_formatter"] = n_classes + 2
@@ -390,8 +430,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--net", default="tiny")
     ap.add_argument("--fold", default=None)
+    ap.add_argument("--pix", type=int, default=1, help="pixels per input beat (PIX=)")
     args = ap.parse_args(argv)
-    net = get_net(args.net)
+    net = with_pix(get_net(args.net), args.pix)
     folds = parse_fold(net, args.fold)
     if getattr(folds, "solution", None) is not None:  # FOLD=auto: what the solver chose
         print(folds.solution.report())

@@ -34,7 +34,7 @@ import numpy as np
 
 from model.graph import from_net
 from model.nets import Conv, Fold, Net, layer_names, shapes
-from model.plan import stream_formats
+from model.plan import pix_rates, stream_formats
 
 SLACK = 1.05  # no budget: the II may exceed the input bound by this much for better utilisation
 
@@ -64,10 +64,11 @@ class LayerSolution:
     macs: int  # per frame
     busy: int  # cycles per frame
     kk: int  # k*k taps (1 for Dense): the multipliers of a fold without TAPS
+    pix: int = 1  # windows per item (a convolution at PIX=)
 
     @property
     def mults(self) -> int:
-        return _mults(self.fold, self.kk)
+        return _mults(self.fold, self.kk) * self.pix
 
 
 class SolvedFolds(dict):
@@ -157,10 +158,11 @@ class _Layer:
     kk: int  # k*k taps (1 for Dense)
     items: int
     conv: bool
+    pix: int = 1  # windows per item (PIX=): every product is instantiated pix times
 
     @property
     def work(self) -> int:  # MACs per item
-        return self.c_out * self.lanes * self.kk
+        return self.c_out * self.lanes * self.kk * self.pix
 
     def folds(self) -> list[Fold]:
         """Every valid non-serial folding; TAPS = k*k is conv_unit's default, left out as the
@@ -183,11 +185,11 @@ def _rows(net: Net, ly: _Layer, rest: dict[str, Fold]) -> list[tuple[int, int, F
     multipliers, then fastest, then all taps at once (no tap multiplexer), then fewer PEs."""
     from model.cycles import frame_times
 
-    pixels = np.arange(net.in_shape[1] * net.in_shape[2])
+    pixels = np.arange(net.in_shape[1] * net.in_shape[2] // net.pix)  # input beats
     rows = []
     for fold in ly.folds():
         busy = frame_times(net, {**rest, ly.name: fold}, pixels)[1][f"{ly.name}_mac"]
-        rows.append((fold.pe * fold.simd * (fold.taps or ly.kk), int(busy), fold))
+        rows.append((fold.pe * fold.simd * (fold.taps or ly.kk) * ly.pix, int(busy), fold))
     return sorted(rows, key=lambda c: (c[0], c[1], c[2].taps is not None, c[2].pe))
 
 
@@ -195,7 +197,7 @@ def _candidates(net: Net, layers: list[_Layer], rest: dict[str, Fold] | None = N
     """`_rows` of every layer, the others fully parallel, or as in `rest`: a stage's busy cycles
     depend on its own folding, and a convolution's also on when its items arrive (the refill
     of its window generator), so with `rest` the convolutions are recomputed."""
-    key = (net.layers, net.in_shape)
+    key = (net.layers, net.in_shape, net.pix)
     if key not in _CANDIDATES:
         full = {ly.name: Fold(ly.c_out, ly.lanes) for ly in layers}
         _CANDIDATES[key] = {ly.name: _rows(net, ly, full) for ly in layers}
@@ -216,7 +218,7 @@ def _fit(net: Net, layers: list[_Layer], ii: int) -> list[LayerSolution] | None:
             return None
         folds = {ly.name: ly.fold for ly in sol}
         busy = predict(net, folds).stage_cycles
-        sol = [LayerSolution(ly.name, ly.fold, ly.items, ly.macs, busy[f"{ly.name}_mac"], ly.kk) for ly in sol]
+        sol = [LayerSolution(ly.name, ly.fold, ly.items, ly.macs, busy[f"{ly.name}_mac"], ly.kk, ly.pix) for ly in sol]
         if max(ly.busy for ly in sol) <= ii:
             return sol
         cands = _candidates(net, layers, folds)
@@ -226,10 +228,12 @@ def _fit(net: Net, layers: list[_Layer], ii: int) -> list[LayerSolution] | None:
 def _layers(net: Net) -> list[_Layer]:
     graph = from_net(net)
     fmt = stream_formats(graph, {})  # non-serial: every node sends its channels per beat
+    rates = pix_rates(graph)
     out = []
     for name, layer, (ins, outs) in zip(layer_names(net), net.layers, shapes(net), strict=True):
         if isinstance(layer, Conv):
-            out.append(_Layer(name, outs[0], ins[0], layer.k * layer.k, outs[1] * outs[2], True))
+            p = rates[name].unit
+            out.append(_Layer(name, outs[0], ins[0], layer.k * layer.k, outs[1] * outs[2] // p, True, p))
         elif name.startswith("fc"):
             beats, lanes = fmt[name]
             out.append(_Layer(name, outs[0], lanes, 1, beats, False))
@@ -255,7 +259,7 @@ def _at(cands: dict, layers: list[_Layer], ii: int) -> list[LayerSolution] | Non
         best = next(((m, b, f) for m, b, f in cands[ly.name] if b <= ii), None)
         if best is None:
             return None
-        out.append(LayerSolution(ly.name, best[2], ly.items, ly.items * ly.work, best[1], ly.kk))
+        out.append(LayerSolution(ly.name, best[2], ly.items, ly.items * ly.work, best[1], ly.kk, ly.pix))
     return out
 
 
@@ -270,7 +274,7 @@ def solve(net: Net, target_ii: int | None = None, device: str | None = None) -> 
     if target_ii is not None and target_ii < floor:
         raise ValueError(
             f"{net.name}: TARGET_II={target_ii} is below the input bound of {floor} cycles "
-            f"(a {net.in_shape[1]}x{net.in_shape[2]} image at one pixel per clock)"
+            f"(a {net.in_shape[1]}x{net.in_shape[2]} image at {net.pix} pixel(s) per clock)"
         )
     # Every II the folding can change: the per-layer busy figures at or above the floor.
     iis = sorted({floor} | {b for rows in cands.values() for _, b, _ in rows if b >= floor})

@@ -84,6 +84,7 @@ class Graph:
     n_classes: int
     nodes: list[QuantLayer]
     in_bits: int = 8  # 1: the first layer reads binarized pixels (+1 for pixel >= 128), see arith.binarize
+    pix: int = 1  # pixels per beat of the input stream (model/nets.py `with_pix`)
     _by_name: dict[str, QuantLayer] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -142,4 +143,4 @@ def from_net(net: Net) -> Graph:
         if node.a_bits == 32:  # the logits layer: int32 accumulators, as in the 8-bit path
             node.a_bits = 8
         nodes.append(node)
-    return Graph(net.name, net.in_shape, net.n_classes, nodes, net.in_bits)
+    return Graph(net.name, net.in_shape, net.n_classes, nodes, net.in_bits, net.pix)

@@ -154,6 +154,7 @@ def write_manifest(
         "in_shape": list(graph.in_shape),
         "in_stream": plan.streams[INPUT].as_dict(),
         **({"in_bits": graph.in_bits} if graph.in_bits != 8 else {}),
+        **({"pix": graph.pix} if graph.pix != 1 else {}),
         "n_classes": graph.n_classes,
         "folds": {k: v.as_dict() for k, v in sorted(plan.folds.items())},
         "dataset": dataset_description(ds),
@@ -194,7 +195,12 @@ def load_graph(out_dir: str | Path) -> Graph:
             ql.lo, ql.hi = e["lo"], e["hi"]
         nodes.append(ql)
     graph = Graph(
-        manifest["net"], tuple(manifest["in_shape"]), manifest["n_classes"], nodes, manifest.get("in_bits", 8)
+        manifest["net"],
+        tuple(manifest["in_shape"]),
+        manifest["n_classes"],
+        nodes,
+        manifest.get("in_bits", 8),
+        manifest.get("pix", 1),
     )
     for ql, e in zip(graph, manifest["layers"], strict=True):
         if not ql.is_compute:

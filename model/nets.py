@@ -12,7 +12,7 @@ shape when it is described (`graph_check`), and names the layer at fault.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 ACTIVATIONS = ("relu", "sigmoid", "none", "sign")
 # Precisions the hardware has (docs/rtl-library.md "Low-bit arithmetic contract"): weights of
@@ -158,6 +158,9 @@ class Net:
     # What the first layer reads: the 8-bit pixels, or (1) binarized pixels, +1 for a pixel
     # >= 128 and -1 below (a threshold unit on the pixel stream; low-bit networks only).
     in_bits: int = 8
+    # Pixels per beat of the engine's input stream (PIX=; 1, 2, 4 or 8): a hardware choice, like
+    # the folding, that model/plan.py carries through the layers (`with_pix`).
+    pix: int = 1
 
     def __post_init__(self):
         for layer in self.layers:
@@ -552,6 +555,24 @@ RES_BLOCK = Net(
 # Networks only the tests build: known by name to the tools that read an export's manifest,
 # not offered by the command line (NETS).
 TEST_NETS = {RES_BLOCK.name: RES_BLOCK}
+
+
+PIX_CHOICES = (1, 2, 4, 8)
+
+
+def with_pix(net: Net, pix: int) -> Net:
+    """`net` with `pix` pixels per input beat (PIX=); ValueError names what does not fit."""
+    if pix not in PIX_CHOICES:
+        raise ValueError(f"PIX={pix}: pixels per input beat must be one of {', '.join(map(str, PIX_CHOICES))}")
+    _, h, w = net.in_shape
+    if (h * w) % pix:
+        raise ValueError(f"{net.name}: PIX={pix} does not divide the {h}x{w} = {h * w} pixels of an image")
+    return replace(net, pix=pix)
+
+
+def net_of(manifest: dict) -> Net:
+    """The network an export was made for: its name and its pixels per input beat."""
+    return with_pix(get_net(manifest["net"]), manifest.get("pix", 1))
 
 
 def get_net(name: str) -> Net:

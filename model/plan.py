@@ -11,7 +11,7 @@ Output: a `Plan`: per node the package constants and the chain of stages (module
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from model import arith
 from model.arith import gap_multiplier
@@ -40,6 +40,7 @@ class Stage:
     # (output k of a fork); an add_unit reads two (a, b).
     srcs: tuple[str, ...] = ()
     n_out: int = 1  # outputs (axis_fork: one per consumer)
+    keep_out: bool = False  # sends m_axis_tkeep, one bit per pixel lane (pool2x2_pix -> pix_repack)
 
 
 @dataclass
@@ -63,6 +64,12 @@ class Plan:
     streams: dict[str, Stream]  # node (and INPUT) -> its output stream
     layers: list[LayerHW]
     in_bits: int = 8  # 1: binarized pixels (a threshold stage on the pixel stream, 9-bit lanes)
+    pix: int = 1  # pixels per beat of the input stream (IN_PIX)
+
+    @property
+    def in_beats(self) -> int:
+        """Beats of an input frame."""
+        return self.in_shape[1] * self.in_shape[2] // self.pix
 
 
 def _act_bounds(act: str) -> tuple[int, int]:
@@ -80,6 +87,17 @@ def _rate_fifo(name: str, depth: int = FIFO_DEPTH, lane_w: str = "8") -> Stage:
         {"DATA_W": f"{up}_C_IN*{lane_w}", "DEPTH": str(depth)},
         f"{up}_C_IN*{lane_w}",
         "absorbs the bursts of the stage before",
+    )
+
+
+def _unpack_stage(name: str, pixel_w: str, pix: int) -> Stage:
+    """A pix_repack from `pix` pixels per beat to one, in front of a unit that takes one."""
+    return Stage(
+        "pix_repack",
+        f"{name}_unpack",
+        {"LANE_W": pixel_w, "N_IN": str(pix), "N_OUT": "1"},
+        pixel_w,
+        f"{pix} pixels per beat to one (this unit takes one)",
     )
 
 
@@ -111,15 +129,92 @@ def _mac_params(name: str, shape: str, taps: bool = False, lowbit: bool = False)
 @dataclass(frozen=True)
 class Stream:
     """The AXI4-Stream a node sends per frame: `beats` beats of `lanes` lanes of `width`
-    bits each (two's complement when `signed`); docs/architecture.md "Streams"."""
+    bits each (two's complement when `signed`); docs/architecture.md "Streams". `pix`: pixels
+    per beat (PIX=), the lanes of a beat being pixel after pixel in raster order."""
 
     lanes: int
     beats: int
     width: int
     signed: bool
+    pix: int = 1
 
     def as_dict(self) -> dict:
-        return {"lanes": self.lanes, "beats": self.beats, "width": self.width, "signed": self.signed}
+        d = {"lanes": self.lanes, "beats": self.beats, "width": self.width, "signed": self.signed}
+        return d | ({"pix": self.pix} if self.pix != 1 else {})
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Pixels per beat around one node (PIX=, `pix_rates`): of the stream it reads (`src`),
+    where its unit works (`unit`: a pix_repack to 1 goes in front when it differs), and of
+    the stream it sends (`out`)."""
+
+    src: int
+    unit: int
+    out: int
+
+
+def pix_unfit(node: QuantLayer, p: int) -> str | None:
+    """Why `node` cannot take `p` pixels per beat (None: it can). Multi-pixel units exist for
+    "same" stride-1 convolutions (window_gen_pix, conv_unit PIX), pooling (pool2x2_pix) and
+    Dense layers whose input beats are whole (a beat of p pixels is p*C lanes)."""
+    c, h, w = node.in_shape
+    if p == 1:
+        return None
+    if (h * w) % p:
+        return f"{p} does not divide its {h}x{w} pixels"
+    if node.kind == "conv":
+        if 2 * node.pad != node.k - 1 or node.stride != 1:
+            return "only 'same' stride-1 convolutions take several pixels per beat"
+        if p > w:
+            return f"a beat of {p} pixels is wider than its rows of {w}"
+    elif node.kind == "pool":
+        if p % 2 or h % 2 or w % 2 or p > w:
+            return "pooling takes an even number of pixels per beat, at most a row, on even sizes"
+    elif node.kind != "dense":
+        return f"no multi-pixel {node.kind} unit"
+    return None
+
+
+def pix_rates(graph: Graph) -> dict[str, Rate]:
+    """Pixels per beat at every node, from the input's `graph.pix`. A node takes its input's
+    rate when it can (`pix_unfit`), else one pixel per beat. Pooling sends the fewest pixels
+    per beat that still carry a frame within the input's beats (the II bound: tiny at PIX=8
+    pools 784 pixels in 98 beats to 196 pixels in 98 beats of 2), or one where its reader
+    cannot take more. Residual graphs and low-bit networks run at one pixel per beat only."""
+    if graph.pix == 1:
+        return {node.name: Rate(1, 1, 1) for node in graph}
+    bad = [n.name for n in graph if n.kind in ("add", "gap") or n.is_lowbit]
+    if bad or graph.in_bits != 8:
+        raise ValueError(
+            f"{graph.name}: PIX={graph.pix} has no hardware mapping for {', '.join(bad) or 'binarized pixels'} "
+            "(multi-pixel beats: int8 chains of convolution, pooling and Dense layers)"
+        )
+    c, h, w = graph.in_shape
+    bound = h * w // graph.pix  # input beats per frame
+    cons = consumers(graph)
+    out: dict[str, Rate] = {}
+    for node in graph:
+        src = graph.source(node)
+        p = graph.pix if src is None else out[src.name].out
+        unit = p if pix_unfit(node, p) is None else 1
+        if node.kind == "conv":
+            rate = unit
+        elif node.kind == "pool" and unit > 1:
+            _, ho, wo = node.out_shape
+            reader = graph[cons[node.name][0]]
+            fits = [
+                d
+                for d in range(1, wo + 1)
+                if (ho * wo) % d == 0
+                and ho * wo // d <= bound
+                and pix_unfit(replace(reader, in_shape=node.out_shape), d) is None
+            ]
+            rate = fits[0] if fits else 1
+        else:
+            rate = 1
+        out[node.name] = Rate(p, unit, rate)
+    return out
 
 
 def streams(graph: Graph, folds: dict[str, Fold]) -> dict[str, Stream]:
@@ -128,17 +223,20 @@ def streams(graph: Graph, folds: dict[str, Fold]) -> dict[str, Stream]:
     (fc_serial) sends its C_OUT outputs as C_OUT/PE beats of PE lanes. A serial convolution's
     channel groups are gathered back into pixels (axis_gather) inside the layer."""
     c, h, w = graph.in_shape
-    out = {INPUT: Stream(c, h * w, 8, False)}
+    p = graph.pix
+    out = {INPUT: Stream(c * p, h * w // p, 8, False, p)}
+    rates = pix_rates(graph)
     for node in graph:
         c, h, w = node.out_shape
         width, signed = (ACC_W, True) if node.act == "none" and not node.signed_out else (8, node.signed_out)
         if node.is_lowbit and width != ACC_W:  # 1-, 2-, 4-bit lanes (a pool keeps its input's)
             width = node.a_bits
         f = folds.get(node.name)
+        p = rates[node.name].out
         if node.kind == "dense" and f is not None and f.serial:
             out[node.name] = Stream(f.pe, c // f.pe, width, signed)
         else:
-            out[node.name] = Stream(c, h * w, width, signed)
+            out[node.name] = Stream(c * p, h * w // p, width, signed, p)
     return out
 
 
@@ -148,12 +246,17 @@ def stream_formats(graph: Graph, folds: dict[str, Fold]) -> dict[str, tuple[int,
     when it reads a serial Dense node, that node's C_OUT/PE beats of PE lanes. The weight files
     of a Dense node are laid out for these beats (IN_BEATS, C_IN; model/emit_mem.py)."""
     out = streams(graph, folds)
+    rates = pix_rates(graph)
     fmt = {}
     for node in graph:
         if node.is_compute:
             src = graph.source(node)
             s = out[INPUT if src is None else src.name]
-            fmt[node.name] = (s.beats, s.lanes)
+            u = rates[node.name].unit  # pixels per beat at the unit (1 behind a pix_repack)
+            if s.pix != u:
+                s = Stream(s.lanes // s.pix, s.beats * s.pix, s.width, s.signed)
+            # a convolution's SIMD folds the channels of one pixel, a Dense layer's the whole beat
+            fmt[node.name] = (s.beats, s.lanes // u if node.kind == "conv" else s.lanes)
     return fmt
 
 
@@ -194,11 +297,14 @@ def check_folds(graph: Graph, folds: dict[str, Fold]) -> None:
         if node.name not in folds:
             raise ValueError(f"{graph.name}: no folding given for {node.name}")
     fmt = stream_formats(graph, folds)
+    rates = pix_rates(graph)
     n_wload = 0
     for node in compute:
         f = folds[node.name]
         where = f"{graph.name}.{node.name}"
         check_fold(where, node, f, fmt[node.name][1])
+        if f.serial and rates[node.name].unit > 1:
+            raise ValueError(f"{where}: a serial folding takes one pixel per beat, not PIX={rates[node.name].unit}")
         if f.wload and node.kind != "dense":
             raise ValueError(f"{where}: wload applies to Dense layers only")
         if f.wload and not f.serial:
@@ -305,6 +411,7 @@ def plan(graph: Graph, folds: dict[str, Fold], pow2: bool = False) -> Plan:
         streams(graph, folds),
         layers,
         graph.in_bits,
+        graph.pix,
     )
     _size_skip_fifos(hw_plan)
     _prefetch(hw_plan)
@@ -329,7 +436,7 @@ def _prefetch(hw_plan: Plan) -> None:
 
     if any(st.module == "add_unit" for hw in hw_plan.layers for st in hw.stages):
         return
-    pixels = list(range(hw_plan.in_shape[1] * hw_plan.in_shape[2]))
+    pixels = list(range(hw_plan.in_beats))
     for idx, hw in enumerate(hw_plan.layers):
         cs = hw.consts
         if hw.kind != "conv" or "STRIDE" in cs or "OUT_BEATS" in cs:
@@ -409,6 +516,37 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
     up = name.upper()
     c_in, h, w = node.in_shape
     src = graph.source(node)
+    rate = pix_rates(graph)[name]
+    if rate.src > rate.unit:  # the unit takes one pixel per beat: split the beats first
+        hw.stages.append(_unpack_stage(name, f"{c_in}*8", rate.src))
+    if node.kind == "pool" and rate.unit > 1:
+        hw.consts = {"H": h, "W": w, "C": c_in, "MODE": 0 if node.pool == "max" else 1}
+        hw.consts.update({"PIX": rate.unit, "OUT_PIX": rate.out})
+        # An odd row's pooled pixels come PIX/2 a beat, the even row's none: more than the
+        # repack sends per cycle is buffered for a row (0: the bursts are no faster than that)
+        _, _, wo = node.out_shape
+        burst = -(-wo // (rate.unit // 2)) + 1  # beats of one pooled row, and one straddling
+        hw.consts["PACK_FIFO"] = 1 << (burst - 1).bit_length() if rate.unit // 2 > rate.out else 0
+        hw.stages.append(
+            Stage(
+                "pool2x2_pix",
+                f"{name}_px",
+                {k: f"{up}_{k}" for k in ("H", "W", "C", "MODE", "PIX")},
+                f"({up}_PIX/2)*{up}_C*8",
+                f"{node.pool} pool 2x2, {rate.unit} pixels per beat in, up to {rate.unit // 2} out",
+                keep_out=True,
+            )
+        )
+        hw.stages.append(
+            Stage(
+                "pix_repack",
+                name,
+                {"LANE_W": f"{up}_C*8", "N_IN": f"{up}_PIX/2", "N_OUT": f"{up}_OUT_PIX", "IN_FIFO": f"{up}_PACK_FIFO"},
+                f"{up}_OUT_PIX*{up}_C*8",
+                f"the pooled pixels in beats of {rate.out}",
+            )
+        )
+        return
     if node.kind == "pool":
         hw.consts = {"H": h, "W": w, "C": c_in, "MODE": 0 if node.pool == "max" else 1}
         keys = ("H", "W", "C", "MODE")
@@ -441,6 +579,7 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
     if node.kind == "conv" and node.stride > 1 and folds_per_item(node, fmt[name][1], f) > 1:
         rate_fifo, depth = True, 1 << (w - 1).bit_length()
     lowbit = node.is_lowbit
+    pix_w = f"{up}_PIX*" if rate.unit > 1 and node.kind == "conv" else ""  # PIX pixels per output beat
     # lane width of the input stream and of the activation's output
     a_w = f"{up}_A_BITS" if lowbit else "8"
     thresholded = lowbit and not last
@@ -461,22 +600,36 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
             hw.consts["WIN_W"] = w + 2 * node.pad - node.k + 1
         if f.taps is not None:  # else conv_unit computes all K*K taps per cycle
             hw.consts["TAPS"] = f.taps
+        if rate.unit > 1:  # PIX windows per beat, every weight shared by them
+            hw.consts["PIX"] = rate.unit
         if f.serial:  # one output beat per group of PE channels
             hw.consts["OUT_BEATS"] = c_out // f.pe
         if lowbit:
             _lowbit_consts(hw, node, last)
         if rate_fifo:
-            hw.stages.append(_rate_fifo(name, depth, a_w))
-        hw.stages.append(
-            Stage(
-                "window_gen",
-                f"{name}_win",
-                {"H": f"{up}_H", "W": f"{up}_W", "C": f"{up}_C_IN", "DW": a_w, "K": f"{up}_K", "PAD": f"{up}_PAD"},
-                f"{up}_K*{up}_K*{up}_C_IN*{a_w}",
-                f"{node.k}x{node.k} windows, padding {node.pad}"
-                + (" (lane code 0: -1 on this bipolar stream)" if node.pad and node.a_in == 1 else ""),
+            hw.stages.append(_rate_fifo(name, depth, a_w if rate.unit == 1 else f"{up}_PIX*8"))
+        if rate.unit > 1:
+            hw.stages.append(
+                Stage(
+                    "window_gen_pix",
+                    f"{name}_win",
+                    {k: f"{up}_{k}" for k in ("H", "W")}
+                    | {"C": f"{up}_C_IN", "DW": "8", "K": f"{up}_K", "PAD": f"{up}_PAD", "PIX": f"{up}_PIX"},
+                    f"{up}_PIX*{up}_K*{up}_K*{up}_C_IN*8",
+                    f"{node.k}x{node.k} windows, padding {node.pad}, {rate.unit} per beat",
+                )
             )
-        )
+        else:
+            hw.stages.append(
+                Stage(
+                    "window_gen",
+                    f"{name}_win",
+                    {"H": f"{up}_H", "W": f"{up}_W", "C": f"{up}_C_IN", "DW": a_w, "K": f"{up}_K", "PAD": f"{up}_PAD"},
+                    f"{up}_K*{up}_K*{up}_C_IN*{a_w}",
+                    f"{node.k}x{node.k} windows, padding {node.pad}"
+                    + (" (lane code 0: -1 on this bipolar stream)" if node.pad and node.a_in == 1 else ""),
+                )
+            )
         if node.stride > 1:
             hw.stages.append(
                 Stage(
@@ -496,9 +649,14 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
             Stage(
                 "conv_unit",
                 f"{name}_mac",
-                {**_mac_params(name, "K", f.taps is not None, lowbit), **({"SERIAL": "1"} if f.serial else {})},
-                f"{up}_PE*ACC_W" if f.serial else f"{up}_C_OUT*ACC_W",
-                f"PE={f.pe} x SIMD={f.simd} x {f.taps or node.k * node.k} taps"
+                {
+                    **_mac_params(name, "K", f.taps is not None, lowbit),
+                    **({"SERIAL": "1"} if f.serial else {}),
+                    **({"PIX": f"{up}_PIX"} if rate.unit > 1 else {}),
+                },
+                f"{up}_PE*ACC_W" if f.serial else f"{pix_w}{up}_C_OUT*ACC_W",
+                (f"{rate.unit} windows x " if rate.unit > 1 else "")
+                + f"PE={f.pe} x SIMD={f.simd} x {f.taps or node.k * node.k} taps"
                 + (f", {c_out // f.pe} beats of {f.pe} channels per pixel" if f.serial else "")
                 + _bits_note(node),
             )
@@ -594,6 +752,7 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
                 {
                     "C": lanes_out,
                     **({"BEATS": f"{up}_OUT_BEATS"} if serial else {}),
+                    **({"PIX": f"{up}_PIX"} if pix_w else {}),
                     "ACC_W": "ACC_W",
                     "M_W": "M_W",
                     "LO": f"{up}_LO",
@@ -602,7 +761,7 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
                     "M_FILE": f'{{WEIGHTS_DIR, "/{name}_m.mem"}}',
                     "R_FILE": f'{{WEIGHTS_DIR, "/{name}_r.mem"}}',
                 },
-                f"{lanes_out}*8",
+                f"{pix_w}{lanes_out}*8",
                 "per-channel multiply, round, shift, clamp" + (" (fused ReLU)" if act == "relu" else ""),
             )
         )
@@ -611,8 +770,8 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
                 Stage(
                     "act_lut",
                     f"{name}_act",
-                    {"C": lanes_out, "LUT_FILE": f'{{WEIGHTS_DIR, "/{name}_lut.mem"}}'},
-                    f"{lanes_out}*8",
+                    {"C": f"{pix_w}{lanes_out}", "LUT_FILE": f'{{WEIGHTS_DIR, "/{name}_lut.mem"}}'},
+                    f"{pix_w}{lanes_out}*8",
                     "sigmoid lookup table",
                 )
             )

@@ -1,7 +1,9 @@
 // cnn_engine: the streaming CNN engine, AXI4-Stream in and out.
 //
-//   s_axis (8-bit pixels, raster order, TLAST on pixel IN_PIXELS)
-//     -> frame_sanitizer  exactly IN_PIXELS pixels per frame, one error flag per frame
+//   s_axis (IN_PIX 8-bit pixels per beat, raster order, pixel p of a beat in byte p; TKEEP
+//           one bit per byte; TLAST on the frame's last beat, IN_PIXELS/IN_PIX)
+//     -> frame_sanitizer  exactly IN_PIXELS/IN_PIX full beats per frame, one error flag per
+//                         frame (short, long, or a null byte: TKEEP low, computed as zero)
 //     -> cnn_layers       the network (generated netlist, weights/<net>/cnn_layers.sv)
 //     -> result_formatter N_CLASSES int32 logits, then the class, TLAST on the last beat
 //   m_axis (32-bit beats; TUSER[0] = the input frame was malformed)
@@ -31,7 +33,8 @@ module cnn_engine #(
 ) (
   input  logic        clk,
   input  logic        rst,
-  input  logic [7:0]  s_axis_tdata,
+  input  logic [cnn_cfg_pkg::IN_PIX*8-1:0] s_axis_tdata,
+  input  logic [cnn_cfg_pkg::IN_PIX-1:0]   s_axis_tkeep,
   input  logic        s_axis_tlast,
   input  logic        s_axis_tvalid,
   output logic        s_axis_tready,
@@ -54,7 +57,7 @@ module cnn_engine #(
   localparam int LOGITS_W = cnn_cfg_pkg::OUT_LANES * cnn_cfg_pkg::ACC_W;  // one beat of the logits stream
 
   // Pixels, sanitized.
-  logic [7:0] pix_tdata;
+  logic [cnn_cfg_pkg::IN_PIX*8-1:0] pix_tdata;
   logic       pix_tlast, pix_tvalid, pix_tready;
   // One malformed-frame flag per frame, before and after the FIFO that carries it past the
   // frames in flight in the layers.
@@ -79,11 +82,12 @@ module cnn_engine #(
   end
 
   frame_sanitizer #(
-    .N_BEATS(cnn_cfg_pkg::IN_PIXELS),
-    .DATA_W (8)
+    .N_BEATS(cnn_cfg_pkg::IN_PIXELS / cnn_cfg_pkg::IN_PIX),
+    .DATA_W (cnn_cfg_pkg::IN_PIX * 8),
+    .LANES  (cnn_cfg_pkg::IN_PIX)
   ) u_sanitizer (
     .clk, .rst,
-    .s_axis_tdata, .s_axis_tkeep('1), .s_axis_tlast, .s_axis_tvalid, .s_axis_tready,
+    .s_axis_tdata, .s_axis_tkeep, .s_axis_tlast, .s_axis_tvalid, .s_axis_tready,
     .m_axis_tdata(pix_tdata), .m_axis_tlast(pix_tlast),
     .m_axis_tvalid(pix_tvalid), .m_axis_tready(pix_tready),
     .m_flag_tdata(flag_tdata), .m_flag_tvalid(flag_tvalid), .m_flag_tready(flag_tready)

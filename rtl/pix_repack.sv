@@ -37,10 +37,16 @@
 //   LANE_W  bits per pixel lane, >= 1
 //   N_IN    pixel lanes per input beat, >= 1
 //   N_OUT   pixel lanes per output beat, >= 1
+//   IN_FIFO input beats buffered in front (an axis_fifo of {tkeep, tdata}; 0: none, 2 or more:
+//           a power of two). Bursts of more than N_OUT kept lanes per beat (pool2x2_pix on an
+//           odd row: PIX/2 pooled pixels a beat, none on the even rows) otherwise stall the
+//           stage before at N_OUT/kept beats per cycle: tiny at PIX=8 measured II 112 without
+//           it, for 98 beats of input. Adds 1 cycle of latency (the FIFO's).
 module pix_repack #(
-  parameter int LANE_W = 8,
-  parameter int N_IN   = 4,
-  parameter int N_OUT  = 2
+  parameter int LANE_W  = 8,
+  parameter int N_IN    = 4,
+  parameter int N_OUT   = 2,
+  parameter int IN_FIFO = 0
 ) (
   input  logic                    clk,
   input  logic                    rst,
@@ -77,15 +83,35 @@ module pix_repack #(
   assign m_axis_tlast  = end_q[0];
   assign m_axis_tvalid = valid_q;
 
+  // The input, straight or through the burst FIFO.
+  logic [N_IN*LANE_W-1:0] in_tdata;
+  logic [N_IN-1:0]        in_tkeep;
+  logic                   in_tlast, in_tvalid, in_tready;
+  if (IN_FIFO > 0) begin : g_in_fifo
+    axis_fifo #(
+      .DATA_W(N_IN + N_IN * LANE_W),
+      .DEPTH (IN_FIFO)
+    ) u_in_fifo (
+      .clk, .rst,
+      .s_axis_tdata({s_axis_tkeep, s_axis_tdata}), .s_axis_tlast,
+      .s_axis_tvalid, .s_axis_tready,
+      .m_axis_tdata({in_tkeep, in_tdata}), .m_axis_tlast(in_tlast),
+      .m_axis_tvalid(in_tvalid), .m_axis_tready(in_tready)
+    );
+  end else begin : g_no_fifo
+    assign {in_tkeep, in_tdata, in_tlast, in_tvalid} = {s_axis_tkeep, s_axis_tdata, s_axis_tlast, s_axis_tvalid};
+    assign s_axis_tready = in_tready;
+  end
+
   wire pop = valid_q && m_axis_tready;
   // After this cycle's pop at most N_OUT lanes remain: room for N_IN more plus the padding.
-  assign s_axis_tready = room_q || (pop && room_pop_q);
-  wire in_fire = s_axis_tvalid && s_axis_tready;
+  assign in_tready = room_q || (pop && room_pop_q);
+  wire in_fire = in_tvalid && in_tready;
 
   logic [KW-1:0] keep_n;
   always_comb begin
     keep_n = '0;
-    for (int i = 0; i < N_IN; i++) keep_n = keep_n + KW'(s_axis_tkeep[i]);
+    for (int i = 0; i < N_IN; i++) keep_n = keep_n + KW'(in_tkeep[i]);
   end
 
   always_comb begin
@@ -106,9 +132,9 @@ module pix_repack #(
         if (j >= base) buf_d[j*LANE_W +: LANE_W] = '0;
       end
       for (int i = 0; i < N_IN; i++) begin
-        if (i < int'(keep_n)) buf_d[(base + i)*LANE_W +: LANE_W] = s_axis_tdata[i*LANE_W +: LANE_W];
+        if (i < int'(keep_n)) buf_d[(base + i)*LANE_W +: LANE_W] = in_tdata[i*LANE_W +: LANE_W];
       end
-      if (s_axis_tlast) begin
+      if (in_tlast) begin
         // Round up to whole groups; sum == 0 (a frame with no pixel) changes nothing.
         for (int g = 0; g < G; g++) begin
           if (sum > g * N_OUT && sum <= (g + 1) * N_OUT) begin

@@ -293,7 +293,7 @@ def ii_cycles(net_name: str, folds: dict, wdir: Path | None) -> tuple[int | None
     import math  # noqa: PLC0415
 
     from model import cycles  # noqa: PLC0415
-    from model.nets import Fold, get_net  # noqa: PLC0415
+    from model.nets import Fold, get_net, net_of  # noqa: PLC0415
 
     if wdir is not None:
         for res in sorted((ROOT / "build" / "sim").glob("*/results.json")):
@@ -305,7 +305,10 @@ def ii_cycles(net_name: str, folds: dict, wdir: Path | None) -> tuple[int | None
             same = data.get("weights") and Path(data["weights"]).resolve() == Path(wdir).resolve()
             if same and isinstance(ii, int | float) and math.isfinite(ii) and ii > 0:
                 return int(ii), f"measured, {rel(res)}"
-    pred = cycles.predict(get_net(net_name), {k: Fold.parse(fold_text(v)) for k, v in folds.items()})
+    net = get_net(net_name)
+    if wdir is not None and (Path(wdir) / "manifest.json").exists():  # an export at PIX= pixels per beat
+        net = net_of(json.loads((Path(wdir) / "manifest.json").read_text()))
+    pred = cycles.predict(net, {k: Fold.parse(fold_text(v)) for k, v in folds.items()})
     return int(pred.ii_cycles), "model.cycles.predict"
 
 

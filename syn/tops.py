@@ -223,6 +223,7 @@ TOPS: dict[str, list[Case]] = {
         Case("4to2_w32", {"LANE_W": 32, "N_IN": 4, "N_OUT": 2}),
         Case("1to1_w64", {"LANE_W": 64, "N_IN": 1, "N_OUT": 1}),
         Case("4to7_w8", {"LANE_W": 8, "N_IN": 4, "N_OUT": 7}),
+        Case("tiny_pool1_fifo8", {"LANE_W": 32, "N_IN": 4, "N_OUT": 2, "IN_FIFO": 8}),
     ],
     "fc_serial": [
         Case("defaults", {}),  # W_FILE / B_FILE "" must elaborate under SYNTHESIS (guarded $readmemh)

@@ -4,6 +4,7 @@ the cycle model."""
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -212,3 +213,28 @@ def test_network_that_cannot_fit_a_device():
     wide = Net("wide", (Dense(8192), Dense(10, act="none")))  # 6.4 MB of weights
     with pytest.raises(ValueError, match="Kbit of weights"):
         solve(wide, device="xc7a100t")
+
+
+def test_pix_solver_and_bad_input():
+    """PIX=8 (8 pixels per input beat): the solver folds tiny for the input bound of 784/8 = 98
+    cycles at >= 90 % MAC utilisation, counting each convolution's products once per window of a
+    beat; a TARGET_II below that bound, PIX=3, a PIX that does not divide the image and a graph
+    with no multi-pixel mapping (resnet8's Add) are refused, each naming why."""
+    from model.nets import with_pix
+    from model.plan import pix_rates
+
+    tiny8 = with_pix(TINY, 8)
+    sol = solve(tiny8)
+    assert sol.ii == 98 and sol.utilisation >= 0.9, sol.report()
+    rates = pix_rates(from_net(tiny8))
+    assert [rates[n].unit for n in ("conv1", "pool1", "conv2", "pool2", "fc1")] == [8, 8, 2, 2, 1]
+    conv1 = next(ly for ly in sol.layers if ly.name == "conv1")
+    assert conv1.mults == 8 * conv1.fold.pe * conv1.fold.simd * 9
+    with pytest.raises(ValueError, match="below the input bound of 98"):
+        solve(tiny8, target_ii=90)
+    with pytest.raises(ValueError, match="PIX=3"):
+        with_pix(TINY, 3)
+    with pytest.raises(ValueError, match="PIX=8 has no hardware mapping for .*add"):
+        pix_rates(from_net(with_pix(get_net("resnet8"), 8)))
+    with pytest.raises(ValueError, match="does not divide"):
+        with_pix(replace(TINY, in_shape=(1, 28, 27)), 8)

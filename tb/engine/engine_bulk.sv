@@ -38,6 +38,8 @@ module engine_bulk #(
   output logic [31:0] errors_seen /*verilator public_flat_rw*/   // the engine's error_frames counter
 );
   localparam int PIXELS = cnn_cfg_pkg::IN_PIXELS;
+  localparam int PIX = cnn_cfg_pkg::IN_PIX;   // pixels per input beat
+  localparam int FRAME_BEATS = PIXELS / PIX;
   localparam int BEATS_PER_FRAME = cnn_cfg_pkg::N_CLASSES + 1;
   localparam int MAX_BEATS = MAX_FRAMES * BEATS_PER_FRAME + 64;  // room to capture a few extra
   localparam int WLOAD_WORDS = cnn_cfg_pkg::WLOAD_WORDS > 0 ? cnn_cfg_pkg::WLOAD_WORDS : 1;
@@ -66,7 +68,7 @@ module engine_bulk #(
 
   // ---- the engine ---------------------------------------------------------------------------
   logic        rst;
-  logic [7:0]  s_tdata;
+  logic [PIX*8-1:0] s_tdata;
   logic        s_tlast, s_tvalid, s_tready, s_first;
   logic [31:0] m_tdata;
   logic        m_tlast, m_tvalid, m_tready;
@@ -82,7 +84,7 @@ module engine_bulk #(
 
   cnn_engine #(.WEIGHTS_DIR(WEIGHTS_DIR)) u_engine (
     .clk, .rst,
-    .s_axis_tdata(s_tdata), .s_axis_tlast(s_tlast), .s_axis_tvalid(s_tvalid), .s_axis_tready(s_tready),
+    .s_axis_tdata(s_tdata), .s_axis_tkeep({PIX{1'b1}}), .s_axis_tlast(s_tlast), .s_axis_tvalid(s_tvalid), .s_axis_tready(s_tready),
     .m_axis_tdata(m_tdata), .m_axis_tlast(m_tlast), .m_axis_tuser(m_tuser),
     .m_axis_tvalid(m_tvalid), .m_axis_tready(m_tready),
     .frames_in, .frames_out, .error_frames, .error_sticky,
@@ -97,7 +99,7 @@ module engine_bulk #(
   phase_t      phase;
   logic [31:0] total_beats;    // input beats of the batch
   logic [31:0] next_beat;      // next input beat to present
-  logic [31:0] pixel;          // position of next_beat in its frame
+  logic [31:0] pixel;          // position of next_beat in its frame (in beats)
   logic [31:0] frames_started;
   logic [31:0] idle_cycles, phase_cycles, w_idx;
   logic [31:0] rnd_in, rnd_out;  // xorshift32 stall generators, one per side
@@ -143,7 +145,7 @@ module engine_bulk #(
         rst  <= 1'b1;
         if (start) begin
           load_batch();
-          total_beats <= n_frames * PIXELS;
+          total_beats <= n_frames * FRAME_BEATS;
           next_beat <= 0;
           pixel <= 0;
           frames_started <= 0;
@@ -221,11 +223,11 @@ module engine_bulk #(
     end else if (!s_tvalid || s_tready) begin
       if (next_beat < total_beats && rnd_in[7:0] >= in_gap) begin
         s_tvalid  <= 1'b1;
-        s_tdata   <= img_mem[next_beat];
+        for (int p = 0; p < PIX; p++) s_tdata[p*8 +: 8] <= img_mem[next_beat*PIX + p];
         s_first   <= pixel == 0;
-        s_tlast   <= pixel == PIXELS - 1;
+        s_tlast   <= pixel == FRAME_BEATS - 1;
         next_beat <= next_beat + 1;
-        pixel     <= (pixel == PIXELS - 1) ? 0 : pixel + 1;
+        pixel     <= (pixel == FRAME_BEATS - 1) ? 0 : pixel + 1;
       end else begin
         s_tvalid <= 1'b0;
       end

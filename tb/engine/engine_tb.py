@@ -48,6 +48,8 @@ class EngineTB(StreamTB):
         self.fold = func_cov.fold_label(weights_dir) if weights_dir else "default"
         shape = json.loads((Path(weights_dir) / "manifest.json").read_text())["in_shape"] if weights_dir else [0]
         self.pixels = int(np.prod(shape))  # a well-formed input frame's length
+        self.in_pix = len(dut.s_axis_tkeep)  # pixels per input beat (PIX=)
+        self.beats = self.pixels // self.in_pix  # beats of a well-formed frame
         self.frame_starts: list[int] = []  # cycle of each input frame's first accepted beat
         self.result_ends: list[int] = []  # cycle of each result frame's last beat
         self._in_frame = False

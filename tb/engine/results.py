@@ -15,21 +15,22 @@ from pathlib import Path
 
 from model.cycles import predict
 from model.graph import from_net
-from model.nets import Conv, Fold, get_net, layer_bits, layer_names, shapes
-from model.plan import plan
+from model.nets import Conv, Fold, layer_bits, layer_names, net_of, shapes
+from model.plan import pix_rates, plan
 from tb.common.sim import BUILD, REPO
 
 
 def macs_and_multipliers(net, folds: dict[str, Fold]) -> tuple[int, int]:
     """MACs per image, and multipliers instantiated (PE*SIMD*TAPS per compute layer)."""
     macs = mults = 0
+    rates = pix_rates(from_net(net))  # a convolution at PIX=n has n windows' products
     for name, layer, (ins, outs) in zip(layer_names(net), net.layers, shapes(net), strict=True):
         if name not in folds:
             continue
         f = folds[name]
         if isinstance(layer, Conv):
             macs += outs[1] * outs[2] * outs[0] * ins[0] * layer.k * layer.k
-            mults += f.pe * f.simd * (f.taps or layer.k * layer.k)
+            mults += f.pe * f.simd * (f.taps or layer.k * layer.k) * rates[name].unit
         else:
             macs += ins[0] * ins[1] * ins[2] * outs[0]
             mults += f.pe * f.simd
@@ -70,7 +71,7 @@ def row(weights: Path, results: Path) -> dict | None:
         return None
     m = json.loads((weights / "manifest.json").read_text())
     r = json.loads(results.read_text())
-    net = get_net(m["net"])
+    net = net_of(m)
     folds = {k: Fold.from_dict(v) for k, v in m["folds"].items()}
     macs, mults = macs_and_multipliers(net, folds)
     pred = predict(net, folds)

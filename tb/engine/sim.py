@@ -1,6 +1,6 @@
 """make sim: stream held-out images through cnn_engine in Verilator and compare with PyTorch.
 
-    python -m tb.engine.sim            (NET, IMAGES, DATA, WEIGHTS, WAVES, SEED from the environment)
+    python -m tb.engine.sim            (NET, PIX, IMAGES, DATA, WEIGHTS, WAVES, SEED from the environment)
 
 Builds the engine for weights/<NET> (or WEIGHTS=<dir>), streams IMAGES images (a number, or
 `all` for the whole test split) back to back with random stalls on both AXI-Stream sides
@@ -122,7 +122,7 @@ def run_bulk(
     that stopped (with the last frame seen and the cycle), or wrong logits (with the first layer
     that departs from the reference, found by the cocotbext-axi testbench's layer probes)."""
     from model.cycles import predict
-    from model.nets import Fold, get_net
+    from model.nets import Fold, net_of
     from tb.engine.engine_tb import wload_mem_file
 
     weights_dir, results = weights_dir.resolve(), results.resolve()
@@ -130,7 +130,7 @@ def run_bulk(
     if images is not None and n < images:
         raise ValueError(f"IMAGES={images}, but the test split holds {n} images (IMAGES=all streams every one)")
     manifest = json.loads((weights_dir / "manifest.json").read_text())
-    net, folds = get_net(manifest["net"]), {k: Fold.from_dict(v) for k, v in manifest["folds"].items()}
+    net, folds = net_of(manifest), {k: Fold.from_dict(v) for k, v in manifest["folds"].items()}
     pred = predict(net, folds)
     # No handshake on either side for this long means the engine is stuck (a folded engine
     # may legitimately hold its input for most of an II while its last layers work).
@@ -272,7 +272,12 @@ def print_summary(s: dict) -> None:
 
 def main() -> int:
     net = os.environ.get("NET", "tiny")
-    weights = Path(os.environ.get("WEIGHTS") or REPO / "weights" / net)
+    pix = os.environ.get("PIX", "1").strip() or "1"
+    if pix not in ("1", "2", "4", "8"):
+        print(f"error: PIX={pix}: pixels per input beat must be 1, 2, 4 or 8", file=sys.stderr)
+        return 2
+    # PIX=n: the export `make weights NET=<net> PIX=n` writes (weights/<net>_pix<n>)
+    weights = Path(os.environ.get("WEIGHTS") or REPO / "weights" / (net if pix == "1" else f"{net}_pix{pix}"))
     data = os.environ.get("DATA") or None
     if data and not os.environ.get("WEIGHTS"):
         print("error: DATA= needs WEIGHTS=<dir> made for it: make weights NET=... DATA=... OUT=<dir>", file=sys.stderr)
@@ -294,7 +299,8 @@ def main() -> int:
         exports = sorted(p.parent.name for p in (REPO / "weights").glob("*/manifest.json"))
         print(
             f"error: {weights} holds no export (manifest.json): NET= one of {', '.join(exports)}, "
-            "or WEIGHTS=<dir> made by `make weights ... OUT=<dir>`",
+            "or WEIGHTS=<dir> made by `make weights ... OUT=<dir>` (PIX=n: `make weights NET=<net> PIX=n "
+            "FOLD=auto CHECKPOINT=weights/<net>/checkpoint.pt` first)",
             file=sys.stderr,
         )
         return 2

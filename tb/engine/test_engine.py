@@ -18,7 +18,9 @@ import numpy as np
 from cocotb.triggers import RisingEdge, with_timeout
 from cocotb_bus.monitors import Monitor
 from cocotb_bus.scoreboard import Scoreboard
+from cocotbext.axi import AxiStreamFrame
 
+from tb.engine import func_cov
 from tb.engine.engine_tb import EngineTB
 from tb.engine.layer_probe import first_bad_layer
 from tb.engine.scoring import failures, score
@@ -177,6 +179,36 @@ async def short_and_long_frames(dut):
 
 
 @cocotb.test()
+async def pix_null_bytes(dut):
+    """Several pixels per beat (PIX=): frames whose byte count is not a multiple of the beat
+    (783 and 785 bytes: TKEEP low on the last beat's top byte) and a frame with a null byte in
+    the middle (TKEEP low there) are malformed: each gives one flagged result computed on the
+    pixels with the null bytes and the missing ones zero, the surplus dropped; the good frames
+    around them are untouched."""
+    vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
+    n = vec.pixels
+    tb = EngineTB(dut, vec.n_classes, "random", "random", seed=5)
+    await tb.reset()
+    imgs = [vec.images[i].ravel() for i in range(5)]
+    holed = imgs[3].copy()
+    keep = [1] * n
+    keep[400] = 0  # a null byte in the middle of the frame
+    frames = [imgs[0], imgs[1][: n - 1], np.concatenate([imgs[2], imgs[4][:1]]), holed, imgs[4]]
+    for f in frames[:3]:
+        await tb.send_image(f)
+    func_cov.sample("short", tb.stall, tb.reset_point, tb.fold)
+    await tb.source.send(AxiStreamFrame(bytes(holed), tkeep=keep))
+    await tb.send_image(frames[4])
+    holed_want = holed.copy()
+    holed_want[400] = 0
+    want = [imgs[0], _sanitized(frames[1], n), imgs[2], holed_want, imgs[4]]
+    await _expect(tb, vec, want, [0, 1, 1, 1, 0])
+    for _ in range(2):
+        await RisingEdge(dut.clk)
+    assert int(dut.error_frames.value) == 3
+
+
+@cocotb.test()
 async def missing_tlast_then_good_frames(dut):
     """A frame sent without TLAST merges with the next one into one long frame: one error
     result for both, then the engine is back in step."""
@@ -217,7 +249,7 @@ async def reset_mid_frame(dut):
 
 @cocotb.test()
 async def output_stalled_10000_cycles(dut):
-    """The output is held for 10,000 cycles while 10 images wait at the input: the engine
+    """The output is held for 10,000 cycles while 10 images (10 x PIX) wait at the input: the engine
     fills up and holds its input back (nothing dropped), then every result comes out in order."""
     vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
     tb = EngineTB(dut, vec.n_classes, seed=9)
@@ -225,7 +257,7 @@ async def output_stalled_10000_cycles(dut):
     await tb.reset()
     tb.sink.clear_pause_generator()  # else the idle generator lifts the pause every cycle
     tb.sink.pause = True
-    k = 10
+    k = 10 * tb.in_pix  # more frames than the engine can hold (at PIX=8 its stages hold 10 short ones)
     for i in range(k):
         await tb.send_image(vec.images[i])
     for _ in range(10_000):
@@ -429,7 +461,7 @@ async def frame_kinds_under_stalls_and_resets(dut):
             if reset != "none":
                 # A frame cut by the reset: in the middle of its input, or of its result frame.
                 watched = taken if reset == "mid-input-frame" else out
-                goal = len(watched) + (n // 2 if reset == "mid-input-frame" else 3)
+                goal = len(watched) + (tb.beats // 2 if reset == "mid-input-frame" else 3)
                 await tb.send_image(imgs[6])
                 while len(watched) < goal:
                     await RisingEdge(dut.clk)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from model.cycles import predict
-from model.nets import Fold, get_net
+from model.nets import Fold, get_net, net_of
 from tb.common.sim import BUILD, REPO
 from tb.engine.sim import run_bulk, run_engine
 
@@ -58,6 +58,29 @@ def test_stream_images(net):
     assert s["ii_cycles"] <= 1.05 * 784, f"II {s['ii_cycles']} above 1.05 x 784"
     assert abs(s["ii_cycles"] - pred.ii_cycles) <= 0.02 * pred.ii_cycles, (s["ii_cycles"], pred)
     assert abs(s["latency_cycles"] - pred.latency_cycles) <= 0.05 * pred.latency_cycles, (s["latency_cycles"], pred)
+
+
+# Several pixels per beat (PIX=8): every protocol test that drives whole frames, and the null
+# bytes of a beat (reset_input_contract pokes one pixel per beat by hand: PIX=1 only).
+PIX_PROTOCOL_TESTS = [t for t in PROTOCOL_TESTS if t != "reset_input_contract"] + ["pix_null_bytes"]
+
+
+@pytest.mark.xdist_group("engine_tiny_pix8")
+def test_stream_images_pix8():
+    """tiny at 8 pixels per beat with the solver's folding (the committed export
+    weights/tiny_pix8, `make weights NET=tiny PIX=8 FOLD=auto`): all 1,000 held-out images
+    bit-exact under random stalls, II <= 103 cycles (issue target; 784/8 = 98 is the input
+    bound) and as the cycle model predicts; malformed frames, null bytes, resets."""
+    weights = REPO / "weights" / "tiny_pix8"
+    man = json.loads((weights / "manifest.json").read_text())
+    s = run_bulk(weights, BUILD / "test" / "tiny_pix8" / "results.json", images=1000, seed=1)
+    assert s["logits_bit_exact"] == s["images"] == s["class_equal_torch_quant"] == 1000
+    assert s["lost_frames"] == 0 and s["error_frames"] == 0
+    pred = predict(net_of(man), _folds(weights))
+    assert s["ii_cycles"] <= 103, f"II {s['ii_cycles']} above 103"
+    assert abs(s["ii_cycles"] - pred.ii_cycles) <= 0.02 * pred.ii_cycles, (s["ii_cycles"], pred)
+    assert abs(s["latency_cycles"] - pred.latency_cycles) <= 0.05 * pred.latency_cycles, (s["latency_cycles"], pred)
+    run_engine(weights, ",".join(PIX_PROTOCOL_TESTS), BUILD / "test" / "tiny_pix8" / "protocol.json")
 
 
 # Low-bit networks (docs/quantization.md "Low-bit layers"): the committed exports, a share of the

@@ -165,14 +165,17 @@ CONFIGS = [
     (8, 1, 1),
     (5, 3, 5),
 ]
+# With the burst FIFO in front (IN_FIFO, as the engine puts behind pool2x2_pix)
+FIFO_CONFIGS = [(8, 4, 2, 8), (32, 4, 1, 2)]
 
 
-@pytest.mark.parametrize("lane_w,n_in,n_out", CONFIGS)
-def test_pix_repack(lane_w, n_in, n_out):
+@pytest.mark.parametrize("lane_w,n_in,n_out,in_fifo", [(*c, 0) for c in CONFIGS] + FIFO_CONFIGS)
+def test_pix_repack(lane_w, n_in, n_out, in_fifo):
+    params = {"LANE_W": lane_w, "N_IN": n_in, "N_OUT": n_out} | ({"IN_FIFO": in_fifo} if in_fifo else {})
     run_cocotb(
         toplevel="pix_repack",
-        sources=rtl_sources("pix_repack"),
+        sources=rtl_sources("pix_repack", "axis_fifo"),
         test_module="test_pix_repack",
         test_dir=HERE,
-        parameters={"LANE_W": lane_w, "N_IN": n_in, "N_OUT": n_out},
+        parameters=params,
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from model.cycles import predict
-from model.nets import Fold, get_net
+from model.nets import Fold, net_of
 from tb.common.sim import BUILD
 from tb.engine.sim import run_bulk, run_engine
 
@@ -40,7 +40,7 @@ def test_engine_short(run):
     s = run_bulk(weights, BUILD / "test" / weights.name / "results.json", images=images, seed=5, ii_frames=4)
     assert s["logits_bit_exact"] == s["images"] == images
     assert s["lost_frames"] == 0 and s["error_frames"] == 0
-    pred = predict(get_net(manifest["net"]), {k: Fold.from_dict(v) for k, v in manifest["folds"].items()})
+    pred = predict(net_of(manifest), {k: Fold.from_dict(v) for k, v in manifest["folds"].items()})
     assert abs(s["ii_cycles"] - pred.ii_cycles) <= 0.02 * pred.ii_cycles, (s["ii_cycles"], pred)
     assert abs(s["latency_cycles"] - pred.latency_cycles) <= 0.05 * pred.latency_cycles, (s["latency_cycles"], pred)
 

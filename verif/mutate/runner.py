@@ -138,7 +138,7 @@ LINT_EXTRA = {
     + [["-GIN_W=9", "-GC=8"], ["-GIN_W=6", "-GA_OUT=2", "-GC=2", "-GBEATS=3"]],
     "pool2x2": [["-GDW=1", "-GC=4"], ["-GDW=2", "-GMODE=1"]],
     "pool2x2_pix": [["-GPIX=8", "-GMODE=1", "-GC=4"], ["-GH=6", "-GW=10", "-GC=3", "-GDW=1", "-GPIX=4"]],
-    "pix_repack": [["-GN_IN=4", "-GN_OUT=7"], ["-GN_IN=1", "-GN_OUT=4", "-GLANE_W=24"]],
+    "pix_repack": [["-GN_IN=4", "-GN_OUT=7"], ["-GN_IN=1", "-GN_OUT=4", "-GLANE_W=24"], ["-GIN_FIFO=8", "-GLANE_W=32"]],
     "window_gen": [["-GDW=1", "-GC=16"]],
     "window_gen_pix": [["-GPIX=8", "-GDW=1", "-GC=3"], ["-GK=5", "-GPAD=2", "-GPIX=7", "-GH=14", "-GW=14"]],
     "add_unit": [["-GPOW2=1", "-GMA=2", "-GMB=4", "-GR=3", "-GSIGNED_B=1"]],

@@ -7,6 +7,7 @@ package cnn_cfg_pkg;
   localparam int IMG_W      = 28;
   localparam int IMG_C      = 1;
   localparam int IN_PIXELS  = 784;
+  localparam int IN_PIX     = 1;  // pixels per input beat (PIX=)
   localparam int N_CLASSES  = 10;
   localparam int ACC_W      = 32;
   localparam int M_W        = 16;
