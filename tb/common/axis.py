@@ -166,3 +166,36 @@ class HandshakeChecker:
                 pending = (int(self.tdata.value), int(self.tlast.value) if self.tlast is not None else 0)
             else:
                 pending = None
+
+
+class HandshakeLog:
+    """Cycle numbers (own clock count) of every s_axis and m_axis handshake, and m_axis tlasts."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.cycle = 0
+        self.s_cycles: list[int] = []
+        self.m_cycles: list[int] = []
+        self.m_lasts = 0
+        cocotb.start_soon(self._run())
+
+    async def _run(self):
+        d = self.dut
+        while True:
+            await RisingEdge(d.clk)
+            self.cycle += 1
+            if int(d.rst.value):
+                continue
+            if int(d.s_axis_tvalid.value) and int(d.s_axis_tready.value):
+                self.s_cycles.append(self.cycle)
+            if int(d.m_axis_tvalid.value) and int(d.m_axis_tready.value):
+                self.m_cycles.append(self.cycle)
+                self.m_lasts += int(d.m_axis_tlast.value)
+
+
+async def record_handshakes(tb: StreamTB, valid, ready, cycles: list[int]):
+    """Append tb.cycle at every handshake of (valid, ready), forever (start it with start_soon)."""
+    while True:
+        await RisingEdge(tb.dut.clk)
+        if int(valid.value) and int(ready.value):
+            cycles.append(tb.cycle)

@@ -12,7 +12,7 @@ import pytest
 from cocotb.triggers import RisingEdge
 from cocotbext.axi import AxiStreamFrame
 
-from tb.common.axis import HandshakeChecker, StreamTB, params
+from tb.common.axis import HandshakeChecker, StreamTB, params, record_handshakes
 from tb.common.sim import rtl_sources, run_cocotb
 
 HERE = Path(__file__).parent
@@ -111,13 +111,6 @@ async def empty_frame_gives_no_beat(dut):
     assert tb.sink.empty()
 
 
-async def handshakes(tb: StreamTB, valid, ready, cycles: list[int]):
-    while True:
-        await RisingEdge(tb.dut.clk)
-        if int(valid.value) and int(ready.value):
-            cycles.append(tb.cycle)
-
-
 @cocotb.test()
 async def throughput(dut):
     """Full input beats (N_IN kept lanes), frames back to back, no stalls. Measured: input
@@ -131,8 +124,8 @@ async def throughput(dut):
     rng = np.random.default_rng(3)
     frames, beats_in = 4, 24
     ins, outs = [], []
-    cocotb.start_soon(handshakes(tb, dut.s_axis_tvalid, dut.s_axis_tready, ins))
-    cocotb.start_soon(handshakes(tb, dut.m_axis_tvalid, dut.m_axis_tready, outs))
+    cocotb.start_soon(record_handshakes(tb, dut.s_axis_tvalid, dut.s_axis_tready, ins))
+    cocotb.start_soon(record_handshakes(tb, dut.m_axis_tvalid, dut.m_axis_tready, outs))
     sent = []
     for _ in range(frames):
         pixels = [int(x) for x in rng.integers(0, 1 << lane_w, size=beats_in * n_in, dtype=np.uint64)]

@@ -9,9 +9,9 @@ from pathlib import Path
 import cocotb
 import numpy as np
 import pytest
-from cocotb.triggers import RisingEdge, with_timeout
+from cocotb.triggers import with_timeout
 
-from tb.common.axis import HandshakeChecker, StreamTB, pack, params, unpack
+from tb.common.axis import HandshakeChecker, StreamTB, pack, params, record_handshakes, unpack
 from tb.common.sim import rtl_sources, run_cocotb
 
 HERE = Path(__file__).parent
@@ -96,13 +96,6 @@ async def matches_numpy(dut, pauses):
     assert hs.beats == n * sum(1 for x in beat_counts(p["H"], p["W"], p["PIX"]) if x)
 
 
-async def count_handshakes(tb: StreamTB, valid, ready, cycles: list[int]):
-    while True:
-        await RisingEdge(tb.dut.clk)
-        if int(valid.value) and int(ready.value):
-            cycles.append(tb.cycle)
-
-
 @cocotb.test()
 async def throughput(dut):
     """Frames back to back with no stalls: the H*W/PIX input beats of each frame go in on
@@ -113,8 +106,8 @@ async def throughput(dut):
     await tb.reset()
     frames = 4
     ins, outs = [], []
-    cocotb.start_soon(count_handshakes(tb, dut.s_axis_tvalid, dut.s_axis_tready, ins))
-    cocotb.start_soon(count_handshakes(tb, dut.m_axis_tvalid, dut.m_axis_tready, outs))
+    cocotb.start_soon(record_handshakes(tb, dut.s_axis_tvalid, dut.s_axis_tready, ins))
+    cocotb.start_soon(record_handshakes(tb, dut.m_axis_tvalid, dut.m_axis_tready, outs))
     imgs = images(p, frames, np.random.default_rng(9))
     for img in imgs:
         await tb.send_beats(to_beats(img, p["PIX"], dw(p)))

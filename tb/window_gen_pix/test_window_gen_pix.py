@@ -18,7 +18,7 @@ import pytest
 from cocotb.triggers import ClockCycles, RisingEdge
 from numpy.lib.stride_tricks import sliding_window_view
 
-from tb.common.axis import HandshakeChecker, StreamTB, pack, params
+from tb.common.axis import HandshakeChecker, HandshakeLog, StreamTB, pack, params
 from tb.common.sim import rtl_sources, run_cocotb
 
 
@@ -50,31 +50,6 @@ class Geometry:
         win = sliding_window_view(padded, (k, k), axis=(0, 1))  # (oy, ox, c, i, j)
         win = win.transpose(0, 1, 3, 4, 2)  # (oy, ox, i, j, c): row-major = lane order
         return [pack(row, self.DW) for row in win.reshape(self.nb, self.PIX * k * k * self.C)]
-
-
-class HandshakeLog:
-    """Cycle numbers (own clock count) of every input and output handshake, and output tlasts."""
-
-    def __init__(self, dut):
-        self.dut = dut
-        self.cycle = 0
-        self.s_cycles: list[int] = []
-        self.m_cycles: list[int] = []
-        self.m_lasts = 0
-        cocotb.start_soon(self._run())
-
-    async def _run(self):
-        d = self.dut
-        while True:
-            await RisingEdge(d.clk)
-            self.cycle += 1
-            if int(d.rst.value):
-                continue
-            if int(d.s_axis_tvalid.value) and int(d.s_axis_tready.value):
-                self.s_cycles.append(self.cycle)
-            if int(d.m_axis_tvalid.value) and int(d.m_axis_tready.value):
-                self.m_cycles.append(self.cycle)
-                self.m_lasts += int(d.m_axis_tlast.value)
 
 
 def checker(dut):
