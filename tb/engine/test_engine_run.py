@@ -214,8 +214,8 @@ def test_sim_on_idx_files():
 
 
 def test_sim_bad_arguments(monkeypatch, capsys):
-    """make sim with a network that has no export, a bad IMAGES, or more IMAGES than the test
-    split holds, fails with one clear line."""
+    """make sim with a network that has no export, a bad PIX (or one with no export), a bad
+    IMAGES, or more IMAGES than the test split holds, fails with one clear line."""
     from tb.engine import sim
 
     monkeypatch.setenv("NET", "no_such_net")
@@ -224,6 +224,13 @@ def test_sim_bad_arguments(monkeypatch, capsys):
     assert sim.main() == 2
     assert "holds no export" in capsys.readouterr().err
     monkeypatch.setenv("NET", "tiny")
+    monkeypatch.setenv("PIX", "3")
+    assert sim.main() == 2
+    assert "PIX=3: pixels per input beat must be 1, 2, 4 or 8" in capsys.readouterr().err
+    monkeypatch.setenv("PIX", "2")  # no committed export at 2 pixels per beat
+    assert sim.main() == 2
+    assert "tiny_pix2 holds no export" in capsys.readouterr().err
+    monkeypatch.setenv("PIX", "1")
     for bad in ("many", "0", "-3"):
         monkeypatch.setenv("IMAGES", bad)
         assert sim.main() == 2
