@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,34 +67,26 @@ class Prediction:
 
 def _window_times(t_in: np.ndarray, h: int, w: int, k: int, pad: int) -> np.ndarray:
     """Output times of window_gen for one frame whose pixels arrive at t_in (raster order)."""
-    n = h * w
     ho, wo = h + 2 * pad - k + 1, w + 2 * pad - k + 1
     d = k - 1 - pad
     oy, ox = np.divmod(np.arange(ho * wo), wo)
-    shift = (oy + d) * w + (ox + d)  # the shift that completes each window
-    # Shifts past the frame's end are bubbles, one per cycle after the last pixel.
-    shift_time = np.where(shift < n, t_in[np.minimum(shift, n - 1)], t_in[-1] + (shift - n + 1))
-    out = shift_time + LATENCY["window_gen"]
-    return np.maximum.accumulate(out + np.arange(len(out))) - np.arange(len(out))  # one per cycle
+    return _shift_times(t_in, (oy + d) * w + (ox + d), LATENCY["window_gen"])  # the shift completing each window
 
 
 def _window_times_pix(t_in: np.ndarray, tb: int) -> np.ndarray:
     """Output beat times of window_gen_pix ("same" padding: a beat of windows per input beat):
-    beat B leaves one cycle after input beat B + TB is shifted in; past the frame's end the
-    shifts are bubbles, one per cycle."""
-    nb = len(t_in)
-    shift = np.arange(nb) + tb
-    shift_time = np.where(shift < nb, t_in[np.minimum(shift, nb - 1)], t_in[-1] + (shift - nb + 1))
-    out = shift_time + LATENCY["window_gen_pix"]
-    return np.maximum.accumulate(out + np.arange(nb)) - np.arange(nb)
+    beat B is complete with the shift of input beat B + TB."""
+    return _shift_times(t_in, np.arange(len(t_in)) + tb, LATENCY["window_gen_pix"])
 
 
-def _const(expr: str, cs: dict, name: str) -> int:
-    """A stage parameter's value: a number, or an expression of its layer's constants."""
-    text = re.sub(rf"\b{name.upper()}_([A-Z_]+)\b", lambda m: str(cs[m.group(1)]), expr)
-    if not re.fullmatch(r"[0-9*/+() -]+", text):
-        raise ValueError(f"{name}: cannot evaluate {expr!r}")
-    return int(eval(text))  # digits and arithmetic only (checked above)
+def _shift_times(t_in: np.ndarray, shift: np.ndarray, latency: int) -> np.ndarray:
+    """Times of the outputs that input beat `shift[j]` (numbered from the frame's first) completes,
+    `latency` cycles after it, at most one per cycle. Shifts past the frame's end are bubbles, one
+    per cycle after its last beat."""
+    n = len(t_in)
+    shift_time = np.where(shift < n, t_in[np.minimum(shift, n - 1)], t_in[-1] + (shift - n + 1))
+    out = shift_time + latency
+    return np.maximum.accumulate(out + np.arange(len(out))) - np.arange(len(out))
 
 
 PREFETCH_FRAMES = 8  # frames `prefetch` runs: the unit's lag behind the pixels settles within them
@@ -189,7 +180,6 @@ def stage_times(hw_plan, t_pixels: np.ndarray) -> tuple[dict[str, np.ndarray], d
     t = _serve(t_pixels, 1, LATENCY["frame_sanitizer"])
     busy: dict[str, int] = {"input": hw_plan.in_beats}
     times = {"pix": t}
-    pixel_times = False  # t holds one time per pixel (pool2x2_pix's kept lanes), not per beat
     # The refill term (module docstring) is fitted and checked on chains (lenet5's conv2); a
     # residual graph's balanced blocks are measured within 5 % of the model without it
     # (resnet8: 13,132 against 12,544), so it applies to chains only.
@@ -235,17 +225,15 @@ def stage_times(hw_plan, t_pixels: np.ndarray) -> tuple[dict[str, np.ndarray], d
             elif m == "pool2x2_pix":
                 hh, ww, p = cs["H"], cs["W"], cs["PIX"]
                 py, px = np.divmod(np.arange((hh // 2) * (ww // 2)), ww // 2)
+                busy[st.inst] = beats_in = len(t)
+                t = t[((2 * py + 1) * ww + 2 * px + 1) // p] + LATENCY[m]  # per pooled pixel, into its repack
+            elif m == "pix_repack" and st.inst == f"{hw.name}_unpack":  # full beats of N_IN pixels to one
+                t = _serve(np.repeat(t, int(st.params["N_IN"])), 1, LATENCY[m])
                 busy[st.inst] = len(t)
-                t = t[((2 * py + 1) * ww + 2 * px + 1) // p] + LATENCY[m]  # per pooled pixel
-                pixel_times = True
-            elif m == "pix_repack":
-                n_in, n_out = (_const(st.params[k], cs, hw.name) for k in ("N_IN", "N_OUT"))
-                px = t if pixel_times else np.repeat(t, n_in)
-                beats_in = len(t) if not pixel_times else busy[hw.stages[hw.stages.index(st) - 1].inst]
-                fifo = "IN_FIFO" in st.params and _const(st.params["IN_FIFO"], cs, hw.name) > 0
-                t = _serve(px[n_out - 1 :: n_out], 1, LATENCY[m] + fifo)
+            elif m == "pix_repack":  # behind pool2x2_pix: t holds one time per pooled pixel
+                n_out = cs["OUT_PIX"]
+                t = _serve(t[n_out - 1 :: n_out], 1, LATENCY[m] + (cs["PACK_FIFO"] > 0))
                 busy[st.inst] = max(len(t), beats_in)
-                pixel_times = False
             elif m == "window_gen":
                 win = _window_times(t, cs["H"], cs["W"], cs["K"], cs["PAD"])
                 # Refill: a window_gen stalled on a frame's last window takes no pixel of the next

@@ -179,7 +179,8 @@ def render_layers(plan: Plan) -> str:
             out.append(f"    .{port}_tvalid({valid}), .{port}_tready({ready}),")
         if s.module == "pix_repack":  # the pixel lanes kept: pool2x2_pix's, or every lane
             src = (s.srcs[0] if s.srcs else prev).partition("#")[0]
-            out.append(f"    .s_axis_tkeep({src + '_tkeep' if src in keeps else chr(39) + '1'}),")
+            keep = f"{src}_tkeep" if src in keeps else "'1"
+            out.append(f"    .s_axis_tkeep({keep}),")
         if s.keep_out:
             out.append(f"    .m_axis_tkeep({s.inst}_tkeep),")
         out.append(f"    .m_axis_tdata({s.inst}_tdata), .m_axis_tlast({s.inst}_tlast),")
