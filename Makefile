@@ -59,11 +59,12 @@ help: ## list targets and variables
 	@echo "  DATA=<dir>        MNIST-format IDX files (train-/t10k-images-idx3-ubyte[.gz], ...)"
 	@echo "  WEIGHTS=<dir>     exported weights to simulate (default weights/<NET>)"
 	@echo "  OUT=<dir>         where make weights writes (default weights/<NET>)"
-	@echo "  FOLD=name|spec    hardware folding: default, small, up5k, or conv2=2x4x3,fc1=1x8+serial (PExSIMD[xTAPS][+serial][+wload][+single])"
+	@echo "  FOLD=name|spec    hardware folding: default, small, up5k, or conv2=2x4x3,fc1=1x8+serial (PExSIMD[xTAPS][+serial][+wload][+single][+dspN])"
 	@echo "  PIX=1|2|4|8       pixels per input beat (make weights / sim; the export is weights/<NET>_pix<n>; best with FOLD=auto)"
 	@echo "  FOLD=auto         the folding solver: fewest multipliers for the II (model/fold_solver.py), with"
 	@echo "  TARGET_II=N       ... an II of at most N cycles, or"
 	@echo "  DEVICE=name       ... the smallest II within a device's multipliers (up5k, ecp5-25k, ecp5-85k, xc7a100t, xc7z020); int8 nets need SCALE=pow2"
+	@echo "                    (TARGET_II= with DEVICE=: that II, the products beyond the DSPs in LUTs: +dspN)"
 	@echo "  CHECKPOINT=<pt>   make weights: quantize/export this checkpoint instead of training"
 	@echo "  SCALE=pow2|float  make weights/synth: requantization scales (default: the checkpoint's)"
 	@echo "  TARGETS=list      make synth: ice40,xilinx (default), ecp5 (synth_ecp5 + nextpnr-ecp5)"
@@ -119,6 +120,14 @@ $(VL_LINT) conv_unit rtl/conv_unit.sv -GPIX=4 -GC_IN=4 -GC_OUT=8 -GTAPS=3
 $(VL_LINT) conv_unit rtl/conv_unit.sv -GPIX=2 -GW_BITS=1 -GA_BITS=1 -GC_IN=4 -GC_OUT=8 -GPE=2 -GSIMD=2 -GTAPS=3
 $(VL_LINT) frame_sanitizer rtl/frame_sanitizer.sv -GLANES=8 -GDATA_W=64
 $(VL_LINT) lane_dot rtl/lane_dot.sv -GN=9 -GOUT_W=20 -GPIPE=1
+$(VL_LINT) lane_dot rtl/lane_dot.sv -GN=9 -GOUT_W=20 -GPIPE=1 -GDSP_LANES=4
+$(VL_LINT) lane_dot rtl/lane_dot.sv -GN=36 -GOUT_W=22 -GPIPE=3 -GDSP_LANES=11
+$(VL_LINT) lane_dot rtl/lane_dot.sv -GW_BITS=1 -GA_BITS=1 -GN=64 -GOUT_W=8 -GPIPE=2
+$(VL_LINT) conv_unit rtl/conv_unit.sv -GC_IN=4 -GC_OUT=8 -GPE=2 -GSIMD=4 -GDSP_MULS=11 -GDOT_PIPE=3
+$(VL_LINT) fc_unit rtl/fc_unit.sv -GPE=2 -GSIMD=4 -GC_IN=8 -GDSP_MULS=5 -GDOT_PIPE=3
+$(VL_LINT) fc_unit rtl/fc_unit.sv -GIN_BEATS=49 -GC_IN=8 -GC_OUT=32 -GPE=2 -GSIMD=8
+$(VL_LINT) lut_mul rtl/lut_mul.sv -GW_BITS=2 -GA_BITS=8
+$(VL_LINT) lut_mul rtl/lut_mul.sv -GW_BITS=4 -GA_BITS=4
 $(VL_LINT) fc_unit rtl/fc_unit.sv -GW_BITS=1 -GA_BITS=1 -GC_IN=6 -GPE=2 -GSIMD=3 -GSUM_W=4 -GOUT_REG=0
 $(VL_LINT) fc_unit rtl/fc_unit.sv -GW_BITS=1 -GA_BITS=8 -GC_IN=8 -GPE=4 -GSUM_W=19
 $(foreach wa,1_1 1_8 8_1 2_2 4_4 2_8,$(VL_LINT) fc_unit rtl/fc_unit.sv -GW_BITS=$(call w_of,$(wa)) -GA_BITS=$(call a_of,$(wa)) -GC_IN=6 -GPE=2 -GSIMD=3

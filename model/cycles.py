@@ -250,23 +250,26 @@ def stage_times(hw_plan, t_pixels: np.ndarray) -> tuple[dict[str, np.ndarray], d
                 r = prefetch(t_px, period, cs["H"], cs["W"], cs["K"], cs["PAD"], f, fifos[0], fifos[1])
                 # keeping up, the unit works f cycles a window; else what the model's frames took
                 busy[st.inst] = f * len(t) if r.period <= period and not r.stall else r.period + r.stall
-                t = r.handshakes[: len(t)] + 4  # the output handshake, 4 cycles after the input's
+                # the output handshake, 3 + DOT_PIPE cycles after the input's
+                t = r.handshakes[: len(t)] + 3 + cs.get("DOT_PIPE", 1)
             elif m == "conv_unit":
                 f = window_folds(cs)
                 busy[st.inst] = f * len(t)
                 if chain and _serve(t, f, f)[-1] - f > t[-1]:  # behind at the frame's end: waits for the refill
                     busy[st.inst] += refill
-                # output handshake FOLDS + 3 after the window's start (issue, S1, P, S2, out)
-                if "OUT_BEATS" in cs:  # SERIAL: group og of a window leaves (og+1)*f/OUT_BEATS + 3 after its start
+                # output handshake FOLDS + 2 + DOT_PIPE after the window's start (issue, S1, P,
+                # [Q,] S2, out)
+                lat = 2 + cs.get("DOT_PIPE", 1)
+                if "OUT_BEATS" in cs:  # SERIAL: group og of a window leaves (og+1)*f/OUT_BEATS + lat after its start
                     nb = cs["OUT_BEATS"]
                     start = _serve(t, f, f) - f
-                    t = (start[:, None] + (f // nb) * (np.arange(nb) + 1) + 3).ravel()
+                    t = (start[:, None] + (f // nb) * (np.arange(nb) + 1) + lat).ravel()
                 else:
-                    t = _serve(t, f, f + 3)
+                    t = _serve(t, f, f + lat)
             elif m == "fc_unit":
                 f = (cs["C_OUT"] // cs["PE"]) * (cs["C_IN"] // cs["SIMD"])
                 done = _serve(t, f, f)
-                t = np.array([done[-1] + 4])  # FOLDS + 4 after the last beat's handshake
+                t = np.array([done[-1] + 3 + cs.get("DOT_PIPE", 1)])  # FOLDS + 3 + DOT_PIPE after the last beat
                 # OUT_REG = 0: the unit holds one cycle a frame while its result is taken
                 busy[st.inst] = f * cs["IN_BEATS"] + (cs.get("OUT_REG", 1) == 0)
             elif m == "fc_serial":

@@ -18,7 +18,8 @@ Input:  a `Net` and one of
             bound (the fold-independent stages: one pixel per clock at the input),
           - target_ii: the fewest multipliers with an II <= target_ii,
           - device: a name in DEVICES: the smallest II whose multipliers fit its DSPs
-            (with target_ii too: that target, checked against the device).
+            (with target_ii too: that target; the products the DSPs cannot take are built
+            in logic cells, `+dspN` on the layers concerned, `assign_dsp`).
 Output: a `Solution`: the folding (non-serial `Fold`s that model/plan.py `check_folds`
         accepts), the predicted II, multipliers and MAC utilisation per layer; `folds()`
         gives the folding as `parse_fold` does, carrying the record the manifest stores.
@@ -28,7 +29,7 @@ Output: a `Solution`: the folding (non-serial `Fold`s that model/plan.py `check_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -65,10 +66,17 @@ class LayerSolution:
     busy: int  # cycles per frame
     kk: int  # k*k taps (1 for Dense): the multipliers of a fold without TAPS
     pix: int = 1  # windows per item (a convolution at PIX=)
+    conv: bool = False
 
     @property
     def mults(self) -> int:
         return _mults(self.fold, self.kk) * self.pix
+
+    @property
+    def weight_words(self) -> int:
+        """Depth of the weight memory: a convolution's weights serve every window, a Dense
+        layer's every input beat has its own."""
+        return self.macs // (self.items if self.conv else 1) // self.mults
 
 
 class SolvedFolds(dict):
@@ -218,7 +226,10 @@ def _fit(net: Net, layers: list[_Layer], ii: int) -> list[LayerSolution] | None:
             return None
         folds = {ly.name: ly.fold for ly in sol}
         busy = predict(net, folds).stage_cycles
-        sol = [LayerSolution(ly.name, ly.fold, ly.items, ly.macs, busy[f"{ly.name}_mac"], ly.kk, ly.pix) for ly in sol]
+        sol = [
+            LayerSolution(ly.name, ly.fold, ly.items, ly.macs, busy[f"{ly.name}_mac"], ly.kk, ly.pix, ly.conv)
+            for ly in sol
+        ]
         if max(ly.busy for ly in sol) <= ii:
             return sol
         cands = _candidates(net, layers, folds)
@@ -259,7 +270,7 @@ def _at(cands: dict, layers: list[_Layer], ii: int) -> list[LayerSolution] | Non
         best = next(((m, b, f) for m, b, f in cands[ly.name] if b <= ii), None)
         if best is None:
             return None
-        out.append(LayerSolution(ly.name, best[2], ly.items, ly.items * ly.work, best[1], ly.kk, ly.pix))
+        out.append(LayerSolution(ly.name, best[2], ly.items, ly.items * ly.work, best[1], ly.kk, ly.pix, ly.conv))
     return out
 
 
@@ -287,10 +298,7 @@ def solve(net: Net, target_ii: int | None = None, device: str | None = None) -> 
             dev = DEVICES[device]
             sol.target.update(device=device, dsp=dev["dsp"])
             if sol.multipliers > dev["dsp"]:
-                raise ValueError(
-                    f"{net.name}: TARGET_II={target_ii} needs {sol.multipliers} multipliers, "
-                    f"DEVICE={device} has {dev['dsp']}"
-                )
+                sol.layers = assign_dsp(net, sol.layers, device)
     elif device is not None:
         dev = DEVICES[device]
         need = len(layers)  # one multiplier per layer at the most folded
@@ -324,6 +332,32 @@ def solve(net: Net, target_ii: int | None = None, device: str | None = None) -> 
     if pred != sol.ii:
         raise RuntimeError(f"{net.name}: the cycle model predicts II {pred} for {sol.folds()}, the solver {sol.ii}")
     return sol
+
+
+# lut_mul (rtl/lut_mul.sv), an 8 x 8 product in logic cells: 71 LUT4 + 32 CCU2C (two LUT4
+# each) after synth_ecp5, measured in docs/synthesis.md. A product whose weight never changes
+# (a layer with one weight word) keeps only the adders of its set bits, so this is the most.
+LUT_MUL_LUT4 = 135
+
+
+def assign_dsp(net: Net, layers: list[LayerSolution], device: str) -> list[LayerSolution]:
+    """The device's DSP blocks to the layers whose weights change from cycle to cycle, in
+    network order, then to the fixed-weight ones (a single weight word: its products in logic
+    are constant multiplies, a few adders each); every other product goes to lut_mul (`+dspN`).
+    ValueError when those alone would need more LUTs than the device has."""
+    dev = DEVICES[device]
+    fixed = {ly.name for ly in layers if ly.weight_words == 1}
+    left, dsp = dev["dsp"], {}
+    for ly in sorted(layers, key=lambda ly: ly.name in fixed):
+        dsp[ly.name] = min(left, ly.mults)
+        left -= dsp[ly.name]
+    soft = sum(ly.mults - dsp[ly.name] for ly in layers if ly.name not in fixed)
+    if soft * LUT_MUL_LUT4 > dev["lut"]:
+        raise ValueError(
+            f"{net.name}: {sum(ly.mults for ly in layers)} multipliers, DEVICE={device} has {dev['dsp']} DSPs, "
+            f"and the other {soft} in logic cells would take ~{soft * LUT_MUL_LUT4} LUT4 of its {dev['lut']}"
+        )
+    return [ly if dsp[ly.name] == ly.mults else replace(ly, fold=replace(ly.fold, dsp=dsp[ly.name])) for ly in layers]
 
 
 def _check_memory(net: Net, device: str) -> None:

@@ -107,7 +107,11 @@ class Fold:
     outputs per beat instead of all C_OUT in one beat), `wload` also keeps its weights in RAM
     written at run time through the engine's weight-load stream (SPRAM on the iCE40 UP5K).
     `single`: fc_unit without its output register (OUT_REG = 0): the result waits in the
-    accumulators, C_OUT accumulator widths of flip-flops fewer, one cycle more per frame."""
+    accumulators, C_OUT accumulator widths of flip-flops fewer, one cycle more per frame.
+
+    `dsp`: how many of the layer's products per cycle are DSP blocks (the RTL's `*`); the
+    others are shift-and-add in logic cells (rtl/lut_mul.sv). None: all of them. Set by the
+    solver when a TARGET_II needs more multipliers than a DEVICE has DSPs."""
 
     pe: int
     simd: int
@@ -115,34 +119,40 @@ class Fold:
     serial: bool = False
     wload: bool = False
     single: bool = False
+    dsp: int | None = None
 
     FLAGS = ("serial", "wload", "single")
 
     def as_dict(self) -> dict:
-        """The form manifests record: pe, simd, and taps / flags only when set."""
+        """The form manifests record: pe, simd, and taps / flags / dsp only when set."""
         d: dict = {"pe": self.pe, "simd": self.simd}
         if self.taps is not None:
             d["taps"] = self.taps
         d.update({f: True for f in self.FLAGS if getattr(self, f)})
+        if self.dsp is not None:
+            d["dsp"] = self.dsp
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Fold:
-        return cls(d["pe"], d["simd"], d.get("taps"), *(bool(d.get(f, False)) for f in cls.FLAGS))
+        return cls(d["pe"], d["simd"], d.get("taps"), *(bool(d.get(f, False)) for f in cls.FLAGS), dsp=d.get("dsp"))
 
     def __str__(self) -> str:
-        """PExSIMD[xTAPS][+serial][+wload][+single], as FOLD= takes it."""
+        """PExSIMD[xTAPS][+serial][+wload][+single][+dspN], as FOLD= takes it."""
         nums = [self.pe, self.simd] + ([self.taps] if self.taps is not None else [])
-        return "x".join(map(str, nums)) + "".join(f"+{f}" for f in self.FLAGS if getattr(self, f))
+        flags = [f for f in self.FLAGS if getattr(self, f)] + ([f"dsp{self.dsp}"] if self.dsp is not None else [])
+        return "x".join(map(str, nums)) + "".join(f"+{f}" for f in flags)
 
     @classmethod
     def parse(cls, text: str) -> Fold:
-        """The inverse of str(): '2x4', '1x1x3', '1x1+serial+wload'."""
+        """The inverse of str(): '2x4', '1x1x3', '1x1+serial+wload', '2x4+dsp11'."""
         head, *flags = text.strip().lower().split("+")
         nums = [int(x) for x in head.split("x")]
-        if len(nums) not in (2, 3) or any(f not in cls.FLAGS for f in flags):
+        dsp = [int(f[3:]) for f in flags if f.startswith("dsp") and f[3:].isdigit()]
+        flags = [f for f in flags if not (f.startswith("dsp") and f[3:].isdigit())]
+        if len(nums) not in (2, 3) or any(f not in cls.FLAGS for f in flags) or len(dsp) > 1:
             raise ValueError(f"bad fold {text!r}")
-        return cls(*nums, **{f: True for f in flags})
+        return cls(*nums, **{f: True for f in flags}, dsp=dsp[0] if dsp else None)
 
 
 @dataclass(frozen=True)
@@ -601,7 +611,8 @@ def parse_fold(net: Net, spec: str | None) -> dict[str, Fold]:
             fold = Fold.parse(val)
         except ValueError:
             raise ValueError(
-                f"bad FOLD item {item!r}: expected layer=PExSIMD[xTAPS][+serial][+wload][+single], e.g. conv2=2x4"
+                f"bad FOLD item {item!r}: expected layer=PExSIMD[xTAPS][+serial][+wload][+single][+dspN], "
+                "e.g. conv2=2x4"
             ) from None
         if name not in folds:
             raise ValueError(f"FOLD names {name!r}, not a compute layer of {net.name} ({', '.join(folds)})")

@@ -290,6 +290,25 @@ def check_fold(where: str, node: QuantLayer, fold: Fold, lanes: int) -> None:
         raise ValueError(f"{where}: TAPS={fold.taps} must divide the k*k taps of a convolution")
 
 
+def products(node: QuantLayer, fold: Fold, pix: int = 1) -> int:
+    """Products per cycle of a compute layer: PE x SIMD (x TAPS x PIX windows: convolutions)."""
+    if node.kind == "conv":
+        return pix * fold.pe * fold.simd * (fold.taps or node.k**2)
+    return fold.pe * fold.simd
+
+
+def check_dsp(where: str, node: QuantLayer, fold: Fold, pix: int) -> None:
+    """`+dspN`: N of the layer's products in DSP blocks, the rest in lut_mul: only where
+    conv_unit / fc_unit multiply (not fc_serial, not a 1-bit side)."""
+    n = products(node, fold, pix)
+    if fold.serial:
+        raise ValueError(f"{where}: +dsp{fold.dsp} applies to conv_unit / fc_unit, not a serial folding")
+    if 1 in (node.w_bits, node.a_in):
+        raise ValueError(f"{where}: +dsp{fold.dsp}: a w{node.w_bits}a{node.a_in} layer has no multipliers")
+    if not 0 <= fold.dsp <= n:
+        raise ValueError(f"{where}: +dsp{fold.dsp} must be 0..{n}, the layer's products per cycle")
+
+
 def check_folds(graph: Graph, folds: dict[str, Fold]) -> None:
     """Every compute node has a folding that fits it: checked before any training or export."""
     compute = [node for node in graph if node.is_compute]
@@ -311,6 +330,8 @@ def check_folds(graph: Graph, folds: dict[str, Fold]) -> None:
             raise ValueError(f"{where}: wload needs serial (fc_serial holds run-time weights)")
         if f.single and (node.kind != "dense" or f.serial):
             raise ValueError(f"{where}: single applies to Dense layers on fc_unit only (not serial)")
+        if f.dsp is not None:
+            check_dsp(where, node, f, rates[node.name].unit)
         n_wload += f.wload
     if n_wload > 1:
         raise ValueError(f"{graph.name}: one layer at most can load its weights at run time (the engine has one port)")
@@ -653,12 +674,15 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
                     **_mac_params(name, "K", f.taps is not None, lowbit),
                     **({"SERIAL": "1"} if f.serial else {}),
                     **({"PIX": f"{up}_PIX"} if rate.unit > 1 else {}),
+                    **_dsp_param(hw, name, f),
+                    **_dot_pipe_param(hw, name, f.simd * (f.taps or node.k**2)),
                 },
                 f"{up}_PE*ACC_W" if f.serial else f"{pix_w}{up}_C_OUT*ACC_W",
                 (f"{rate.unit} windows x " if rate.unit > 1 else "")
                 + f"PE={f.pe} x SIMD={f.simd} x {f.taps or node.k * node.k} taps"
                 + (f", {c_out // f.pe} beats of {f.pe} channels per pixel" if f.serial else "")
-                + _bits_note(node),
+                + _bits_note(node)
+                + _dsp_note(f),
             )
         )
     else:
@@ -692,13 +716,15 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
             if f.single:  # no output register: the result waits in the accumulators
                 hw.consts["OUT_REG"] = 0
                 params["OUT_REG"] = f"{up}_OUT_REG"
+            params.update(_dsp_param(hw, name, f))
+            params.update(_dot_pipe_param(hw, name, f.simd))
             hw.stages.append(
                 Stage(
                     "fc_unit",
                     f"{name}_mac",
                     params,
                     f"{up}_C_OUT*ACC_W",
-                    f"{beats} beats x {lanes} -> {c_out}, PE={f.pe} x SIMD={f.simd}" + _bits_note(node),
+                    f"{beats} beats x {lanes} -> {c_out}, PE={f.pe} x SIMD={f.simd}" + _bits_note(node) + _dsp_note(f),
                 )
             )
     act = node.act
@@ -838,6 +864,38 @@ def _lowbit_consts(hw: LayerHW, node: QuantLayer, last: bool) -> None:
     hw.consts["A_BITS"] = node.a_in
     if not last:
         hw.consts["A_OUT"] = node.a_bits
+
+
+def _dsp_param(hw: LayerHW, name: str, f: Fold) -> dict[str, str]:
+    """DSP_MULS for a layer whose products are split between DSP blocks and logic cells."""
+    if f.dsp is None:
+        return {}
+    hw.consts["DSP_MULS"] = f.dsp
+    return {"DSP_MULS": f"{name.upper()}_DSP_MULS"}
+
+
+# Adder levels a dot product's tree may have within one clock cycle. A deeper tree gets a
+# register halfway up and each product its operands registered at the multiplier (conv_unit /
+# fc_unit DOT_PIPE = 3, two cycles more latency). Measured on the ECP5-25k (docs/synthesis.md):
+# tiny's conv2 tree of 36 terms (6 levels) took 15 ns, the critical path at 64.8 MHz; halved, the
+# next was its DSP products, 11.4 ns of which 7 routing to the DSP column and back.
+DOT_TREE_LEVELS = 3
+
+
+def dot_pipe(terms: int) -> int:
+    """DOT_PIPE for a lane_dot of `terms` products: 3 when its tree is deeper than DOT_TREE_LEVELS."""
+    return 3 if (terms - 1).bit_length() > DOT_TREE_LEVELS else 1
+
+
+def _dot_pipe_param(hw: LayerHW, name: str, terms: int) -> dict[str, str]:
+    if dot_pipe(terms) == 1:
+        return {}
+    hw.consts["DOT_PIPE"] = 3
+    return {"DOT_PIPE": f"{name.upper()}_DOT_PIPE"}
+
+
+def _dsp_note(f: Fold) -> str:
+    return "" if f.dsp is None else f", {f.dsp} products on DSP blocks, the others in LUTs"
 
 
 def _bits_note(node: QuantLayer) -> str:

@@ -42,6 +42,14 @@
 //   PIX        windows per input beat (default 1), sharing every weight and bias: PIX*PE
 //              lane_dot instances and PIX times the accumulators, one weight ROM as for PIX = 1.
 //              SERIAL = 1 with PIX > 1 is not supported ($fatal).
+//   DSP_MULS   products per cycle built as `*` (DSP blocks after synthesis), 0..PIX*PE*SIMD*TAPS
+//              (default all); the others are rtl/lut_mul.sv shift-and-add in logic cells
+//              (lane_dot DSP_LANES, filled in instance order p*PE + pe). Same results, same
+//              timing: it only keeps a device's DSP budget (docs/architecture.md, "Budgets").
+//   DOT_PIPE   1 (default): the products registered before the adder tree (lane_dot PIPE = 1);
+//              2: the tree's partial sums registered halfway up too (lane_dot PIPE = 2),
+//              3: and each product's operands at its multiplier (PIPE = 3); one cycle more
+//              latency each, for trees too deep for the clock (model/plan.py `dot_pipe`).
 //   SERIAL     0: one output beat per input beat with all C_OUT channels of each of its PIX
 //              windows (m_axis PIX*C_OUT lanes);
 //              1: one output beat per output group, PE lanes, C_OUT/PE beats per window in
@@ -67,17 +75,20 @@
 // Throughput: one input beat (PIX windows) every FOLDS cycles, sustained (FOLDS = 1: one beat
 //   per cycle). The beat is issued fold by fold straight from s_axis (held stable by the
 //   AXI-Stream rule); s_axis_tready is high with its last fold, which is the input handshake.
-// Latency: the output handshake comes 4 cycles after the beat's input handshake, i.e.
-//   FOLDS + 3 cycles after s_axis_tvalid rose (no stalls)
+// Latency: the output handshake comes 3 + DOT_PIPE cycles after the beat's input handshake,
+//   i.e. FOLDS + 2 + DOT_PIPE cycles after s_axis_tvalid rose (no stalls)
 //   (fold issue + weight ROM read -> products reg -> adder tree reg -> accumulate -> output
-//   reg). SERIAL = 1: the beat of output group og comes (og+1)*FOLDS/(C_OUT/PE) + 3 cycles
-//   after s_axis_tvalid rose, one beat every FOLDS/(C_OUT/PE) cycles. (Until 2026-11-30 the
-//   products and the adder tree were one stage: one cycle less.)
+//   reg; DOT_PIPE = 2: the tree in two stages, 3: operands registered first). SERIAL = 1: the beat of output group og comes
+//   (og+1)*FOLDS/(C_OUT/PE) + 2 + DOT_PIPE cycles after s_axis_tvalid rose, one beat every
+//   FOLDS/(C_OUT/PE) cycles. (Until 2026-11-30 the products and the adder tree were one stage:
+//   one cycle less.)
 //
 // Pipeline: issue (fold counter, weight ROM address, activation slice of the held window)
 //        -> S1 (weight ROM output + activation slices registered; PIX*PE lane_dot instances
 //               with PIPE = 1: the products)
 //        -> P  (products registered in lane_dot; balanced adder tree)
+//        [-> Q (DOT_PIPE >= 2: the tree's partial sums registered halfway, in lane_dot;
+//               DOT_PIPE = 3 registers each lane's operands before its product)]
 //        -> S2 (dot products registered; accumulate into a ring of C_OUT/PE groups of PE lanes)
 //        -> output register.
 // The accumulator ring rotates by one group at the end of each output group, so the group being
@@ -98,6 +109,8 @@ module conv_unit #(
   parameter int ACC_W  = 32,
   parameter int PIX    = 1,
   parameter int SERIAL = 0,
+  parameter int DOT_PIPE = 1,
+  parameter int DSP_MULS = PIX * PE * SIMD * TAPS,
   parameter     W_FILE = "",
   parameter     B_FILE = ""
 ) (
@@ -136,6 +149,7 @@ module conv_unit #(
   localparam int OGW    = (NO > 1) ? $clog2(NO) : 1;
   localparam int FGW    = (NF > 1) ? $clog2(NF) : 1;
   localparam int BAW    = (C_OUT > 1) ? $clog2(C_OUT) : 1;
+  localparam int W_AHEAD_MIN = 64;              // weight words from which the ROM reads ahead
 
   // ---- elaboration-time parameter checks --------------------------------------------------
   if (K < 1 || C_IN < 1 || C_OUT < 1 || PE < 1 || SIMD < 1 || TAPS < 1 || PIX < 1)
@@ -162,6 +176,12 @@ module conv_unit #(
   end
   if (!(A_BITS == 1 || A_BITS == 2 || A_BITS == 4 || A_BITS == 8)) begin : g_err_abits
     $fatal(1, "conv_unit: A_BITS (%0d) must be 1, 2, 4 or 8", A_BITS);
+  end
+  if (DOT_PIPE < 1 || DOT_PIPE > 3) begin : g_err_dot_pipe
+    $fatal(1, "conv_unit: DOT_PIPE must be 1, 2 or 3");
+  end
+  if (DSP_MULS < 0 || DSP_MULS > PIX * PE * NTERM) begin : g_err_dsp
+    $fatal(1, "conv_unit: DSP_MULS (%0d) must be 0..PIX*PE*SIMD*TAPS (%0d)", DSP_MULS, PIX * PE * NTERM);
   end
   if (ACC_W < DOT_W || ACC_W < 32) begin : g_err_acc
     $fatal(1, "conv_unit: ACC_W (%0d) must be >= max(32, %0d)", ACC_W, DOT_W);
@@ -199,14 +219,18 @@ module conv_unit #(
   // comes with the beat's last fold (a PIX*K*K*C_IN*A_BITS-bit register less, 288 FFs for
   // tiny's conv2 at PIX = 1).
   logic [AW-1:0]        addr_q;   // og*NF + fg
+  logic [AW-1:0]        addr_d;   // addr_q's next value (the weight memory can read ahead)
   logic [OGW-1:0]       og_q;
   logic [FGW-1:0]       fg_q;     // ig*NT + tg
   logic                 og_end, fg_end, issue;
 
-  assign fg_end        = (fg_q == FGW'(NF - 1));
-  assign og_end        = (og_q == OGW'(NO - 1));
+  // A one-value counter ends every cycle: said as a constant (synthesis does not reason from
+  // the counters' reset state).
+  assign fg_end        = (NF == 1) || (fg_q == FGW'(NF - 1));
+  assign og_end        = (NO == 1) || (og_q == OGW'(NO - 1));
   assign issue         = en && s_axis_tvalid;
   assign s_axis_tready = en && og_end && fg_end;
+  assign addr_d        = !issue ? addr_q : (og_end && fg_end) ? '0 : addr_q + AW'(1);
 
   always_ff @(posedge clk) begin
     if (rst) begin
@@ -214,8 +238,8 @@ module conv_unit #(
       og_q        <= '0;
       fg_q        <= '0;
     end else begin
+      addr_q <= addr_d;
       if (issue) begin
-        addr_q <= (og_end && fg_end) ? '0 : addr_q + AW'(1);
         fg_q   <= fg_end ? '0 : fg_q + FGW'(1);
         if (fg_end) og_q <= og_end ? '0 : og_q + OGW'(1);
       end
@@ -246,10 +270,27 @@ module conv_unit #(
   logic                   s1_valid_q, s1_first_q, s1_shift_q, s1_final_q, s1_last_q;
   logic [OGW-1:0]         s1_og_q;
 
-  always_ff @(posedge clk) begin
-    if (en) begin
-      w_q <= w_mem[addr_q];
+  if (FOLDS >= W_AHEAD_MIN) begin : g_w_ahead
+    // A memory this deep goes to block RAM, whose output comes late after the clock edge:
+    // read a cycle ahead (addr_d) into the RAM's own register, then into w_q, so that the
+    // products start from a fabric register. Same cycle behaviour as the plain read.
+    logic [WW-1:0] w_rd_q;
+    always_ff @(posedge clk) begin
+      w_rd_q <= w_mem[rst ? '0 : addr_d];
     end
+    always_ff @(posedge clk) begin
+      if (en) w_q <= w_rd_q;
+    end
+  end else if (FOLDS > 1) begin : g_w_rom
+    always_ff @(posedge clk) begin
+      if (en) begin
+        w_q <= w_mem[addr_q];
+      end
+    end
+  end else begin : g_w_const
+    // One weight word: it never changes, so no read register; synthesis sees constants and
+    // builds constant multiplies (a lut_mul keeps only the adders of the weight's set bits).
+    assign w_q = w_mem[0];
   end
 
   always_ff @(posedge clk) begin
@@ -278,12 +319,15 @@ module conv_unit #(
   logic [PIX*PE*DOT_W-1:0] dot;
   for (genvar p = 0; p < PIX; p++) begin : g_pix
     for (genvar pe = 0; pe < PE; pe++) begin : g_pe
+      // DSP_MULS products in DSP blocks, counted from dot lane 0
+      localparam int DSP_LEFT = DSP_MULS - (p*PE + pe) * NTERM;
       lane_dot #(
-        .W_BITS(W_BITS),
-        .A_BITS(A_BITS),
-        .N     (NTERM),
-        .OUT_W (DOT_W),
-        .PIPE  (1)
+        .W_BITS   (W_BITS),
+        .A_BITS   (A_BITS),
+        .N        (NTERM),
+        .OUT_W    (DOT_W),
+        .PIPE     (DOT_PIPE),
+        .DSP_LANES(DSP_LEFT < 0 ? 0 : DSP_LEFT > NTERM ? NTERM : DSP_LEFT)
       ) u_dot (
         .clk(clk),
         .en (en),
@@ -294,27 +338,30 @@ module conv_unit #(
     end
   end
 
-  // ---- P: products registered (inside lane_dot); the fold's control follows --------------
-  logic                p_valid_q, p_first_q, p_shift_q, p_final_q, p_last_q;
-  logic [OGW-1:0]      p_og_q;
+  // ---- P (and Q): the dot product's DOT_PIPE stages inside lane_dot; the control follows --
+  // The fold's control {first, shift, final, og, last}: one register per stage.
+  localparam int CTL_W = 4 + OGW;
+  logic [DOT_PIPE:0]   d_valid;
+  logic [CTL_W-1:0]    d_ctl [DOT_PIPE+1];
+  logic                dot_valid, dot_first, dot_shift, dot_final, dot_last;
+  logic [OGW-1:0]      dot_og;
 
-  always_ff @(posedge clk) begin
-    if (rst) begin
-      p_valid_q <= 1'b0;
-    end else if (en) begin
-      p_valid_q <= s1_valid_q;
+  assign d_valid[0] = s1_valid_q;
+  assign d_ctl[0]   = {s1_first_q, s1_shift_q, s1_final_q, s1_og_q, s1_last_q};
+  for (genvar i = 1; i <= DOT_PIPE; i++) begin : g_ctl
+    always_ff @(posedge clk) begin
+      if (rst) begin
+        d_valid[i] <= 1'b0;
+      end else if (en) begin
+        d_valid[i] <= d_valid[i-1];
+      end
+    end
+    always_ff @(posedge clk) begin
+      if (en && d_valid[i-1]) d_ctl[i] <= d_ctl[i-1];
     end
   end
-
-  always_ff @(posedge clk) begin
-    if (en && s1_valid_q) begin
-      p_first_q <= s1_first_q;
-      p_shift_q <= s1_shift_q;
-      p_final_q <= s1_final_q;
-      p_og_q    <= s1_og_q;
-      p_last_q  <= s1_last_q;
-    end
-  end
+  assign dot_valid = d_valid[DOT_PIPE];
+  assign {dot_first, dot_shift, dot_final, dot_og, dot_last} = d_ctl[DOT_PIPE];
 
   // ---- S2: dot products; accumulate into the ring -----------------------------------------
   logic [PIX*PE*DOT_W-1:0] s2_dot_q;
@@ -325,18 +372,18 @@ module conv_unit #(
     if (rst) begin
       s2_valid_q <= 1'b0;
     end else if (en) begin
-      s2_valid_q <= p_valid_q;
+      s2_valid_q <= dot_valid;
     end
   end
 
   always_ff @(posedge clk) begin
-    if (en && p_valid_q) begin
+    if (en && dot_valid) begin
       s2_dot_q   <= dot;
-      s2_first_q <= p_first_q;
-      s2_shift_q <= p_shift_q;
-      s2_final_q <= p_final_q;
-      s2_og_q    <= p_og_q;
-      s2_last_q  <= p_last_q;
+      s2_first_q <= dot_first;
+      s2_shift_q <= dot_shift;
+      s2_final_q <= dot_final;
+      s2_og_q    <= dot_og;
+      s2_last_q  <= dot_last;
     end
   end
 

@@ -40,6 +40,13 @@
 //   OUT_REG    1 (default): result double-buffered in an output register; 0: no output
 //              register, the result waits in the accumulators and the unit holds until it is
 //              taken (throughput: one frame every IN_BEATS*FOLDS + 1 cycles at best).
+//   DSP_MULS   products per cycle built as `*` (DSP blocks after synthesis), 0..PE*SIMD
+//              (default all); the others are rtl/lut_mul.sv shift-and-add in logic cells
+//              (lane_dot DSP_LANES, filled from PE 0). Same results and timing.
+//   DOT_PIPE   1 (default): products registered before the adder tree (lane_dot PIPE = 1);
+//              2: the tree's partial sums registered halfway up too, 3: and each product's
+//              operands at its multiplier: one cycle more latency each (model/plan.py
+//              `dot_pipe`, rtl/lane_dot.sv PIPE).
 //   W_FILE     $readmemh weight file: depth IN_BEATS*(C_OUT/PE)*(C_IN/SIMD), word
 //              PE*SIMD*W_BITS bits, address (b*(C_OUT/PE) + og)*(C_IN/SIMD) + ig,
 //              lane pe*SIMD + s (at [(pe*SIMD + s)*W_BITS +: W_BITS])
@@ -54,8 +61,9 @@
 //
 // Throughput: one input beat every FOLDS cycles, one frame (= one output beat) every
 //   IN_BEATS*FOLDS cycles, sustained.
-// Latency: m_axis_tvalid rises FOLDS + 3 cycles after the frame's last input beat is accepted,
-//   i.e. FOLDS + 4 cycles from that beat's handshake to the output handshake (no stalls).
+// Latency: m_axis_tvalid rises FOLDS + 2 + DOT_PIPE cycles after the frame's last input beat
+//   is accepted, i.e. FOLDS + 3 + DOT_PIPE cycles from that beat's handshake to the output
+//   handshake (no stalls).
 //   (Until 2026-11-30 the products and the adder tree were one stage: one cycle less.)
 //
 // Pipeline: issue (beat register, fold counters, weight ROM address)
@@ -81,6 +89,8 @@ module fc_unit #(
   parameter int ACC_W    = 32,
   parameter int SUM_W    = ACC_W,
   parameter int OUT_REG  = 1,
+  parameter int DOT_PIPE = 1,
+  parameter int DSP_MULS = PE * SIMD,
   parameter     W_FILE   = "",
   parameter     B_FILE   = ""
 ) (
@@ -113,6 +123,7 @@ module fc_unit #(
   localparam int IGW    = (NI > 1) ? $clog2(NI) : 1;
   localparam int BW     = (IN_BEATS > 1) ? $clog2(IN_BEATS) : 1;
   localparam int BAW    = (C_OUT > 1) ? $clog2(C_OUT) : 1;
+  localparam int W_AHEAD_MIN = 64;              // weight words from which the ROM reads ahead
 
   // ---- elaboration-time parameter checks --------------------------------------------------
   if (IN_BEATS < 1 || C_IN < 1 || C_OUT < 1 || PE < 1 || SIMD < 1) begin : g_err_pos
@@ -129,6 +140,12 @@ module fc_unit #(
   end
   if (!(A_BITS == 1 || A_BITS == 2 || A_BITS == 4 || A_BITS == 8)) begin : g_err_abits
     $fatal(1, "fc_unit: A_BITS (%0d) must be 1, 2, 4 or 8", A_BITS);
+  end
+  if (DOT_PIPE < 1 || DOT_PIPE > 3) begin : g_err_dot_pipe
+    $fatal(1, "fc_unit: DOT_PIPE must be 1, 2 or 3");
+  end
+  if (DSP_MULS < 0 || DSP_MULS > PE * SIMD) begin : g_err_dsp
+    $fatal(1, "fc_unit: DSP_MULS (%0d) must be 0..PE*SIMD (%0d)", DSP_MULS, PE * SIMD);
   end
   if (ACC_W < 32) begin : g_err_acc
     $fatal(1, "fc_unit: ACC_W (%0d) must be >= 32", ACC_W);
@@ -171,6 +188,7 @@ module fc_unit #(
   logic [C_IN*A_BITS-1:0] beat_q;
   logic              beat_valid_q;
   logic [AW-1:0]     addr_q;   // (b*NO + og)*NI + ig
+  logic [AW-1:0]     addr_d;   // addr_q's next value (the weight memory can read ahead)
   logic [BW-1:0]     b_q;
   logic [OGW-1:0]    og_q;
   logic [IGW-1:0]    ig_q;
@@ -180,6 +198,7 @@ module fc_unit #(
   assign og_end        = (og_q == OGW'(NO - 1));
   assign b_end         = (b_q == BW'(IN_BEATS - 1));
   assign issue         = en && beat_valid_q;
+  assign addr_d        = !issue ? addr_q : (b_end && og_end && ig_end) ? '0 : addr_q + AW'(1);
   assign s_axis_tready = en && (!beat_valid_q || (og_end && ig_end));
 
   always_ff @(posedge clk) begin
@@ -193,8 +212,8 @@ module fc_unit #(
       if (s_axis_tready) begin
         beat_valid_q <= s_axis_tvalid;
       end
+      addr_q <= addr_d;
       if (issue) begin
-        addr_q <= (b_end && og_end && ig_end) ? '0 : addr_q + AW'(1);
         ig_q   <= ig_end ? '0 : ig_q + IGW'(1);
         if (ig_end) og_q <= og_end ? '0 : og_q + OGW'(1);
         if (ig_end && og_end) b_q <= b_end ? '0 : b_q + BW'(1);
@@ -214,9 +233,22 @@ module fc_unit #(
   logic             s1_valid_q, s1_first_q, s1_shift_q, s1_final_q;
   logic [OGW-1:0]   s1_og_q;
 
-  always_ff @(posedge clk) begin
-    if (en) begin
-      w_q <= w_mem[addr_q];
+  if (DEPTH >= W_AHEAD_MIN) begin : g_w_ahead
+    // A memory this deep goes to block RAM, whose output comes late after the clock edge:
+    // read a cycle ahead (addr_d) into the RAM's own register, then into w_q, so that the
+    // products start from a fabric register. Same cycle behaviour as the plain read.
+    logic [WW-1:0] w_rd_q;
+    always_ff @(posedge clk) begin
+      w_rd_q <= w_mem[rst ? '0 : addr_d];
+    end
+    always_ff @(posedge clk) begin
+      if (en) w_q <= w_rd_q;
+    end
+  end else begin : g_w_rom
+    always_ff @(posedge clk) begin
+      if (en) begin
+        w_q <= w_mem[addr_q];
+      end
     end
   end
 
@@ -243,12 +275,14 @@ module fc_unit #(
   // (stage P), then one balanced adder tree each.
   logic [PE*DOT_W-1:0] dot;
   for (genvar pe = 0; pe < PE; pe++) begin : g_pe
+    localparam int DSP_LEFT = DSP_MULS - pe * SIMD;   // DSP products, counted from PE 0
     lane_dot #(
-      .W_BITS(W_BITS),
-      .A_BITS(A_BITS),
-      .N     (SIMD),
-      .OUT_W (DOT_W),
-      .PIPE  (1)
+      .W_BITS   (W_BITS),
+      .A_BITS   (A_BITS),
+      .N        (SIMD),
+      .OUT_W    (DOT_W),
+      .PIPE     (DOT_PIPE),
+      .DSP_LANES(DSP_LEFT < 0 ? 0 : DSP_LEFT > SIMD ? SIMD : DSP_LEFT)
     ) u_dot (
       .clk(clk),
       .en (en),
@@ -258,26 +292,30 @@ module fc_unit #(
     );
   end
 
-  // ---- P: products registered (inside lane_dot); the fold's control follows --------------
-  logic                p_valid_q, p_first_q, p_shift_q, p_final_q;
-  logic [OGW-1:0]      p_og_q;
+  // ---- P (and Q): the dot product's DOT_PIPE stages inside lane_dot; the control follows --
+  // The fold's control {first, shift, final, og}: one register per stage.
+  localparam int CTL_W = 3 + OGW;
+  logic [DOT_PIPE:0]   d_valid;
+  logic [CTL_W-1:0]    d_ctl [DOT_PIPE+1];
+  logic                dot_valid, dot_first, dot_shift, dot_final;
+  logic [OGW-1:0]      dot_og;
 
-  always_ff @(posedge clk) begin
-    if (rst) begin
-      p_valid_q <= 1'b0;
-    end else if (en) begin
-      p_valid_q <= s1_valid_q;
+  assign d_valid[0] = s1_valid_q;
+  assign d_ctl[0]   = {s1_first_q, s1_shift_q, s1_final_q, s1_og_q};
+  for (genvar i = 1; i <= DOT_PIPE; i++) begin : g_ctl
+    always_ff @(posedge clk) begin
+      if (rst) begin
+        d_valid[i] <= 1'b0;
+      end else if (en) begin
+        d_valid[i] <= d_valid[i-1];
+      end
+    end
+    always_ff @(posedge clk) begin
+      if (en && d_valid[i-1]) d_ctl[i] <= d_ctl[i-1];
     end
   end
-
-  always_ff @(posedge clk) begin
-    if (en && s1_valid_q) begin
-      p_first_q <= s1_first_q;
-      p_shift_q <= s1_shift_q;
-      p_final_q <= s1_final_q;
-      p_og_q    <= s1_og_q;
-    end
-  end
+  assign dot_valid = d_valid[DOT_PIPE];
+  assign {dot_first, dot_shift, dot_final, dot_og} = d_ctl[DOT_PIPE];
 
   // ---- S2: dot products; accumulate into the ring -----------------------------------------
   logic [PE*DOT_W-1:0] s2_dot_q;
@@ -288,17 +326,17 @@ module fc_unit #(
     if (rst) begin
       s2_valid_q <= 1'b0;
     end else if (en) begin
-      s2_valid_q <= p_valid_q;
+      s2_valid_q <= dot_valid;
     end
   end
 
   always_ff @(posedge clk) begin
-    if (en && p_valid_q) begin
+    if (en && dot_valid) begin
       s2_dot_q   <= dot;
-      s2_first_q <= p_first_q;
-      s2_shift_q <= p_shift_q;
-      s2_final_q <= p_final_q;
-      s2_og_q    <= p_og_q;
+      s2_first_q <= dot_first;
+      s2_shift_q <= dot_shift;
+      s2_final_q <= dot_final;
+      s2_og_q    <= dot_og;
     end
   end
 

@@ -402,10 +402,14 @@ def synth_ice40(top, files, params, work: Path, args) -> dict:
 
 
 def synth_ecp5(top, files, params, work: Path, args) -> dict:
-    """ECP5: synth_ecp5 -noflatten on the same IO wrapper as the iCE40 (the engine has more
-    port bits than a small package has pins, and the wrapper's registers keep the I/O out of
-    the timing); counts = the top's subtree. `--ecp5-nodsp`: every multiplier in LUTs (the
-    25k part has 28 MULT18X18D)."""
+    """ECP5: synth_ecp5 on the same IO wrapper as the iCE40 (the engine has more port bits
+    than a small package has pins, and the wrapper's registers keep the I/O out of the timing),
+    twice: with -noflatten for the counts (the top's subtree) and the per-layer table, and
+    flattened, ROMs resolved first, for place and route (`flat`: its cell counts, wrapper
+    included). Flattening lets constants cross module boundaries: a layer with one weight word
+    (tiny's conv1 at II 784) then multiplies by constants, a few adders per product in lut_mul
+    instead of a whole one (measured in docs/synthesis.md). `--ecp5-nodsp`: every multiplier in
+    LUTs (the 25k part has 28 MULT18X18D)."""
     work.mkdir(parents=True, exist_ok=True)
     ports = elaborate_ports(top, files, params, work)
     wrap = work / "io_wrap.sv"
@@ -413,27 +417,41 @@ def synth_ecp5(top, files, params, work: Path, args) -> dict:
     hier, flat = work / "ecp5_hier.json", work / "ecp5.json"
     t0 = time.monotonic()
     opts = " -nodsp" if args.ecp5_nodsp else ""
+    read = _read(files, top, {}, defer=True) + read_cmds([wrap], defer=True) + "\nhierarchy -check -top syn_io_wrap\n"
     log = yosys(
-        _read(files, top, {}, defer=True)
-        + read_cmds([wrap], defer=True)
-        + "\nhierarchy -check -top syn_io_wrap\n"
-        + f"synth_ecp5 -noflatten{opts} -top syn_io_wrap\n"
-        + f"write_json {rel(hier)}\nflatten\nstat\nwrite_json {rel(flat)}\n",
+        read + f"synth_ecp5 -noflatten{opts} -top syn_io_wrap\nwrite_json {rel(hier)}\n",
         work / "ecp5.log",
     )
     res = _collect("ecp5", hier, "syn_io_wrap", "u_dut", export_layers(params))
     res["synth_s"] = round(time.monotonic() - t0, 1)
+    t0 = time.monotonic()
+    # memory -nomap before synth_ecp5: its arithmetic mapping (alumacc) comes before its own
+    # memory pass, so weights read from a one-word ROM would reach the adders too late to fold.
+    flat_log = yosys(
+        read + f"proc\nflatten\nopt\nmemory -nomap\nopt -full\nsynth_ecp5{opts} -top syn_io_wrap\n"
+        f"tee -o {rel(work / 'ecp5_flat.stat')} stat\nwrite_json {rel(flat)}\n",
+        work / "ecp5_flat.log",
+    )
+    res["flat"] = summarize("ecp5", _stat_cells((work / "ecp5_flat.stat").read_text()))
+    res["flat_synth_s"] = round(time.monotonic() - t0, 1)
     res["log"] = rel(work / "ecp5.log")
-    res["warnings"] = sum(1 for ln in log.splitlines() if ln.startswith("Warning:"))
+    res["warnings"] = sum(1 for ln in (log + flat_log).splitlines() if ln.startswith("Warning:"))
     res["pnr_json"] = rel(flat)
     res["device"] = args.ecp5_device
     return res
 
 
+def _stat_cells(text: str) -> dict[str, int]:
+    """Cell counts of a Yosys `stat` of one (flattened) module."""
+    return {name: int(n) for n, name in re.findall(r"^\s+(\d+)\s+([A-Za-z_$][\w$]*)\s*$", text, re.M)}
+
+
 def fits_ecp5(r: dict, device: str) -> list[str]:
-    """Pre-check against the part: a CCU2C carry cell holds two LUT4s, a TRELLIS_DPR16X4
-    LUT-RAM four (nextpnr's TRELLIS_COMB count is the real figure)."""
+    """Pre-check of the place-and-route netlist (`flat`) against the part: a CCU2C carry cell
+    holds two LUT4s, a TRELLIS_DPR16X4 LUT-RAM four (nextpnr's TRELLIS_COMB count is the real
+    figure)."""
     cap = ECP5[device]
+    r = r.get("flat", r)
     need = {
         "lut": r.get("lut", 0) + 2 * r.get("carry", 0) + 4 * r.get("lutram", 0),
         "ff": r.get("ff", 0),
@@ -665,6 +683,14 @@ def _detail(run: dict) -> str:
             if classify(target, k) in ("bram", "bram36", "bram18", "lutram", "spram")
         }
         out += ["", f"Memories inferred by Yosys: {', '.join(f'{v} x {k}' for k, v in mem.items()) or 'none (logic)'}."]
+        if r.get("flat"):
+            f = r["flat"]
+            out.append(
+                "Place-and-route netlist (flattened, ROMs resolved first, IO wrapper included): "
+                f"{_fmt(f['lut'])} LUT4, {_fmt(f.get('carry', 0))} CCU2C, {_fmt(f.get('lutram', 0))} "
+                f"TRELLIS_DPR16X4 ({_fmt(f['lut'] + 2 * f.get('carry', 0) + 4 * f.get('lutram', 0))} LUT4 "
+                f"equivalents), {_fmt(f['ff'])} FF, {_fmt(f['dsp'])} MULT18X18D, {_fmt(f['bram'])} DP16KD."
+            )
         if target == "ice40" or target.startswith("ecp5"):
             p = r.get("pnr", {})
             if p.get("fmax_mhz"):

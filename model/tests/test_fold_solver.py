@@ -195,7 +195,10 @@ def test_record_and_report():
     [
         ("auto:ii=783", "below the input bound of 784 cycles"),
         ("auto:device=virtex9", "unknown DEVICE 'virtex9'"),
-        ("auto:device=up5k:ii=784", "needs 125 multipliers, DEVICE=up5k has 8"),
+        (
+            "auto:device=up5k:ii=784",
+            "DEVICE=up5k has 8 DSPs, and the other 81 in logic cells would take ~10935 LUT4 of its 5280",
+        ),
         ("auto:ii=fast", "bad FOLD"),
         ("auto:speed=1", "bad FOLD"),
     ],
@@ -203,6 +206,45 @@ def test_record_and_report():
 def test_bad_input_names_the_reason(spec, match):
     with pytest.raises(ValueError, match=match):
         parse_fold(TINY, spec)
+
+
+def test_target_ii_beyond_the_dsps_spills_to_logic_cells():
+    """TARGET_II with a DEVICE whose DSPs are too few: the folding for the II, the DSPs on the
+    layers whose weights change every cycle, the other products in lut_mul (`+dspN`), which
+    the plan accepts and passes to the RTL as DSP_MULS; the string form parses back."""
+    sol = solve(TINY, target_ii=784, device="ecp5-25k")
+    assert sol.ii == 784 and sol.multipliers == 125
+    on_dsp = {ly.name: ly.mults if ly.fold.dsp is None else ly.fold.dsp for ly in sol.layers}
+    assert sum(on_dsp.values()) == DEVICES["ecp5-25k"]["dsp"] == 28
+    assert on_dsp["conv1"] == 0  # one weight word: its products are constant multiplies in logic
+    assert str(sol.folds()["conv2"]) == "2x4+dsp28" and Fold.parse("2x4+dsp28") == Fold(2, 4, dsp=28)
+    assert Fold.from_dict(Fold(2, 4, dsp=28).as_dict()) == Fold(2, 4, dsp=28)
+    graph = from_net(TINY)
+    consts = {ly.name: ly.consts for ly in plan(graph, sol.folds()).layers}
+    assert consts["conv2"]["DSP_MULS"] == 28 and consts["fc1"]["DSP_MULS"] == 0
+    default = {ly.name: ly.consts for ly in plan(graph, solve(TINY).folds()).layers}
+    assert "DSP_MULS" not in default["conv2"]  # no split: conv_unit's default, every product a `*`
+    solve(TINY, target_ii=784, device="ecp5-85k")  # 156 DSPs: no split
+    assert all(ly.fold.dsp is None for ly in solve(TINY, target_ii=784, device="ecp5-85k").layers)
+
+
+@pytest.mark.parametrize(
+    ("fold", "match"),
+    [
+        ("conv2=2x4+dsp73", r"\+dsp73 must be 0..72"),
+        ("fc1=1x1+serial+dsp0", "not a serial folding"),
+        ("conv2=2x4+dsp3+dsp4", "bad FOLD item"),
+    ],
+)
+def test_bad_dsp_split(fold, match):
+    with pytest.raises(ValueError, match=match):
+        check_folds(from_net(TINY), parse_fold(TINY, fold))
+
+
+def test_dsp_split_needs_multipliers():
+    tfc = get_net("tfc_w1a1")
+    with pytest.raises(ValueError, match="w1a1 layer has no multipliers"):
+        check_folds(from_net(tfc), {**tfc.folds, "fc2": replace(tfc.folds["fc2"], dsp=0)})
 
 
 def test_network_that_cannot_fit_a_device():

@@ -169,7 +169,7 @@ async def windows_match_reference(dut, pauses):
 @cocotb.test()
 async def throughput_and_latency(dut):
     """No stalls: one input beat (PIX windows) every FOLDS cycles, a beat's (last) result beat
-    4 cycles after its input handshake, which comes with its last fold (header of
+    3 + DOT_PIPE cycles after its input handshake, which comes with its last fold (header of
     rtl/conv_unit.sv)."""
     p = params()
     w, b = load_model(p)
@@ -192,7 +192,8 @@ async def throughput_and_latency(dut):
     dut._log.info("FOLDS=%d latency=%d output intervals=%s input intervals=%s", f, latency, out_gaps, in_gaps)
     assert out_gaps == {fb}, f"output every {out_gaps} cycles, expected every {fb}"
     assert in_gaps == {f}, f"input accepted every {in_gaps} cycles, expected every {f}"
-    assert latency == 4, f"latency {latency}, header says 4"
+    expected = 3 + p.get("DOT_PIPE", 1)
+    assert latency == expected, f"latency {latency}, header says {expected}"
     assert tb.sink.empty()
 
 
@@ -263,9 +264,18 @@ LOWBIT_CONFIGS = [
 ]
 
 
-def make_params(cfg, memdir: Path, seed: int, w_file: Path | None = None, pix: int = 1) -> dict:
+def make_params(
+    cfg,
+    memdir: Path,
+    seed: int,
+    w_file: Path | None = None,
+    pix: int = 1,
+    dsp: int | None = None,
+    dot_pipe: int = 1,
+) -> dict:
     """cfg: (K, C_IN, C_OUT, PE, SIMD, TAPS, SERIAL[, W_BITS, A_BITS]); without the bits the
-    unit is built with its default parameters (int8 x uint8); PIX is passed only when not 1."""
+    unit is built with its default parameters (int8 x uint8); PIX and DOT_PIPE are passed only
+    when not 1, DSP_MULS only when given."""
     k, c_in, c_out, pe, simd, taps, serial = cfg[:7]
     wb, ab = cfg[7:] or (8, 8)
     rng = np.random.default_rng(seed)
@@ -295,6 +305,10 @@ def make_params(cfg, memdir: Path, seed: int, w_file: Path | None = None, pix: i
         p.update(W_BITS=wb, A_BITS=ab)
     if pix != 1:
         p["PIX"] = pix
+    if dsp is not None:
+        p["DSP_MULS"] = dsp
+    if dot_pipe != 1:
+        p["DOT_PIPE"] = dot_pipe
     return p
 
 
@@ -309,7 +323,7 @@ def test_conv_unit(cfg):
     p = make_params(cfg, memdir, seed=sum(cfg) * 7919)
     run_cocotb(
         toplevel="conv_unit",
-        sources=rtl_sources("lane_dot", "conv_unit"),
+        sources=rtl_sources("lut_mul", "lane_dot", "conv_unit"),
         test_module="test_conv_unit",
         test_dir=HERE,
         parameters=p,
@@ -338,7 +352,36 @@ def test_conv_unit_pix(case):
     p = make_params(cfg, memdir, seed=sum(cfg) * 7919 + pix, pix=pix)
     run_cocotb(
         toplevel="conv_unit",
-        sources=rtl_sources("lane_dot", "conv_unit"),
+        sources=rtl_sources("lut_mul", "lane_dot", "conv_unit"),
+        test_module="test_conv_unit",
+        test_dir=HERE,
+        parameters=p,
+    )
+
+
+# Where and how the products are built: (cfg, DSP_MULS or None: all `*`, DOT_PIPE). DSP_MULS
+# splits them between `*` (DSP blocks) and rtl/lut_mul.sv; DOT_PIPE 2 registers the adder tree
+# halfway, 3 also each lane once more (a DSP lane's operands, a lut_mul lane's first level).
+BUILD_CONFIGS = [
+    ((3, 4, 8, 2, 4, 9, 0), 11, 1),  # tiny's conv2 at FOLD=auto: PE 0 split 11 / 25, PE 1 all in LUTs
+    ((3, 1, 4, 4, 1, 9, 0), 0, 1),  # tiny's conv1: every product in LUTs
+    ((2, 3, 5, 5, 3, 2, 0, 4, 4), 7, 1),  # w4a4: lut_mul at 4 x 4
+    ((3, 4, 8, 2, 4, 9, 0), 11, 3),  # tiny's conv2 on the ECP5-25k: 36 terms, split products
+    ((3, 4, 8, 2, 4, 9, 0), None, 2),
+    ((3, 4, 8, 2, 2, 3, 1), None, 3),  # serial output, tap folding: 6 terms
+    ((3, 4, 8, 2, 4, 9, 0, 1, 1), None, 3),  # w1a1: the popcount tree halved
+    ((3, 1, 4, 4, 1, 1, 0), None, 2),  # one term: the register at the leaves
+]
+
+
+@pytest.mark.parametrize("case", BUILD_CONFIGS, ids=lambda c: f"{cfg_id(c[0])}_dsp{c[1]}_pipe{c[2]}")
+def test_conv_unit_dsp_and_pipe(case):
+    cfg, dsp, pipe = case
+    memdir = BUILD / "tb" / "conv_unit" / "mem" / f"{cfg_id(cfg)}_dsp{dsp}_pipe{pipe}"
+    p = make_params(cfg, memdir, seed=sum(cfg) * 7919 + (dsp or 0) + pipe, dsp=dsp, dot_pipe=pipe)
+    run_cocotb(
+        toplevel="conv_unit",
+        sources=rtl_sources("lut_mul", "lane_dot", "conv_unit"),
         test_module="test_conv_unit",
         test_dir=HERE,
         parameters=p,
@@ -367,7 +410,7 @@ def test_conv_unit_bad_weight_file(capfd):
     def run_sim():
         run_cocotb(
             toplevel="conv_unit",
-            sources=rtl_sources("lane_dot", "conv_unit"),
+            sources=rtl_sources("lut_mul", "lane_dot", "conv_unit"),
             test_module="test_conv_unit",
             test_dir=HERE,
             parameters=p,

@@ -141,8 +141,8 @@ async def frames_match_reference(dut, pauses):
 @cocotb.test()
 async def throughput_and_latency(dut):
     """No stalls: one input beat every FOLDS cycles, one result every IN_BEATS*FOLDS cycles
-    (+1 without the output register), result FOLDS + 4 cycles after the last input beat's
-    handshake (header of rtl/fc_unit.sv)."""
+    (+1 without the output register), result FOLDS + 3 + DOT_PIPE cycles after the last input
+    beat's handshake (header of rtl/fc_unit.sv)."""
     p = params()
     w, b = load_model(p)
     f, nb = folds(p), p["IN_BEATS"]
@@ -162,7 +162,8 @@ async def throughput_and_latency(dut):
     extra = 1 - out_reg(p)  # OUT_REG = 0: the unit holds one cycle while the result is taken
     assert out_gaps == {nb * f + extra}, f"output every {out_gaps} cycles, expected every {nb * f + extra}"
     assert in_gaps == ({f, f + 1} if extra else {f}), f"input accepted every {in_gaps} cycles, expected every {f}"
-    assert latency == f + 4, f"latency {latency}, header says FOLDS + 4 = {f + 4}"
+    expected = f + 3 + p.get("DOT_PIPE", 1)
+    assert latency == expected, f"latency {latency}, header says FOLDS + 3 + DOT_PIPE = {expected}"
     assert tb.sink.empty()
 
 
@@ -249,10 +250,12 @@ def narrow_layer(w: np.ndarray, a_bits: int, rng: np.random.Generator) -> tuple[
     return b, sum_w
 
 
-def make_params(cfg, memdir: Path, seed: int, w_file: Path | None = None) -> dict:
+def make_params(
+    cfg, memdir: Path, seed: int, w_file: Path | None = None, dsp: int | None = None, dot_pipe: int = 1
+) -> dict:
     """cfg: (IN_BEATS, C_IN, C_OUT, PE, SIMD[, W_BITS, A_BITS[, "narrow"]]); without the bits
     the unit is built with its default parameters (int8 x uint8); "narrow": SUM_W from
-    narrow_layer."""
+    narrow_layer; DSP_MULS only when given, DOT_PIPE only when not 1."""
     in_beats, c_in, c_out, pe, simd = cfg[:5]
     wb, ab = cfg[5:7] or (8, 8)
     narrow = cfg[7:8] == ("narrow",)
@@ -285,6 +288,10 @@ def make_params(cfg, memdir: Path, seed: int, w_file: Path | None = None) -> dic
         p["SUM_W"] = sum_w
     if "single" in cfg[8:]:
         p["OUT_REG"] = 0
+    if dsp is not None:
+        p["DSP_MULS"] = dsp
+    if dot_pipe != 1:
+        p["DOT_PIPE"] = dot_pipe
     return p
 
 
@@ -300,7 +307,32 @@ def test_fc_unit(cfg):
     p = make_params(cfg, memdir, seed=sum(cfg[:7]) * 104729)
     run_cocotb(
         toplevel="fc_unit",
-        sources=rtl_sources("lane_dot", "fc_unit"),
+        sources=rtl_sources("lut_mul", "lane_dot", "fc_unit"),
+        test_module="test_fc_unit",
+        test_dir=HERE,
+        parameters=p,
+    )
+
+
+# Where and how the products are built: (cfg, DSP_MULS or None: all `*`, DOT_PIPE), as in
+# tb/conv_unit.
+BUILD_CONFIGS = [
+    ((49, 8, 32, 2, 8), 5, 1),  # tiny's fc1 at FOLD=auto: PE 0 split 5 / 3, PE 1 all in LUTs
+    ((6, 6, 4, 2, 3, 2, 8), 0, 1),  # w2a8: lut_mul at 2 x 8
+    ((49, 8, 32, 2, 8), 5, 3),  # (784 weight words: the ROM reads ahead)
+    ((2, 16, 8, 1, 8, 1, 1, "narrow"), None, 2),  # w1a1, narrow accumulators
+    ((4, 8, 6, 2, 4, 1, 1, "narrow", "single"), None, 3),  # no output register
+]
+
+
+@pytest.mark.parametrize("case", BUILD_CONFIGS, ids=lambda c: f"{cfg_id(c[0])}_dsp{c[1]}_pipe{c[2]}")
+def test_fc_unit_dsp_and_pipe(case):
+    cfg, dsp, pipe = case
+    memdir = BUILD / "tb" / "fc_unit" / "mem" / f"{cfg_id(cfg)}_dsp{dsp}_pipe{pipe}"
+    p = make_params(cfg, memdir, seed=sum(cfg[:7]) * 104729 + (dsp or 0) + pipe, dsp=dsp, dot_pipe=pipe)
+    run_cocotb(
+        toplevel="fc_unit",
+        sources=rtl_sources("lut_mul", "lane_dot", "fc_unit"),
         test_module="test_fc_unit",
         test_dir=HERE,
         parameters=p,
@@ -318,7 +350,7 @@ def test_fc_unit_bad_weight_file(capfd):
     def run_sim():
         run_cocotb(
             toplevel="fc_unit",
-            sources=rtl_sources("lane_dot", "fc_unit"),
+            sources=rtl_sources("lut_mul", "lane_dot", "fc_unit"),
             test_module="test_fc_unit",
             test_dir=HERE,
             parameters=p,
@@ -341,7 +373,7 @@ def test_fc_unit_lowbit_bad_weight_file(cfg, capfd):
     def run_sim():
         run_cocotb(
             toplevel="fc_unit",
-            sources=rtl_sources("lane_dot", "fc_unit"),
+            sources=rtl_sources("lut_mul", "lane_dot", "fc_unit"),
             test_module="test_fc_unit",
             test_dir=HERE,
             parameters=p,

@@ -102,6 +102,9 @@ PLANS = {
     # Several pixels per beat: no export instantiates them yet.
     "pool2x2_pix": Plan(("tb/pool2x2_pix",)),
     "pix_repack": Plan(("tb/pix_repack",)),
+    # Products in logic cells (`+dspN` foldings): its exhaustive test and the split conv_unit /
+    # fc_unit tests; no committed export splits its products.
+    "lut_mul": Plan(("tb/lut_mul", "tb/conv_unit", "tb/fc_unit")),
 }
 
 
@@ -119,6 +122,7 @@ LINT_EXTRA = {
         ["-GC_IN=4", "-GC_OUT=8", "-GTAPS=3", "-GSERIAL=1"],
         ["-GPIX=4", "-GC_IN=4", "-GC_OUT=8", "-GTAPS=3"],
         ["-GPIX=2", "-GW_BITS=1", "-GA_BITS=1", "-GC_IN=4", "-GC_OUT=8", "-GPE=2", "-GSIMD=2", "-GTAPS=3"],
+        ["-GC_IN=4", "-GC_OUT=8", "-GPE=2", "-GSIMD=4", "-GDSP_MULS=11", "-GDOT_PIPE=3"],
         *[
             [f"-GW_BITS={w}", f"-GA_BITS={a}", "-GC_IN=4", "-GC_OUT=8", "-GPE=2", "-GSIMD=2", "-GTAPS=3"]
             for w, a in _LOWBIT
@@ -128,11 +132,19 @@ LINT_EXTRA = {
     "fc_unit": [
         ["-GW_BITS=1", "-GA_BITS=1", "-GC_IN=6", "-GPE=2", "-GSIMD=3", "-GSUM_W=4", "-GOUT_REG=0"],
         ["-GW_BITS=1", "-GA_BITS=8", "-GC_IN=8", "-GPE=4", "-GSUM_W=19"],
+        ["-GPE=2", "-GSIMD=4", "-GC_IN=8", "-GDSP_MULS=5", "-GDOT_PIPE=3"],
+        ["-GIN_BEATS=49", "-GC_IN=8", "-GC_OUT=32", "-GPE=2", "-GSIMD=8"],
         *[[f"-GW_BITS={w}", f"-GA_BITS={a}", "-GC_IN=6", "-GPE=2", "-GSIMD=3"] for w, a in _LOWBIT],
     ],
-    "lane_dot": [["-GN=9", "-GOUT_W=20", "-GPIPE=1"]]
+    "lane_dot": [
+        ["-GN=9", "-GOUT_W=20", "-GPIPE=1"],
+        ["-GN=9", "-GOUT_W=20", "-GPIPE=1", "-GDSP_LANES=4"],
+        ["-GN=36", "-GOUT_W=22", "-GPIPE=3", "-GDSP_LANES=11"],
+        ["-GW_BITS=1", "-GA_BITS=1", "-GN=64", "-GOUT_W=8", "-GPIPE=2"],
+    ]
     + [[f"-GW_BITS={w}", f"-GA_BITS={a}", "-GN=7", "-GOUT_W=32"] for w, a in _LOWBIT],
     "requant": [["-GC=1", "-GBEATS=32"], ["-GPIX=8"]],
+    "lut_mul": [["-GW_BITS=2", "-GA_BITS=8"], ["-GW_BITS=4", "-GA_BITS=4"]],
     "frame_sanitizer": [["-GLANES=8", "-GDATA_W=64"]],
     "threshold": [p for a in (2, 4) for p in ([f"-GA_OUT={a}", "-GC=3"], [f"-GA_OUT={a}", "-GC=1", "-GBEATS=16"])]
     + [["-GIN_W=9", "-GC=8"], ["-GIN_W=6", "-GA_OUT=2", "-GC=2", "-GBEATS=3"]],

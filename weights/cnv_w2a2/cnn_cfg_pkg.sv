@@ -29,6 +29,7 @@ package cnn_cfg_pkg;
   localparam int CONV1_W_BITS   = 2;
   localparam int CONV1_A_BITS   = 8;
   localparam int CONV1_A_OUT    = 2;
+  localparam int CONV1_DOT_PIPE = 3;
   // pool1 (pool)
   localparam int POOL1_H        = 28;
   localparam int POOL1_W        = 28;
@@ -47,6 +48,7 @@ package cnn_cfg_pkg;
   localparam int CONV2_W_BITS   = 2;
   localparam int CONV2_A_BITS   = 2;
   localparam int CONV2_A_OUT    = 2;
+  localparam int CONV2_DOT_PIPE = 3;
   // pool2 (pool)
   localparam int POOL2_H        = 14;
   localparam int POOL2_W        = 14;
@@ -63,6 +65,7 @@ package cnn_cfg_pkg;
   localparam int FC1_A_BITS   = 2;
   localparam int FC1_A_OUT    = 2;
   localparam int FC1_SUM_W    = 13;
+  localparam int FC1_DOT_PIPE = 3;
   // fc2 (dense)
   localparam int FC2_IN_BEATS = 1;
   localparam int FC2_C_IN     = 128;
@@ -72,5 +75,6 @@ package cnn_cfg_pkg;
   localparam int FC2_W_BITS   = 2;
   localparam int FC2_A_BITS   = 2;
   localparam int FC2_SUM_W    = 10;
+  localparam int FC2_DOT_PIPE = 3;
 endpackage
 /* verilator lint_on UNUSEDPARAM */

@@ -64,7 +64,8 @@ module cnn_layers #(
     .A_BITS(cnn_cfg_pkg::CONV1_A_BITS),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/conv1_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/conv1_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/conv1_b.mem"}),
+    .DOT_PIPE(cnn_cfg_pkg::CONV1_DOT_PIPE)
   ) u_conv1_mac (
     .clk, .rst,
     .s_axis_tdata(conv1_win_tdata), .s_axis_tlast(conv1_win_tlast),
@@ -151,7 +152,8 @@ module cnn_layers #(
     .A_BITS(cnn_cfg_pkg::CONV2_A_BITS),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/conv2_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/conv2_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/conv2_b.mem"}),
+    .DOT_PIPE(cnn_cfg_pkg::CONV2_DOT_PIPE)
   ) u_conv2_mac (
     .clk, .rst,
     .s_axis_tdata(conv2_win_tdata), .s_axis_tlast(conv2_win_tlast),
@@ -221,7 +223,8 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/fc1_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/fc1_b.mem"}),
-    .SUM_W(cnn_cfg_pkg::FC1_SUM_W)
+    .SUM_W(cnn_cfg_pkg::FC1_SUM_W),
+    .DOT_PIPE(cnn_cfg_pkg::FC1_DOT_PIPE)
   ) u_fc1_mac (
     .clk, .rst,
     .s_axis_tdata(fc1_fifo_tdata), .s_axis_tlast(fc1_fifo_tlast),
@@ -261,7 +264,8 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/fc2_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/fc2_b.mem"}),
-    .SUM_W(cnn_cfg_pkg::FC2_SUM_W)
+    .SUM_W(cnn_cfg_pkg::FC2_SUM_W),
+    .DOT_PIPE(cnn_cfg_pkg::FC2_DOT_PIPE)
   ) u_fc2_mac (
     .clk, .rst,
     .s_axis_tdata(fc1_th_tdata), .s_axis_tlast(fc1_th_tlast),

@@ -26,6 +26,7 @@ package cnn_cfg_pkg;
   localparam int CONV1_PAD      = 2;
   localparam int CONV1_PE       = 6;
   localparam int CONV1_SIMD     = 1;
+  localparam int CONV1_DOT_PIPE = 3;
   localparam int CONV1_LO       = -128;
   localparam int CONV1_HI       = 127;
   // pool1 (pool)
@@ -42,6 +43,7 @@ package cnn_cfg_pkg;
   localparam int CONV2_PAD      = 0;
   localparam int CONV2_PE       = 4;
   localparam int CONV2_SIMD     = 6;
+  localparam int CONV2_DOT_PIPE = 3;
   localparam int CONV2_LO       = -128;
   localparam int CONV2_HI       = 127;
   // pool2 (pool)
@@ -55,6 +57,7 @@ package cnn_cfg_pkg;
   localparam int FC1_C_OUT    = 120;
   localparam int FC1_PE       = 8;
   localparam int FC1_SIMD     = 16;
+  localparam int FC1_DOT_PIPE = 3;
   localparam int FC1_LO       = -128;
   localparam int FC1_HI       = 127;
   // fc2 (dense)
@@ -63,6 +66,7 @@ package cnn_cfg_pkg;
   localparam int FC2_C_OUT    = 84;
   localparam int FC2_PE       = 1;
   localparam int FC2_SIMD     = 120;
+  localparam int FC2_DOT_PIPE = 3;
   localparam int FC2_LO       = -128;
   localparam int FC2_HI       = 127;
   // fc3 (dense)
@@ -71,5 +75,6 @@ package cnn_cfg_pkg;
   localparam int FC3_C_OUT    = 10;
   localparam int FC3_PE       = 1;
   localparam int FC3_SIMD     = 84;
+  localparam int FC3_DOT_PIPE = 3;
 endpackage
 /* verilator lint_on UNUSEDPARAM */

@@ -37,6 +37,7 @@ package cnn_cfg_pkg;
   localparam int FC2_A_BITS   = 1;
   localparam int FC2_A_OUT    = 1;
   localparam int FC2_SUM_W    = 12;
+  localparam int FC2_DOT_PIPE = 3;
   // fc3 (dense)
   localparam int FC3_IN_BEATS = 1;
   localparam int FC3_C_IN     = 1024;
@@ -47,6 +48,7 @@ package cnn_cfg_pkg;
   localparam int FC3_A_BITS   = 1;
   localparam int FC3_A_OUT    = 1;
   localparam int FC3_SUM_W    = 12;
+  localparam int FC3_DOT_PIPE = 3;
   // fc4 (dense)
   localparam int FC4_IN_BEATS = 1;
   localparam int FC4_C_IN     = 1024;
@@ -56,5 +58,6 @@ package cnn_cfg_pkg;
   localparam int FC4_W_BITS   = 1;
   localparam int FC4_A_BITS   = 1;
   localparam int FC4_SUM_W    = 12;
+  localparam int FC4_DOT_PIPE = 3;
 endpackage
 /* verilator lint_on UNUSEDPARAM */

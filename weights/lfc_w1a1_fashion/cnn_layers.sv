@@ -87,7 +87,8 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/fc2_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/fc2_b.mem"}),
-    .SUM_W(cnn_cfg_pkg::FC2_SUM_W)
+    .SUM_W(cnn_cfg_pkg::FC2_SUM_W),
+    .DOT_PIPE(cnn_cfg_pkg::FC2_DOT_PIPE)
   ) u_fc2_mac (
     .clk, .rst,
     .s_axis_tdata(fc1_th_tdata), .s_axis_tlast(fc1_th_tlast),
@@ -127,7 +128,8 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/fc3_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/fc3_b.mem"}),
-    .SUM_W(cnn_cfg_pkg::FC3_SUM_W)
+    .SUM_W(cnn_cfg_pkg::FC3_SUM_W),
+    .DOT_PIPE(cnn_cfg_pkg::FC3_DOT_PIPE)
   ) u_fc3_mac (
     .clk, .rst,
     .s_axis_tdata(fc2_th_tdata), .s_axis_tlast(fc2_th_tlast),
@@ -167,7 +169,8 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/fc4_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/fc4_b.mem"}),
-    .SUM_W(cnn_cfg_pkg::FC4_SUM_W)
+    .SUM_W(cnn_cfg_pkg::FC4_SUM_W),
+    .DOT_PIPE(cnn_cfg_pkg::FC4_DOT_PIPE)
   ) u_fc4_mac (
     .clk, .rst,
     .s_axis_tdata(fc3_th_tdata), .s_axis_tlast(fc3_th_tlast),

@@ -28,6 +28,7 @@ package cnn_cfg_pkg;
   localparam int STEM_PAD      = 1;
   localparam int STEM_PE       = 1;
   localparam int STEM_SIMD     = 1;
+  localparam int STEM_DOT_PIPE = 3;
   localparam int STEM_LO       = 0;
   localparam int STEM_HI       = 255;
   // s1_conv1 (conv)
@@ -39,6 +40,7 @@ package cnn_cfg_pkg;
   localparam int S1_CONV1_PAD      = 1;
   localparam int S1_CONV1_PE       = 16;
   localparam int S1_CONV1_SIMD     = 1;
+  localparam int S1_CONV1_DOT_PIPE = 3;
   localparam int S1_CONV1_LO       = 0;
   localparam int S1_CONV1_HI       = 255;
   // s1_conv2 (conv)
@@ -50,6 +52,7 @@ package cnn_cfg_pkg;
   localparam int S1_CONV2_PAD      = 1;
   localparam int S1_CONV2_PE       = 16;
   localparam int S1_CONV2_SIMD     = 1;
+  localparam int S1_CONV2_DOT_PIPE = 3;
   localparam int S1_CONV2_LO       = -128;
   localparam int S1_CONV2_HI       = 127;
   // s1_add (add)
@@ -75,6 +78,7 @@ package cnn_cfg_pkg;
   localparam int S2_CONV1_STRIDE   = 2;
   localparam int S2_CONV1_WIN_H    = 28;
   localparam int S2_CONV1_WIN_W    = 28;
+  localparam int S2_CONV1_DOT_PIPE = 3;
   localparam int S2_CONV1_LO       = 0;
   localparam int S2_CONV1_HI       = 255;
   // s2_conv2 (conv)
@@ -86,6 +90,7 @@ package cnn_cfg_pkg;
   localparam int S2_CONV2_PAD      = 1;
   localparam int S2_CONV2_PE       = 16;
   localparam int S2_CONV2_SIMD     = 1;
+  localparam int S2_CONV2_DOT_PIPE = 3;
   localparam int S2_CONV2_LO       = -128;
   localparam int S2_CONV2_HI       = 127;
   // s2_short (conv)
@@ -125,6 +130,7 @@ package cnn_cfg_pkg;
   localparam int S3_CONV1_STRIDE   = 2;
   localparam int S3_CONV1_WIN_H    = 14;
   localparam int S3_CONV1_WIN_W    = 14;
+  localparam int S3_CONV1_DOT_PIPE = 3;
   localparam int S3_CONV1_LO       = 0;
   localparam int S3_CONV1_HI       = 255;
   // s3_conv2 (conv)
@@ -136,6 +142,7 @@ package cnn_cfg_pkg;
   localparam int S3_CONV2_PAD      = 1;
   localparam int S3_CONV2_PE       = 16;
   localparam int S3_CONV2_SIMD     = 1;
+  localparam int S3_CONV2_DOT_PIPE = 3;
   localparam int S3_CONV2_LO       = -128;
   localparam int S3_CONV2_HI       = 127;
   // s3_short (conv)

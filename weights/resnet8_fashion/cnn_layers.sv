@@ -62,7 +62,8 @@ module cnn_layers #(
     .SIMD(cnn_cfg_pkg::STEM_SIMD),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/stem_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/stem_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/stem_b.mem"}),
+    .DOT_PIPE(cnn_cfg_pkg::STEM_DOT_PIPE)
   ) u_stem_mac (
     .clk, .rst,
     .s_axis_tdata(stem_win_tdata), .s_axis_tlast(stem_win_tlast),
@@ -135,7 +136,8 @@ module cnn_layers #(
     .SIMD(cnn_cfg_pkg::S1_CONV1_SIMD),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/s1_conv1_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/s1_conv1_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/s1_conv1_b.mem"}),
+    .DOT_PIPE(cnn_cfg_pkg::S1_CONV1_DOT_PIPE)
   ) u_s1_conv1_mac (
     .clk, .rst,
     .s_axis_tdata(s1_conv1_win_tdata), .s_axis_tlast(s1_conv1_win_tlast),
@@ -193,7 +195,8 @@ module cnn_layers #(
     .SIMD(cnn_cfg_pkg::S1_CONV2_SIMD),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/s1_conv2_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/s1_conv2_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/s1_conv2_b.mem"}),
+    .DOT_PIPE(cnn_cfg_pkg::S1_CONV2_DOT_PIPE)
   ) u_s1_conv2_mac (
     .clk, .rst,
     .s_axis_tdata(s1_conv2_win_tdata), .s_axis_tlast(s1_conv2_win_tlast),
@@ -334,7 +337,8 @@ module cnn_layers #(
     .SIMD(cnn_cfg_pkg::S2_CONV1_SIMD),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/s2_conv1_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/s2_conv1_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/s2_conv1_b.mem"}),
+    .DOT_PIPE(cnn_cfg_pkg::S2_CONV1_DOT_PIPE)
   ) u_s2_conv1_mac (
     .clk, .rst,
     .s_axis_tdata(s2_conv1_stride_tdata), .s_axis_tlast(s2_conv1_stride_tlast),
@@ -392,7 +396,8 @@ module cnn_layers #(
     .SIMD(cnn_cfg_pkg::S2_CONV2_SIMD),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/s2_conv2_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/s2_conv2_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/s2_conv2_b.mem"}),
+    .DOT_PIPE(cnn_cfg_pkg::S2_CONV2_DOT_PIPE)
   ) u_s2_conv2_mac (
     .clk, .rst,
     .s_axis_tdata(s2_conv2_win_tdata), .s_axis_tlast(s2_conv2_win_tlast),
@@ -621,7 +626,8 @@ module cnn_layers #(
     .SIMD(cnn_cfg_pkg::S3_CONV1_SIMD),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/s3_conv1_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/s3_conv1_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/s3_conv1_b.mem"}),
+    .DOT_PIPE(cnn_cfg_pkg::S3_CONV1_DOT_PIPE)
   ) u_s3_conv1_mac (
     .clk, .rst,
     .s_axis_tdata(s3_conv1_stride_tdata), .s_axis_tlast(s3_conv1_stride_tlast),
@@ -679,7 +685,8 @@ module cnn_layers #(
     .SIMD(cnn_cfg_pkg::S3_CONV2_SIMD),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/s3_conv2_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/s3_conv2_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/s3_conv2_b.mem"}),
+    .DOT_PIPE(cnn_cfg_pkg::S3_CONV2_DOT_PIPE)
   ) u_s3_conv2_mac (
     .clk, .rst,
     .s_axis_tdata(s3_conv2_win_tdata), .s_axis_tlast(s3_conv2_win_tlast),

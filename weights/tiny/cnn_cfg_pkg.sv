@@ -26,6 +26,7 @@ package cnn_cfg_pkg;
   localparam int CONV1_PAD      = 1;
   localparam int CONV1_PE       = 4;
   localparam int CONV1_SIMD     = 1;
+  localparam int CONV1_DOT_PIPE = 3;
   localparam int CONV1_LO       = 0;
   localparam int CONV1_HI       = 255;
   // pool1 (pool)
@@ -42,6 +43,7 @@ package cnn_cfg_pkg;
   localparam int CONV2_PAD      = 1;
   localparam int CONV2_PE       = 4;
   localparam int CONV2_SIMD     = 4;
+  localparam int CONV2_DOT_PIPE = 3;
   localparam int CONV2_LO       = 0;
   localparam int CONV2_HI       = 255;
   // pool2 (pool)

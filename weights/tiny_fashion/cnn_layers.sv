@@ -62,7 +62,8 @@ module cnn_layers #(
     .SIMD(cnn_cfg_pkg::CONV1_SIMD),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/conv1_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/conv1_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/conv1_b.mem"}),
+    .DOT_PIPE(cnn_cfg_pkg::CONV1_DOT_PIPE)
   ) u_conv1_mac (
     .clk, .rst,
     .s_axis_tdata(conv1_win_tdata), .s_axis_tlast(conv1_win_tlast),
@@ -150,7 +151,8 @@ module cnn_layers #(
     .SIMD(cnn_cfg_pkg::CONV2_SIMD),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/conv2_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/conv2_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/conv2_b.mem"}),
+    .DOT_PIPE(cnn_cfg_pkg::CONV2_DOT_PIPE)
   ) u_conv2_mac (
     .clk, .rst,
     .s_axis_tdata(conv2_win_tdata), .s_axis_tlast(conv2_win_tlast),

@@ -27,6 +27,7 @@ package cnn_cfg_pkg;
   localparam int CONV1_PE       = 4;
   localparam int CONV1_SIMD     = 1;
   localparam int CONV1_PIX      = 8;
+  localparam int CONV1_DOT_PIPE = 3;
   localparam int CONV1_LO       = 0;
   localparam int CONV1_HI       = 255;
   // pool1 (pool)
@@ -47,6 +48,7 @@ package cnn_cfg_pkg;
   localparam int CONV2_PE       = 8;
   localparam int CONV2_SIMD     = 4;
   localparam int CONV2_PIX      = 2;
+  localparam int CONV2_DOT_PIPE = 3;
   localparam int CONV2_LO       = 0;
   localparam int CONV2_HI       = 255;
   // pool2 (pool)

@@ -64,7 +64,8 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/conv1_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/conv1_b.mem"}),
-    .PIX(cnn_cfg_pkg::CONV1_PIX)
+    .PIX(cnn_cfg_pkg::CONV1_PIX),
+    .DOT_PIPE(cnn_cfg_pkg::CONV1_DOT_PIPE)
   ) u_conv1_mac (
     .clk, .rst,
     .s_axis_tdata(conv1_win_tdata), .s_axis_tlast(conv1_win_tlast),
@@ -161,7 +162,8 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/conv2_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/conv2_b.mem"}),
-    .PIX(cnn_cfg_pkg::CONV2_PIX)
+    .PIX(cnn_cfg_pkg::CONV2_PIX),
+    .DOT_PIPE(cnn_cfg_pkg::CONV2_DOT_PIPE)
   ) u_conv2_mac (
     .clk, .rst,
     .s_axis_tdata(conv2_win_tdata), .s_axis_tlast(conv2_win_tlast),
