@@ -172,7 +172,7 @@ def run(top: str, case: Case | None = None, files: list[Path] | None = None, wor
 _STAT_CELL = re.compile(r"^\s+(\d+)\s+(\$\S+|[A-Z][A-Z0-9_]+|cells)\s*$")
 
 
-def _stat_cells(text: str) -> dict[str, int]:
+def stat_cells(text: str) -> dict[str, int]:
     """Cell counts by type (and "cells", the total) of a `stat` of a flattened design."""
     cells: dict[str, int] = {}
     for line in text.splitlines():
@@ -208,7 +208,7 @@ def multiplier_cells(top: str, case: Case, workdir: Path | None = None, abc: boo
         ]
     )
     yosys(text + "\n", workdir / "yosys.log", timeout=600)
-    return {"rtl": _stat_cells(rtl_stat.read_text()), "ice40": _stat_cells(ice_stat.read_text())}
+    return {"rtl": stat_cells(rtl_stat.read_text()), "ice40": stat_cells(ice_stat.read_text())}
 
 
 def all_cases() -> list[tuple[str, Case]]:

@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 from syn import sources
+from syn.check import stat_cells
 from syn.yosys import (
     BUILD,
     ROOT,
@@ -432,7 +433,7 @@ def synth_ecp5(top, files, params, work: Path, args) -> dict:
         f"tee -o {rel(work / 'ecp5_flat.stat')} stat\nwrite_json {rel(flat)}\n",
         work / "ecp5_flat.log",
     )
-    res["flat"] = summarize("ecp5", _stat_cells((work / "ecp5_flat.stat").read_text()))
+    res["flat"] = summarize("ecp5", stat_cells((work / "ecp5_flat.stat").read_text()))
     res["flat_synth_s"] = round(time.monotonic() - t0, 1)
     res["log"] = rel(work / "ecp5.log")
     res["warnings"] = sum(1 for ln in (log + flat_log).splitlines() if ln.startswith("Warning:"))
@@ -440,10 +441,6 @@ def synth_ecp5(top, files, params, work: Path, args) -> dict:
     res["device"] = args.ecp5_device
     return res
 
-
-def _stat_cells(text: str) -> dict[str, int]:
-    """Cell counts of a Yosys `stat` of one (flattened) module."""
-    return {name: int(n) for n, name in re.findall(r"^\s+(\d+)\s+([A-Za-z_$][\w$]*)\s*$", text, re.M)}
 
 
 def fits_ecp5(r: dict, device: str) -> list[str]:

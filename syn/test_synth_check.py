@@ -53,6 +53,16 @@ def test_sign_select_fc_unit_has_no_multipliers(name: str):
     assert cells["ice40"].get("SB_MAC16", 0) == 0, cells["ice40"]
 
 
+@pytest.mark.parametrize("dsp_lanes", [9, 4, 0])
+def test_dsp_lanes_are_the_dsp_blocks(dsp_lanes: int):
+    """lane_dot with 9 int8 lanes: one `*` ($mul) and one DSP block after synth_ice40 -dsp per
+    lane left to DSP_LANES, none for the lanes in rtl/lut_mul.sv (no tool gets a say)."""
+    case = Case(f"w8a8_n9_dsp{dsp_lanes}", {"N": 9, "OUT_W": 20, "PIPE": 1, "DSP_LANES": dsp_lanes})
+    cells = check.multiplier_cells("lane_dot", case, abc=False)
+    assert cells["rtl"].get("$mul", 0) == dsp_lanes, cells["rtl"]
+    assert cells["ice40"].get("SB_MAC16", 0) == dsp_lanes, cells["ice40"]
+
+
 LATCHY = """
 module latchy (input logic en, input logic [3:0] d, output logic [3:0] q);
   always @* begin

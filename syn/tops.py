@@ -197,7 +197,7 @@ TOPS: dict[str, list[Case]] = {
         Case("w2a2_n9", {"W_BITS": 2, "A_BITS": 2, "N": 9, "OUT_W": 8}),
         Case("w8a8_n9_pipe", {"N": 9, "OUT_W": 20, "PIPE": 1}),  # products registered
         Case("w1a1_n16_pipe", {"W_BITS": 1, "A_BITS": 1, "N": 16, "OUT_W": 8, "PIPE": 1}),
-        # 4 products as `*`, 5 in lut_mul (syn/test_dsp_split.py counts the DSP blocks)
+        # 4 products as `*`, 5 in lut_mul (syn/test_synth_check.py counts the DSP blocks)
         Case("w8a8_n9_dsp4", {"N": 9, "OUT_W": 20, "PIPE": 1, "DSP_LANES": 4}),
         Case("w8a8_n36_pipe3", {"N": 36, "OUT_W": 22, "PIPE": 3, "DSP_LANES": 11}),  # operands, halfway
         Case("w1a1_n64_pipe2", {"W_BITS": 1, "A_BITS": 1, "N": 64, "OUT_W": 8, "PIPE": 2}),
