@@ -442,7 +442,6 @@ def synth_ecp5(top, files, params, work: Path, args) -> dict:
     return res
 
 
-
 def fits_ecp5(r: dict, device: str) -> list[str]:
     """Pre-check of the place-and-route netlist (`flat`) against the part: a CCU2C carry cell
     holds two LUT4s, a TRELLIS_DPR16X4 LUT-RAM four (nextpnr's TRELLIS_COMB count is the real
