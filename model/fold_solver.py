@@ -70,7 +70,7 @@ class LayerSolution:
 
     @property
     def mults(self) -> int:
-        return _mults(self.fold, self.kk) * self.pix
+        return self.fold.products(self.kk, self.pix)
 
     @property
     def weight_words(self) -> int:
@@ -148,10 +148,6 @@ class Solution:
         return "\n".join(lines)
 
 
-def _mults(fold: Fold, kk: int) -> int:
-    return fold.pe * fold.simd * (fold.taps or kk)
-
-
 def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
@@ -197,7 +193,7 @@ def _rows(net: Net, ly: _Layer, rest: dict[str, Fold]) -> list[tuple[int, int, F
     rows = []
     for fold in ly.folds():
         busy = frame_times(net, {**rest, ly.name: fold}, pixels)[1][f"{ly.name}_mac"]
-        rows.append((fold.pe * fold.simd * (fold.taps or ly.kk) * ly.pix, int(busy), fold))
+        rows.append((fold.products(ly.kk, ly.pix), int(busy), fold))
     return sorted(rows, key=lambda c: (c[0], c[1], c[2].taps is not None, c[2].pe))
 
 

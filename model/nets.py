@@ -123,6 +123,11 @@ class Fold:
 
     FLAGS = ("serial", "wload", "single")
 
+    def products(self, kk: int = 1, pix: int = 1) -> int:
+        """Products per cycle: PE x SIMD x TAPS (all `kk` taps when TAPS is unset; kk = 1 for
+        Dense), times the PIX windows of a convolution's beat."""
+        return self.pe * self.simd * (self.taps or kk) * pix
+
     def as_dict(self) -> dict:
         """The form manifests record: pe, simd, and taps / flags / dsp only when set."""
         d: dict = {"pe": self.pe, "simd": self.simd}

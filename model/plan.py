@@ -290,17 +290,10 @@ def check_fold(where: str, node: QuantLayer, fold: Fold, lanes: int) -> None:
         raise ValueError(f"{where}: TAPS={fold.taps} must divide the k*k taps of a convolution")
 
 
-def products(node: QuantLayer, fold: Fold, pix: int = 1) -> int:
-    """Products per cycle of a compute layer: PE x SIMD (x TAPS x PIX windows: convolutions)."""
-    if node.kind == "conv":
-        return pix * fold.pe * fold.simd * (fold.taps or node.k**2)
-    return fold.pe * fold.simd
-
-
 def check_dsp(where: str, node: QuantLayer, fold: Fold, pix: int) -> None:
     """`+dspN`: N of the layer's products in DSP blocks, the rest in lut_mul: only where
     conv_unit / fc_unit multiply (not fc_serial, not a 1-bit side)."""
-    n = products(node, fold, pix)
+    n = fold.products(node.k**2, pix) if node.kind == "conv" else fold.products()
     if fold.serial:
         raise ValueError(f"{where}: +dsp{fold.dsp} applies to conv_unit / fc_unit, not a serial folding")
     if 1 in (node.w_bits, node.a_in):

@@ -30,10 +30,10 @@ def macs_and_multipliers(net, folds: dict[str, Fold]) -> tuple[int, int]:
         f = folds[name]
         if isinstance(layer, Conv):
             macs += outs[1] * outs[2] * outs[0] * ins[0] * layer.k * layer.k
-            mults += f.pe * f.simd * (f.taps or layer.k * layer.k) * rates[name].unit
+            mults += f.products(layer.k * layer.k, rates[name].unit)
         else:
             macs += ins[0] * ins[1] * ins[2] * outs[0]
-            mults += f.pe * f.simd
+            mults += f.products()
     return macs, mults
 
 
