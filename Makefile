@@ -128,6 +128,8 @@ $(VL_LINT) fc_unit rtl/fc_unit.sv -GPE=2 -GSIMD=4 -GC_IN=8 -GDSP_MULS=5 -GDOT_PI
 $(VL_LINT) fc_unit rtl/fc_unit.sv -GIN_BEATS=49 -GC_IN=8 -GC_OUT=32 -GPE=2 -GSIMD=8
 $(VL_LINT) lut_mul rtl/lut_mul.sv -GW_BITS=2 -GA_BITS=8
 $(VL_LINT) lut_mul rtl/lut_mul.sv -GW_BITS=4 -GA_BITS=4
+$(VL_LINT) dsp_mul rtl/dsp_mul.sv -GW_BITS=2 -GA_BITS=4
+$(VL_LINT) dsp_mul rtl/ecp5/dsp_mul.sv tb/dsp_mul/MULT18X18D.sv
 $(VL_LINT) fc_unit rtl/fc_unit.sv -GW_BITS=1 -GA_BITS=1 -GC_IN=6 -GPE=2 -GSIMD=3 -GSUM_W=4 -GOUT_REG=0
 $(VL_LINT) fc_unit rtl/fc_unit.sv -GW_BITS=1 -GA_BITS=8 -GC_IN=8 -GPE=4 -GSUM_W=19
 $(foreach wa,1_1 1_8 8_1 2_2 4_4 2_8,$(VL_LINT) fc_unit rtl/fc_unit.sv -GW_BITS=$(call w_of,$(wa)) -GA_BITS=$(call a_of,$(wa)) -GC_IN=6 -GPE=2 -GSIMD=3

@@ -149,7 +149,10 @@ module conv_unit #(
   localparam int OGW    = (NO > 1) ? $clog2(NO) : 1;
   localparam int FGW    = (NF > 1) ? $clog2(NF) : 1;
   localparam int BAW    = (C_OUT > 1) ? $clog2(C_OUT) : 1;
-  localparam int W_AHEAD_MIN = 64;              // weight words from which the ROM reads ahead
+  // Weight words from which the ROM reads ahead, when the dot product is pipelined too
+  // (DOT_PIPE >= 2; else its tree, not the RAM, is the longer path: the UP5K's `up5k`
+  // folding did not place with the 24 flip-flops its conv2 ROM's read-ahead cost).
+  localparam int W_AHEAD_MIN = 64;
 
   // ---- elaboration-time parameter checks --------------------------------------------------
   if (K < 1 || C_IN < 1 || C_OUT < 1 || PE < 1 || SIMD < 1 || TAPS < 1 || PIX < 1)
@@ -270,7 +273,7 @@ module conv_unit #(
   logic                   s1_valid_q, s1_first_q, s1_shift_q, s1_final_q, s1_last_q;
   logic [OGW-1:0]         s1_og_q;
 
-  if (FOLDS >= W_AHEAD_MIN) begin : g_w_ahead
+  if (FOLDS >= W_AHEAD_MIN && DOT_PIPE >= 2) begin : g_w_ahead
     // A memory this deep goes to block RAM, whose output comes late after the clock edge:
     // read a cycle ahead (addr_d) into the RAM's own register, then into w_q, so that the
     // products start from a fabric register. Same cycle behaviour as the plain read.

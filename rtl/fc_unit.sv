@@ -60,13 +60,15 @@
 //   Loop order: beat b, then og (output group), then ig (input group) innermost.
 //
 // Throughput: one input beat every FOLDS cycles, one frame (= one output beat) every
-//   IN_BEATS*FOLDS cycles, sustained.
+//   IN_BEATS*FOLDS cycles, sustained; one beat more is accepted ahead and waits.
 // Latency: m_axis_tvalid rises FOLDS + 2 + DOT_PIPE cycles after the frame's last input beat
-//   is accepted, i.e. FOLDS + 3 + DOT_PIPE cycles from that beat's handshake to the output
-//   handshake (no stalls).
+//   reaches the issue stage, i.e. FOLDS + 3 + DOT_PIPE cycles to the output handshake (no
+//   stalls) from that beat's handshake when it came straight in; a beat that waited behind
+//   the one before was accepted up to FOLDS - 1 cycles earlier.
 //   (Until 2026-11-30 the products and the adder tree were one stage: one cycle less.)
 //
-// Pipeline: issue (beat register, fold counters, weight ROM address)
+// Pipeline: input (one beat waiting behind the issued one; s_axis_tready is its empty flag)
+//        -> issue (beat register, fold counters, weight ROM address)
 //        -> S1 (weight ROM output + activation slice registered; PE lane_dot instances with
 //               PIPE = 1: the products)
 //        -> P  (products registered in lane_dot; balanced adder tree)
@@ -77,7 +79,7 @@
 // order, so after the frame's last beat it holds all C_OUT results. They move to the output
 // register at once when that is free; otherwise the ring keeps them and the whole pipeline
 // holds until the output register drains. The pipeline enable is a register: no combinational
-// path from m_axis_tready to s_axis_tready; tvalid never depends on tready.
+// path from m_axis_tready to s_axis_tready (a flip-flop); tvalid never depends on tready.
 module fc_unit #(
   parameter int IN_BEATS = 1,
   parameter int C_IN     = 4,
@@ -123,7 +125,10 @@ module fc_unit #(
   localparam int IGW    = (NI > 1) ? $clog2(NI) : 1;
   localparam int BW     = (IN_BEATS > 1) ? $clog2(IN_BEATS) : 1;
   localparam int BAW    = (C_OUT > 1) ? $clog2(C_OUT) : 1;
-  localparam int W_AHEAD_MIN = 64;              // weight words from which the ROM reads ahead
+  // Weight words from which the ROM reads ahead, when the dot product is pipelined too
+  // (DOT_PIPE >= 2; else its tree, not the RAM, is the longer path: the UP5K's `up5k`
+  // folding did not place with the 24 flip-flops its conv2 ROM's read-ahead cost).
+  localparam int W_AHEAD_MIN = 64;
 
   // ---- elaboration-time parameter checks --------------------------------------------------
   if (IN_BEATS < 1 || C_IN < 1 || C_OUT < 1 || PE < 1 || SIMD < 1) begin : g_err_pos
@@ -199,18 +204,31 @@ module fc_unit #(
   assign b_end         = (b_q == BW'(IN_BEATS - 1));
   assign issue         = en && beat_valid_q;
   assign addr_d        = !issue ? addr_q : (b_end && og_end && ig_end) ? '0 : addr_q + AW'(1);
-  assign s_axis_tready = en && (!beat_valid_q || (og_end && ig_end));
+
+  // One beat waits behind the one being issued (nxt_q): s_axis_tready is then a flip-flop and
+  // the fold counters' compares stay out of the stage before (on the ECP5-25k, fc2's counters
+  // -> its tready -> fc1's requant -> fc1's output register enable was tiny's critical path).
+  // A beat moves up the cycle beat_q frees, when the unit would have taken it directly.
+  logic [C_IN*A_BITS-1:0] nxt_q;
+  logic                   nxt_valid_q, beat_free, in_fire;
+  assign beat_free     = en && (!beat_valid_q || (og_end && ig_end));
+  assign s_axis_tready = !nxt_valid_q;
+  assign in_fire       = s_axis_tvalid && !nxt_valid_q;
 
   always_ff @(posedge clk) begin
     if (rst) begin
       beat_valid_q <= 1'b0;
+      nxt_valid_q  <= 1'b0;
       addr_q       <= '0;
       b_q          <= '0;
       og_q         <= '0;
       ig_q         <= '0;
     end else begin
-      if (s_axis_tready) begin
-        beat_valid_q <= s_axis_tvalid;
+      if (beat_free) begin
+        beat_valid_q <= nxt_valid_q || in_fire;
+        nxt_valid_q  <= 1'b0;
+      end else if (in_fire) begin
+        nxt_valid_q  <= 1'b1;
       end
       addr_q <= addr_d;
       if (issue) begin
@@ -222,8 +240,11 @@ module fc_unit #(
   end
 
   always_ff @(posedge clk) begin
-    if (s_axis_tready && s_axis_tvalid) begin
-      beat_q <= s_axis_tdata;
+    if (beat_free) begin
+      beat_q <= nxt_valid_q ? nxt_q : s_axis_tdata;
+    end
+    if (in_fire && !beat_free) begin
+      nxt_q <= s_axis_tdata;
     end
   end
 
@@ -233,7 +254,7 @@ module fc_unit #(
   logic             s1_valid_q, s1_first_q, s1_shift_q, s1_final_q;
   logic [OGW-1:0]   s1_og_q;
 
-  if (DEPTH >= W_AHEAD_MIN) begin : g_w_ahead
+  if (DEPTH >= W_AHEAD_MIN && DOT_PIPE >= 2) begin : g_w_ahead
     // A memory this deep goes to block RAM, whose output comes late after the clock edge:
     // read a cycle ahead (addr_d) into the RAM's own register, then into w_q, so that the
     // products start from a fabric register. Same cycle behaviour as the plain read.

@@ -35,11 +35,14 @@
 //                   2: also the partial sums halfway up the adder tree (after ceil(L/2) of its
 //                   L = clog2(N) levels): latency 2, for trees too deep for one clock cycle
 //                   (tiny's conv2, 36 terms: 6 levels, 15 ns on the ECP5, docs/synthesis.md);
-//                   3: one register more on every lane: a DSP lane's operands, a private
-//                   copy at its multiplier (the inputs fan out to many lanes and DSP blocks
-//                   sit in rows of their own: 11.4 ns of tiny's conv2 on the ECP5-25k, 7 of it
-//                   routing); a lut_mul lane's first adder level (lut_mul PIPE = 1); a
-//                   sign-select lane's product, delayed. Latency 3.
+//                   3: one register more on every lane: a DSP lane's operands, registered
+//                   with its product in rtl/dsp_mul.sv, the DSP block's own registers after
+//                   synthesis (the inputs fan out to many lanes and DSP blocks sit in rows of
+//                   their own: 11.5 ns of tiny's conv2 on the ECP5-25k, 7 of it routing); a
+//                   lut_mul lane's first adder level (lut_mul PIPE = 1); a sign-select lane's
+//                   product, delayed. The mid-tree register one level lower, after
+//                   floor((L-1)/2) levels: the products leave the DSP rows through ~3 ns of
+//                   routing. Latency 3.
 //   DSP_LANES       0..N (default N): the lanes whose product is a `*` (a DSP block after
 //                   synthesis); the others use lut_mul. Same products either way: only where
 //                   they are built differs. No effect on the multiplier-free kinds.
@@ -64,7 +67,9 @@ module lane_dot #(
   localparam int DOT_W  = PROD_W + $clog2(N);
   localparam int NP2    = 1 << $clog2(N);          // adder tree leaves (power of two)
   localparam int LV     = $clog2(N);               // adder tree levels
-  localparam int CUT    = (PIPE >= 2) ? (LV + 1) / 2 : LV;  // levels before the mid-tree register
+  // levels before the mid-tree register: halfway, or with PIPE = 3 one level lower (the DSP
+  // lanes' products come out of DSP blocks registered, then cross ~3 ns of routing first)
+  localparam int CUT    = (PIPE == 3) ? (LV - 1) / 2 : (PIPE == 2) ? (LV + 1) / 2 : LV;
   localparam int NMID   = NP2 >> CUT;              // partial sums at the cut
 
   // ---- elaboration-time parameter checks --------------------------------------------------
@@ -146,69 +151,80 @@ module lane_dot #(
     assign dot = OUT_W'(xdot);
   end else begin : g_prod
     // One product per lane (the kind is chosen at elaboration: only one of these exists).
-    logic signed [PROD_W-1:0] prods_d [N], prods [N];
+    logic signed [PROD_W-1:0] prods [N];  // the products as the tree reads them
     for (genvar k = 0; k < N; k++) begin : g_lane
-      // PIPE = 3, one more register on every lane's way to the tree: a DSP lane gets its own
-      // registered copy of its operands, a lut_mul lane the register after its first adder
-      // level, a sign-select lane its product delayed. (Copying the lut_mul lanes' operands
-      // too would give synthesis identical registers to merge into one with the old fan-out;
-      // another lane_dot's DSP lane with the same activation, PE > 1, may still share one.)
+      // PIPE = 3, one more register on every lane's way to the tree: a DSP lane registers its
+      // operands (rtl/dsp_mul.sv: in the DSP block, where the flow packs them), a lut_mul lane
+      // its first adder level, a sign-select lane its product, delayed. (Copying the lut_mul
+      // lanes' operands too would give synthesis identical registers to merge into one with
+      // the old fan-out.)
       localparam bit MUL      = !W1 && !A1;
       localparam bit OPND_REG = (PIPE == 3) && MUL && (k < DSP_LANES);
       localparam bit LUT_PIPE = (PIPE == 3) && MUL && (k >= DSP_LANES);
       localparam bit PROD_DLY = (PIPE == 3) && !MUL;
-      logic [W_BITS-1:0] wk;
-      logic [A_BITS-1:0] ak;
-      if (OPND_REG) begin : g_opnd
-        always_ff @(posedge clk) begin
-          if (en) {wk, ak} <= {w[k*W_BITS +: W_BITS], a[k*A_BITS +: A_BITS]};
-        end
-      end else begin : g_opnd_comb
-        assign {wk, ak} = {w[k*W_BITS +: W_BITS], a[k*A_BITS +: A_BITS]};
-      end
-      if (W1) begin : g_wsel
-        // +a or -a: a is unsigned, PROD_W = A_BITS + 1 bits signed hold both
-        wire signed [PROD_W-1:0] ax = {1'b0, ak};
-        assign prods_d[k] = wk[0] ? ax : -ax;
-      end else if (A1) begin : g_asel
-        // +w or -w: -(-2**(W_BITS-1)) needs PROD_W = W_BITS + 1 bits
-        wire signed [PROD_W-1:0] wx = {wk[W_BITS-1], wk};
-        assign prods_d[k] = ak[0] ? wx : -wx;
-      end else if (k < DSP_LANES) begin : g_mul
-        // signed x unsigned: the activation gets a zero sign bit
-        wire signed [PROD_W-1:0] p = $signed(wk) * $signed({1'b0, ak});
-        assign prods_d[k] = p;
-      end else begin : g_lut
-        // through a plain wire: Yosys elaborates a port connected to an array element only
-        // once it knows the port's direction, re-deriving (and renaming) a chparam'd top
+      if (OPND_REG) begin : g_dsp
+        // operands and product registered as inside a DSP block (rtl/dsp_mul.sv; the ECP5
+        // flow builds it on one MULT18X18D with its registers on)
         wire signed [PROD_W-1:0] p;
-        assign prods_d[k] = p;
-        lut_mul #(
+        assign prods[k] = p;
+        dsp_mul #(
           .W_BITS(W_BITS),
-          .A_BITS(A_BITS),
-          .PIPE  (LUT_PIPE ? 1 : 0)
+          .A_BITS(A_BITS)
         ) u_mul (
           .clk(clk),
           .en (en),
-          .w  (wk),
-          .a  (ak),
+          .w  (w[k*W_BITS +: W_BITS]),
+          .a  (a[k*A_BITS +: A_BITS]),
           .p  (p)
         );
-      end
-      if (PROD_DLY) begin : g_dly
-        logic signed [PROD_W-1:0] dly_q;
-        always_ff @(posedge clk) begin
-          if (en) begin
-            dly_q    <= prods_d[k];
-            prods[k] <= dly_q;
+      end else begin : g_fabric
+        wire [W_BITS-1:0] wk = w[k*W_BITS +: W_BITS];
+        wire [A_BITS-1:0] ak = a[k*A_BITS +: A_BITS];
+        logic signed [PROD_W-1:0] prod_d;  // the product before its register(s)
+        if (W1) begin : g_wsel
+          // +a or -a: a is unsigned, PROD_W = A_BITS + 1 bits signed hold both
+          wire signed [PROD_W-1:0] ax = {1'b0, ak};
+          assign prod_d = wk[0] ? ax : -ax;
+        end else if (A1) begin : g_asel
+          // +w or -w: -(-2**(W_BITS-1)) needs PROD_W = W_BITS + 1 bits
+          wire signed [PROD_W-1:0] wx = {wk[W_BITS-1], wk};
+          assign prod_d = ak[0] ? wx : -wx;
+        end else if (k < DSP_LANES) begin : g_mul
+          // signed x unsigned: the activation gets a zero sign bit
+          wire signed [PROD_W-1:0] p = $signed(wk) * $signed({1'b0, ak});
+          assign prod_d = p;
+        end else begin : g_lut
+          // through a plain wire: Yosys elaborates a port connected to an array element only
+          // once it knows the port's direction, re-deriving (and renaming) a chparam'd top
+          wire signed [PROD_W-1:0] p;
+          assign prod_d = p;
+          lut_mul #(
+            .W_BITS(W_BITS),
+            .A_BITS(A_BITS),
+            .PIPE  (LUT_PIPE ? 1 : 0)
+          ) u_mul (
+            .clk(clk),
+            .en (en),
+            .w  (wk),
+            .a  (ak),
+            .p  (p)
+          );
+        end
+        if (PROD_DLY) begin : g_dly
+          logic signed [PROD_W-1:0] dly_q;
+          always_ff @(posedge clk) begin
+            if (en) begin
+              dly_q    <= prod_d;
+              prods[k] <= dly_q;
+            end
           end
+        end else if (PIPE != 0) begin : g_reg
+          always_ff @(posedge clk) begin
+            if (en) prods[k] <= prod_d;
+          end
+        end else begin : g_comb
+          assign prods[k] = prod_d;
         end
-      end else if (PIPE != 0) begin : g_reg
-        always_ff @(posedge clk) begin
-          if (en) prods[k] <= prods_d[k];
-        end
-      end else begin : g_comb
-        assign prods[k] = prods_d[k];
       end
     end
 

@@ -75,8 +75,12 @@ module result_formatter #(
     logic signed [ACC_W-1:0]    best_q;     // largest logit sent so far
     logic [IDX_W-1:0]           best_idx_q;
 
+    // The logit presented, logit beat_q, in a register of its own: selecting it from logits_q
+    // by beat_q in front of the compare made the mux and the comparator one path (tiny's
+    // critical one on the ECP5-25k once the layers were pipelined). The next one is selected
+    // while this one is out.
     logic signed [ACC_W-1:0] logit;
-    assign logit = ACC_W'(logits_q >> (ACC_W * int'(beat_q)));
+    wire  signed [ACC_W-1:0] logit_next = ACC_W'(logits_q >> (ACC_W * (int'(beat_q) + 1)));
 
     wire take  = s_axis_tvalid && s_flag_tvalid && !busy_q;
     wire last  = (beat_q == IDX_W'(N_CLASSES));
@@ -97,11 +101,13 @@ module result_formatter #(
         best_q     <= '0;
         best_idx_q <= '0;
         logits_q   <= '0;
+        logit      <= '0;
       end else if (take) begin
         busy_q   <= 1'b1;
         beat_q   <= '0;
         flag_q   <= s_flag_tdata;
         logits_q <= s_axis_tdata;
+        logit    <= s_axis_tdata[ACC_W-1:0];
       end else if (fire) begin
         if (!last) begin
           // Strictly greater: ties keep the lower index, as numpy.argmax.
@@ -110,6 +116,7 @@ module result_formatter #(
             best_idx_q <= beat_q;
           end
           beat_q <= beat_q + 1'b1;
+          logit  <= logit_next;
         end else begin
           busy_q <= 1'b0;
         end

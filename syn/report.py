@@ -409,8 +409,9 @@ def synth_ecp5(top, files, params, work: Path, args) -> dict:
     flattened, ROMs resolved first, for place and route (`flat`: its cell counts, wrapper
     included). Flattening lets constants cross module boundaries: a layer with one weight word
     (tiny's conv1 at II 784) then multiplies by constants, a few adders per product in lut_mul
-    instead of a whole one (measured in docs/synthesis.md). `--ecp5-nodsp`: every multiplier in
-    LUTs (the 25k part has 28 MULT18X18D)."""
+    instead of a whole one (measured in docs/synthesis.md). rtl/ecp5/ files replace their rtl/
+    namesakes (dsp_mul: a MULT18X18D with its registers on, which synth_ecp5 does not pack).
+    `--ecp5-nodsp`: every multiplier in LUTs (the 25k part has 28 MULT18X18D)."""
     work.mkdir(parents=True, exist_ok=True)
     ports = elaborate_ports(top, files, params, work)
     wrap = work / "io_wrap.sv"
@@ -418,7 +419,14 @@ def synth_ecp5(top, files, params, work: Path, args) -> dict:
     hier, flat = work / "ecp5_hier.json", work / "ecp5.json"
     t0 = time.monotonic()
     opts = " -nodsp" if args.ecp5_nodsp else ""
-    read = _read(files, top, {}, defer=True) + read_cmds([wrap], defer=True) + "\nhierarchy -check -top syn_io_wrap\n"
+    if not args.ecp5_nodsp:  # rtl/ecp5/ versions of modules (DSP blocks with their registers)
+        files = sources.for_target(files, "ecp5")
+    read = (
+        "read_verilog -lib +/lattice/cells_bb_ecp5.v\n"
+        + _read(files, top, {}, defer=True)
+        + read_cmds([wrap], defer=True)
+        + "\nhierarchy -check -top syn_io_wrap\n"
+    )
     log = yosys(
         read + f"synth_ecp5 -noflatten{opts} -top syn_io_wrap\nwrite_json {rel(hier)}\n",
         work / "ecp5.log",

@@ -67,6 +67,13 @@ def files_for(top: str, weights_dir: Path | None = None, rtl: Path = RTL) -> lis
     return pkgs + mods + [files[top]]
 
 
+def for_target(files: list[Path], target: str, rtl: Path = RTL) -> list[Path]:
+    """files with each rtl/<name>.sv that has a technology version rtl/<target>/<name>.sv
+    replaced by it (same module, same ports and cycles: e.g. rtl/ecp5/dsp_mul.sv puts the
+    registers inside the ECP5's MULT18X18D, which Yosys's synth_ecp5 does not)."""
+    return [(rtl / target / f.name) if f.parent == rtl and (rtl / target / f.name).exists() else f for f in files]
+
+
 def needs_net(top: str, rtl: Path = RTL) -> bool:
     """True when top (transitively) uses the generated network (cnn_cfg_pkg / cnn_layers)."""
     files = pool(None, rtl)

@@ -63,6 +63,39 @@ def test_dsp_lanes_are_the_dsp_blocks(dsp_lanes: int):
     assert cells["ice40"].get("SB_MAC16", 0) == dsp_lanes, cells["ice40"]
 
 
+@pytest.mark.parametrize("target", ["ecp5", "xilinx"])
+def test_dsp_mul_registers_are_in_the_dsp_block(target: str):
+    """dsp_mul's operand and product registers end up inside the one DSP block: on the ECP5
+    as the flow reads it (rtl/ecp5/dsp_mul.sv: a MULT18X18D with its A, B and output registers
+    on CLK0), on Xilinx 7 from the portable file (Yosys packs them into the DSP48E1). No
+    fabric flip-flop is left on either."""
+    import json
+
+    from syn import sources
+    from syn.yosys import read_cmds, rel, yosys
+
+    work = check.CHECK_DIR / "_dsp_mul" / target
+    work.mkdir(parents=True, exist_ok=True)
+    files = sources.files_for("dsp_mul")
+    if target == "ecp5":
+        files = sources.for_target(files, "ecp5")
+        assert files[-1].parent.name == "ecp5", files
+        head, synth = "read_verilog -lib +/lattice/cells_bb_ecp5.v\n", "synth_ecp5 -top dsp_mul"
+    else:
+        head, synth = "", "synth_xilinx -family xc7 -top dsp_mul"
+    out = work / "netlist.json"
+    script = head + read_cmds(files) + f"\nhierarchy -check -top dsp_mul\n{synth}\nwrite_json {rel(out)}\n"
+    yosys(script, work / "yosys.log")
+    cells = [c for c in json.loads(out.read_text())["modules"]["dsp_mul"]["cells"].values()]
+    types = [c["type"] for c in cells]
+    dsp = [c for c in cells if c["type"] in ("MULT18X18D", "DSP48E1")]
+    assert len(dsp) == 1, types
+    assert not [t for t in types if t in ("TRELLIS_FF", "FDRE", "FDSE", "FDCE", "FDPE")], types
+    if target == "ecp5":
+        prm = dsp[0]["parameters"]
+        assert all(prm[f"REG_{r}_CLK"] == "CLK0" for r in ("INPUTA", "INPUTB", "OUTPUT")), prm
+
+
 LATCHY = """
 module latchy (input logic en, input logic [3:0] d, output logic [3:0] q);
   always @* begin

@@ -202,6 +202,10 @@ TOPS: dict[str, list[Case]] = {
         Case("w8a8_n36_pipe3", {"N": 36, "OUT_W": 22, "PIPE": 3, "DSP_LANES": 11}),  # operands, halfway
         Case("w1a1_n64_pipe2", {"W_BITS": 1, "A_BITS": 1, "N": 64, "OUT_W": 8, "PIPE": 2}),
     ],
+    "dsp_mul": [
+        Case("defaults", {}),
+        Case("w2a4", {"W_BITS": 2, "A_BITS": 4}),
+    ],
     "lut_mul": [
         Case("defaults", {}),
         Case("w2a8", {"W_BITS": 2, "A_BITS": 8}),

@@ -249,7 +249,7 @@ async def reset_mid_frame(dut):
 
 @cocotb.test()
 async def output_stalled_10000_cycles(dut):
-    """The output is held for 10,000 cycles while 10 images (10 x PIX) wait at the input: the engine
+    """The output is held for 10,000 cycles while 16 images (16 x PIX) wait at the input: the engine
     fills up and holds its input back (nothing dropped), then every result comes out in order."""
     vec = load_vectors(Path(os.environ["WEIGHTS_DIR"]))
     tb = EngineTB(dut, vec.n_classes, seed=9)
@@ -257,13 +257,13 @@ async def output_stalled_10000_cycles(dut):
     await tb.reset()
     tb.sink.clear_pause_generator()  # else the idle generator lifts the pause every cycle
     tb.sink.pause = True
-    k = 10 * tb.in_pix  # more frames than the engine can hold (at PIX=8 its stages hold 10 short ones)
+    k = 16 * tb.in_pix  # more frames than the engine holds (10 was not: fc_unit takes a beat ahead)
     for i in range(k):
         await tb.send_image(vec.images[i])
     for _ in range(10_000):
         await RisingEdge(dut.clk)
     assert tb.sink.empty() and int(dut.m_axis_tvalid.value), "the output was not held for 10,000 cycles"
-    assert not tb.source.idle(), "the engine took all 10 images with its output stalled: it must hold back"
+    assert not tb.source.idle(), f"the engine took all {k} images with its output stalled: it must hold back"
     tb.sink.pause = False
     await _expect(tb, vec, [vec.images[i].ravel() for i in range(k)], [0] * k)
     assert tb.sink.empty()

@@ -140,9 +140,11 @@ async def frames_match_reference(dut, pauses):
 
 @cocotb.test()
 async def throughput_and_latency(dut):
-    """No stalls: one input beat every FOLDS cycles, one result every IN_BEATS*FOLDS cycles
-    (+1 without the output register), result FOLDS + 3 + DOT_PIPE cycles after the last input
-    beat's handshake (header of rtl/fc_unit.sv)."""
+    """No stalls: one input beat every FOLDS cycles (the second one cycle after the first:
+    it waits behind it), one result every IN_BEATS*FOLDS cycles (+1 without the output
+    register), result FOLDS + 3 + DOT_PIPE cycles after the frame's last beat reaches the
+    issue stage: after its handshake when it came straight in (IN_BEATS = 1), FOLDS - 1 later
+    when it waited (header of rtl/fc_unit.sv)."""
     p = params()
     w, b = load_model(p)
     f, nb = folds(p), p["IN_BEATS"]
@@ -157,12 +159,14 @@ async def throughput_and_latency(dut):
     assert len(s_log.cycles) == n * nb and len(m_log.cycles) == n
     latency = m_log.cycles[0] - s_log.cycles[nb - 1]
     out_gaps = {m_log.cycles[i + 1] - m_log.cycles[i] for i in range(n - 1)}
-    in_gaps = {s_log.cycles[i + 1] - s_log.cycles[i] for i in range(n * nb - 1)}
-    dut._log.info("FOLDS=%d latency=%d output intervals=%s input intervals=%s", f, latency, out_gaps, in_gaps)
+    gaps = [s_log.cycles[i + 1] - s_log.cycles[i] for i in range(n * nb - 1)]
+    in_gaps = set(gaps[1:])
+    dut._log.info("FOLDS=%d latency=%d output intervals=%s input intervals=%s", f, latency, out_gaps, set(gaps))
     extra = 1 - out_reg(p)  # OUT_REG = 0: the unit holds one cycle while the result is taken
     assert out_gaps == {nb * f + extra}, f"output every {out_gaps} cycles, expected every {nb * f + extra}"
+    assert gaps[0] == 1, f"second beat accepted {gaps[0]} cycles after the first, expected 1 (it waits)"
     assert in_gaps == ({f, f + 1} if extra else {f}), f"input accepted every {in_gaps} cycles, expected every {f}"
-    expected = f + 3 + p.get("DOT_PIPE", 1)
+    expected = f + 3 + p.get("DOT_PIPE", 1) + (f - 1 if nb > 1 else 0)
     assert latency == expected, f"latency {latency}, header says FOLDS + 3 + DOT_PIPE = {expected}"
     assert tb.sink.empty()
 

@@ -105,6 +105,8 @@ PLANS = {
     # Products in logic cells (`+dspN` foldings): its exhaustive test and the split conv_unit /
     # fc_unit tests; no committed export splits its products.
     "lut_mul": Plan(("tb/lut_mul", "tb/conv_unit", "tb/fc_unit")),
+    # The DSP lanes of a DOT_PIPE = 3 dot product (tiny's conv2): its own test, the units', tiny.
+    "dsp_mul": Plan(("tb/dsp_mul", "tb/conv_unit", "tb/fc_unit"), (TINY,)),
 }
 
 
@@ -145,6 +147,7 @@ LINT_EXTRA = {
     + [[f"-GW_BITS={w}", f"-GA_BITS={a}", "-GN=7", "-GOUT_W=32"] for w, a in _LOWBIT],
     "requant": [["-GC=1", "-GBEATS=32"], ["-GPIX=8"]],
     "lut_mul": [["-GW_BITS=2", "-GA_BITS=8"], ["-GW_BITS=4", "-GA_BITS=4"]],
+    "dsp_mul": [["-GW_BITS=2", "-GA_BITS=4"]],
     "frame_sanitizer": [["-GLANES=8", "-GDATA_W=64"]],
     "threshold": [p for a in (2, 4) for p in ([f"-GA_OUT={a}", "-GC=3"], [f"-GA_OUT={a}", "-GC=1", "-GBEATS=16"])]
     + [["-GIN_W=9", "-GC=8"], ["-GIN_W=6", "-GA_OUT=2", "-GC=2", "-GBEATS=3"]],
