@@ -7,9 +7,8 @@
 // This is the portable description: Yosys packs the registers into the DSP block itself for
 // Xilinx 7 (DSP48E1) and the iCE40 (SB_MAC16, 8 of 32 flip-flops left at 8x8). Its ECP5 flow
 // does not, so it reads rtl/ecp5/dsp_mul.sv instead, this module on a MULT18X18D with its
-// registers on:
-// without them the multiplier sat between two fabric registers and the routing to and from
-// the DSP row (7 of 11.5 ns) set tiny's fmax on the ECP5-25k (docs/synthesis.md).
+// registers on: without them the multiplier sat between two fabric registers and the routing
+// to and from the DSP row (7 of 11.5 ns) set tiny's fmax on the ECP5-25k (docs/synthesis.md).
 //
 // Parameters: W_BITS, A_BITS in 2..17 (the product's sign needs W_BITS + A_BITS bits).
 module dsp_mul #(

@@ -159,10 +159,10 @@ module lane_dot #(
       // lanes' operands too would give synthesis identical registers to merge into one with
       // the old fan-out.)
       localparam bit MUL      = !W1 && !A1;
-      localparam bit OPND_REG = (PIPE == 3) && MUL && (k < DSP_LANES);
+      localparam bit DSP_REGS = (PIPE == 3) && MUL && (k < DSP_LANES);  // a dsp_mul
       localparam bit LUT_PIPE = (PIPE == 3) && MUL && (k >= DSP_LANES);
       localparam bit PROD_DLY = (PIPE == 3) && !MUL;
-      if (OPND_REG) begin : g_dsp
+      if (DSP_REGS) begin : g_dsp
         // operands and product registered as inside a DSP block (rtl/dsp_mul.sv; the ECP5
         // flow builds it on one MULT18X18D with its registers on)
         wire signed [PROD_W-1:0] p;

@@ -422,7 +422,7 @@ def synth_ecp5(top, files, params, work: Path, args) -> dict:
     if not args.ecp5_nodsp:  # rtl/ecp5/ versions of modules (DSP blocks with their registers)
         files = sources.for_target(files, "ecp5")
     read = (
-        "read_verilog -lib +/lattice/cells_bb_ecp5.v\n"
+        sources.ECP5_CELLS
         + _read(files, top, {}, defer=True)
         + read_cmds([wrap], defer=True)
         + "\nhierarchy -check -top syn_io_wrap\n"

@@ -67,6 +67,11 @@ def files_for(top: str, weights_dir: Path | None = None, rtl: Path = RTL) -> lis
     return pkgs + mods + [files[top]]
 
 
+# Yosys script line that declares the ECP5 primitives (MULT18X18D, ...) that rtl/ecp5/ files
+# instantiate, before they are read; synth_ecp5 reads the same library again.
+ECP5_CELLS = "read_verilog -lib +/lattice/cells_bb_ecp5.v\n"
+
+
 def for_target(files: list[Path], target: str, rtl: Path = RTL) -> list[Path]:
     """files with each rtl/<name>.sv that has a technology version rtl/<target>/<name>.sv
     replaced by it (same module, same ports and cycles: e.g. rtl/ecp5/dsp_mul.sv puts the

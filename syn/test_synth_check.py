@@ -80,7 +80,7 @@ def test_dsp_mul_registers_are_in_the_dsp_block(target: str):
     if target == "ecp5":
         files = sources.for_target(files, "ecp5")
         assert files[-1].parent.name == "ecp5", files
-        head, synth = "read_verilog -lib +/lattice/cells_bb_ecp5.v\n", "synth_ecp5 -top dsp_mul"
+        head, synth = sources.ECP5_CELLS, "synth_ecp5 -top dsp_mul"
     else:
         head, synth = "", "synth_xilinx -family xc7 -top dsp_mul"
     out = work / "netlist.json"
