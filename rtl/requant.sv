@@ -28,9 +28,11 @@
 //   2. rounding sum prod + 2**(r-1)
 //   3. arithmetic shift by r
 //   4. clamp to LO..HI (output register)
-// Cycles per output: 1 (one beat per cycle in steady state). s_axis_tready depends
-// combinationally on m_axis_tready (pipeline stall chain); m_axis_tvalid/tdata/tlast come from
-// flip-flops.
+// Cycles per output: 1 (one beat per cycle in steady state). The four stages advance together
+// (one enable: the output register is free or being emptied), so s_axis_tready is one LUT from
+// m_axis_tready (a stage-by-stage stall chain was four, on the UP5K's critical ready path); a
+// bubble inside the pipeline is not squeezed out while the output stalls. m_axis_tvalid/tdata/
+// tlast come from flip-flops.
 //
 // Parameters:
 //   C       channels per pixel (the lanes of a beat when PIX = 1), >= 1
@@ -125,13 +127,13 @@ module requant #(
   end
 `endif
 
-  // ---- pipeline control: four stages, each advances when the next one has room ---------
+  // ---- pipeline control: four stages, all advance when the output register has room ----
   logic [4:1] v_q, last_q;  // stage k holds a beat when v_q[k]
   wire  [4:1] adv;
   assign adv[4] = !v_q[4] || m_axis_tready;
-  assign adv[3] = !v_q[3] || adv[4];
-  assign adv[2] = !v_q[2] || adv[3];
-  assign adv[1] = !v_q[1] || adv[2];
+  assign adv[3] = adv[4];
+  assign adv[2] = adv[4];
+  assign adv[1] = adv[4];
 
   assign s_axis_tready = adv[1];
   assign m_axis_tvalid = v_q[4];
