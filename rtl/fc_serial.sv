@@ -180,18 +180,23 @@ module fc_serial #(
   assign ig_end        = (ig_q == IGW'(NI - 1));
   assign og_end        = (og_q == OGW'(NO - 1));
   assign b_end         = (b_q == BW'(IN_BEATS - 1));
-  assign frame_start   = (addr_q == '0);           // the next fold is a frame's first
+  // frame_start: the next fold is a frame's first (addr_q == 0), a flip-flop set with the
+  // counters' wrap: the AW-bit compare was at the head of the UP5K's critical ready path.
+  logic frame_start_q;
+  assign frame_start   = frame_start_q;
   assign issue         = en && start_ok && s_axis_tvalid;
   assign s_axis_tready = en && start_ok && og_end && ig_end;
 
   always_ff @(posedge clk) begin
     if (rst) begin
-      addr_q <= '0;
-      b_q    <= '0;
-      og_q   <= '0;
-      ig_q   <= '0;
+      addr_q        <= '0;
+      b_q           <= '0;
+      og_q          <= '0;
+      ig_q          <= '0;
+      frame_start_q <= 1'b1;
     end else if (issue) begin
-      addr_q <= (b_end && og_end && ig_end) ? '0 : addr_q + AW'(1);
+      addr_q        <= (b_end && og_end && ig_end) ? '0 : addr_q + AW'(1);
+      frame_start_q <= b_end && og_end && ig_end;
       ig_q   <= ig_end ? '0 : ig_q + IGW'(1);
       if (ig_end) og_q <= og_end ? '0 : og_q + OGW'(1);
       if (ig_end && og_end) b_q <= b_end ? '0 : b_q + BW'(1);
