@@ -70,7 +70,29 @@ module axis_gather #(
     logic [DATA_W-1:0] lane_data;
     assign lane_data = pad_q ? '0 : s_axis_tdata;
 
-    assign s_axis_tready = room && !pad_q;
+    // Next state. s_axis_tready (= room && !pad_q) is registered from it, so the upstream
+    // ready path starts at a flip-flop instead of the lane counter's compare.
+    logic [CNT_W-1:0] cnt_d;
+    logic             pad_d, out_valid_d, ready_q;
+    always_comb begin
+      cnt_d       = cnt_q;
+      pad_d       = pad_q;
+      out_valid_d = out_valid_q && !m_axis_tready;
+      if (step) begin
+        if (at_last) begin
+          cnt_d       = '0;
+          pad_d       = 1'b0;
+          out_valid_d = 1'b1;  // room: the register was empty or is being emptied
+        end else begin
+          cnt_d = cnt_q + 1'b1;
+          if (in_fire && s_axis_tlast) begin
+            pad_d = 1'b1;
+          end
+        end
+      end
+    end
+
+    assign s_axis_tready = ready_q;
     assign m_axis_tdata  = out_data_q;
     assign m_axis_tlast  = out_last_q;
     assign m_axis_tvalid = out_valid_q;
@@ -80,22 +102,12 @@ module axis_gather #(
         cnt_q       <= '0;
         pad_q       <= 1'b0;
         out_valid_q <= 1'b0;
+        ready_q     <= 1'b1;
       end else begin
-        if (m_axis_tready) begin
-          out_valid_q <= 1'b0;
-        end
-        if (step) begin
-          if (at_last) begin
-            cnt_q       <= '0;
-            pad_q       <= 1'b0;
-            out_valid_q <= 1'b1;  // room: the register was empty
-          end else begin
-            cnt_q <= cnt_q + 1'b1;
-            if (in_fire && s_axis_tlast) begin
-              pad_q <= 1'b1;
-            end
-          end
-        end
+        cnt_q       <= cnt_d;
+        pad_q       <= pad_d;
+        out_valid_q <= out_valid_d;
+        ready_q     <= !(cnt_d == CNT_W'(N - 1) && out_valid_d) && !pad_d;
       end
     end
 

@@ -149,10 +149,12 @@ module conv_unit #(
   localparam int OGW    = (NO > 1) ? $clog2(NO) : 1;
   localparam int FGW    = (NF > 1) ? $clog2(NF) : 1;
   localparam int BAW    = (C_OUT > 1) ? $clog2(C_OUT) : 1;
-  // Weight words from which the ROM reads ahead, when the dot product is pipelined too
-  // (DOT_PIPE >= 2; else its tree, not the RAM, is the longer path: the UP5K's `up5k`
-  // folding did not place with the 24 flip-flops its conv2 ROM's read-ahead cost).
-  localparam int W_AHEAD_MIN = 64;
+  // The weight ROM reads a cycle ahead when it is deep enough for block RAM (>= 64 words) and
+  // its late output would head a long path: products in logic cells (lut_mul's carry chains,
+  // DSP_MULS below all) or a pipelined dot product (DOT_PIPE >= 2). A plain read saves the
+  // register otherwise: the UP5K's `up5k` folding (all DSP, one-cycle trees) did not place
+  // with the 24 flip-flops its conv2 ROM's read-ahead cost.
+  localparam bit W_AHEAD = (FOLDS >= 64) && (DOT_PIPE >= 2 || DSP_MULS < PIX * PE * NTERM);
 
   // ---- elaboration-time parameter checks --------------------------------------------------
   if (K < 1 || C_IN < 1 || C_OUT < 1 || PE < 1 || SIMD < 1 || TAPS < 1 || PIX < 1)
@@ -226,26 +228,34 @@ module conv_unit #(
   logic [OGW-1:0]       og_q;
   logic [FGW-1:0]       fg_q;     // ig*NT + tg
   logic                 og_end, fg_end, issue;
+  logic                 beat_end_q;  // og_end && fg_end: the beat's last fold is at issue
 
   // A one-value counter ends every cycle: said as a constant (synthesis does not reason from
-  // the counters' reset state).
+  // the counters' reset state). The beat's end is also a flip-flop, set from the counters'
+  // next values, so that s_axis_tready (the upstream ready chain's head) is one LUT of two
+  // registers instead of the counter compares.
   assign fg_end        = (NF == 1) || (fg_q == FGW'(NF - 1));
   assign og_end        = (NO == 1) || (og_q == OGW'(NO - 1));
   assign issue         = en && s_axis_tvalid;
-  assign s_axis_tready = en && og_end && fg_end;
-  assign addr_d        = !issue ? addr_q : (og_end && fg_end) ? '0 : addr_q + AW'(1);
+  assign s_axis_tready = en && beat_end_q;
+  assign addr_d        = !issue ? addr_q : beat_end_q ? '0 : addr_q + AW'(1);
+
+  logic [OGW-1:0] og_d;
+  logic [FGW-1:0] fg_d;
+  assign fg_d = !issue ? fg_q : fg_end ? '0 : fg_q + FGW'(1);
+  assign og_d = !(issue && fg_end) ? og_q : og_end ? '0 : og_q + OGW'(1);
 
   always_ff @(posedge clk) begin
     if (rst) begin
-      addr_q      <= '0;
-      og_q        <= '0;
-      fg_q        <= '0;
+      addr_q     <= '0;
+      og_q       <= '0;
+      fg_q       <= '0;
+      beat_end_q <= (NF == 1) && (NO == 1);
     end else begin
-      addr_q <= addr_d;
-      if (issue) begin
-        fg_q   <= fg_end ? '0 : fg_q + FGW'(1);
-        if (fg_end) og_q <= og_end ? '0 : og_q + OGW'(1);
-      end
+      addr_q     <= addr_d;
+      fg_q       <= fg_d;
+      og_q       <= og_d;
+      beat_end_q <= ((NF == 1) || (fg_d == FGW'(NF - 1))) && ((NO == 1) || (og_d == OGW'(NO - 1)));
     end
   end
 
@@ -273,7 +283,7 @@ module conv_unit #(
   logic                   s1_valid_q, s1_first_q, s1_shift_q, s1_final_q, s1_last_q;
   logic [OGW-1:0]         s1_og_q;
 
-  if (FOLDS >= W_AHEAD_MIN && DOT_PIPE >= 2) begin : g_w_ahead
+  if (W_AHEAD) begin : g_w_ahead
     // A memory this deep goes to block RAM, whose output comes late after the clock edge:
     // read a cycle ahead (addr_d) into the RAM's own register, then into w_q, so that the
     // products start from a fabric register. Same cycle behaviour as the plain read.
@@ -309,7 +319,7 @@ module conv_unit #(
       for (int p = 0; p < PIX; p++) s1_x_q[p] <= win_grp[p][fg_q*GW +: GW];
       s1_first_q <= (fg_q == '0);
       s1_shift_q <= fg_end;
-      s1_final_q <= og_end && fg_end;
+      s1_final_q <= beat_end_q;
       s1_og_q    <= og_q;
       s1_last_q  <= s_axis_tlast;
     end

@@ -125,10 +125,12 @@ module fc_unit #(
   localparam int IGW    = (NI > 1) ? $clog2(NI) : 1;
   localparam int BW     = (IN_BEATS > 1) ? $clog2(IN_BEATS) : 1;
   localparam int BAW    = (C_OUT > 1) ? $clog2(C_OUT) : 1;
-  // Weight words from which the ROM reads ahead, when the dot product is pipelined too
-  // (DOT_PIPE >= 2; else its tree, not the RAM, is the longer path: the UP5K's `up5k`
-  // folding did not place with the 24 flip-flops its conv2 ROM's read-ahead cost).
-  localparam int W_AHEAD_MIN = 64;
+  // The weight ROM reads a cycle ahead when it is deep enough for block RAM (>= 64 words) and
+  // its late output would head a long path: products in logic cells (lut_mul's carry chains,
+  // DSP_MULS below all) or a pipelined dot product (DOT_PIPE >= 2). A plain read saves the
+  // register otherwise: the UP5K's `up5k` folding (all DSP, one-cycle trees) did not place
+  // with the 24 flip-flops its conv2 ROM's read-ahead cost.
+  localparam bit W_AHEAD = (DEPTH >= 64) && (DOT_PIPE >= 2 || DSP_MULS < PE * SIMD);
 
   // ---- elaboration-time parameter checks --------------------------------------------------
   if (IN_BEATS < 1 || C_IN < 1 || C_OUT < 1 || PE < 1 || SIMD < 1) begin : g_err_pos
@@ -254,7 +256,7 @@ module fc_unit #(
   logic             s1_valid_q, s1_first_q, s1_shift_q, s1_final_q;
   logic [OGW-1:0]   s1_og_q;
 
-  if (DEPTH >= W_AHEAD_MIN && DOT_PIPE >= 2) begin : g_w_ahead
+  if (W_AHEAD) begin : g_w_ahead
     // A memory this deep goes to block RAM, whose output comes late after the clock edge:
     // read a cycle ahead (addr_d) into the RAM's own register, then into w_q, so that the
     // products start from a fabric register. Same cycle behaviour as the plain read.
