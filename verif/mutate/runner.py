@@ -538,7 +538,8 @@ def _baseline_stamp(run: Run) -> str:
     import hashlib
 
     h = hashlib.sha1(repr(run).encode())
-    for f in [*sorted((REPO / "rtl").glob("*")), *sorted((REPO / "tb").rglob("*.py")), HERE / "engine_check.py"]:
+    rtl = sorted(f for f in (REPO / "rtl").rglob("*") if f.is_file())  # rtl/ecp5/: technology versions
+    for f in [*rtl, *sorted((REPO / "tb").rglob("*.py")), HERE / "engine_check.py"]:
         h.update(f.read_bytes())
     h.update((ENGINE_EXPORTS[run.export] / "manifest.json").read_bytes())
     return h.hexdigest()[:12]

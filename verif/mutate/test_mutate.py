@@ -5,6 +5,7 @@ module and the equivalent-mutant list."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 
 import pytest
@@ -257,3 +258,10 @@ def test_shard_selects_mutants_not_tests(monkeypatch):
     assert [m.id for m in sel] == [m.id for m in runner.shard(runner.sample(runner.enumerate_all()[0], 30, 1), 2, 3)]
     env = runner._env()
     assert "SHARD" not in env and "MUTATE_SHARD" not in env
+
+
+def test_baseline_stamp_reads_rtl_subfolders():
+    """The baseline stamp hashes every file under rtl/, technology folders (rtl/ecp5/) included:
+    a directory there once stopped make mutate before its first mutant."""
+    stamp = runner._baseline_stamp(runner.TINY)
+    assert re.fullmatch(r"[0-9a-f]{12}", stamp)
