@@ -75,7 +75,10 @@ module axis_fifo #(
   end
 
   always_ff @(posedge clk) begin
-    if (push) mem_q[wr_ptr_q[AW-1:0]] <= {s_axis_tlast, s_axis_tdata};
+    // Written on every input handshake, bypass or not: a bypassed beat lands in the free slot
+    // at wr_ptr_q, which stays free (the pointer does not move). The memory's write enable
+    // then does not wait for m_axis_tready (a UP5K critical path through `bypass`).
+    if (in_fire) mem_q[wr_ptr_q[AW-1:0]] <= {s_axis_tlast, s_axis_tdata};
     if (pop) out_q <= mem_q[rd_ptr_q[AW-1:0]];
     else if (bypass) out_q <= {s_axis_tlast, s_axis_tdata};
   end

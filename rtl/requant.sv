@@ -129,13 +129,9 @@ module requant #(
 
   // ---- pipeline control: four stages, all advance when the output register has room ----
   logic [4:1] v_q, last_q;  // stage k holds a beat when v_q[k]
-  wire  [4:1] adv;
-  assign adv[4] = !v_q[4] || m_axis_tready;
-  assign adv[3] = adv[4];
-  assign adv[2] = adv[4];
-  assign adv[1] = adv[4];
+  wire        adv = !v_q[4] || m_axis_tready;
 
-  assign s_axis_tready = adv[1];
+  assign s_axis_tready = adv;
   assign m_axis_tvalid = v_q[4];
   assign m_axis_tlast  = last_q[4];
 
@@ -143,18 +139,12 @@ module requant #(
     if (rst) begin
       v_q <= '0;
     end else begin
-      if (adv[1]) v_q[1] <= s_axis_tvalid;
-      for (int k = 2; k <= 4; k++) begin
-        if (adv[k]) v_q[k] <= v_q[k-1];
-      end
+      if (adv) v_q <= {v_q[3:1], s_axis_tvalid};
     end
   end
 
   always_ff @(posedge clk) begin
-    if (adv[1]) last_q[1] <= s_axis_tlast;
-    for (int k = 2; k <= 4; k++) begin
-      if (adv[k]) last_q[k] <= last_q[k-1];
-    end
+    if (adv) last_q <= {last_q[3:1], s_axis_tlast};
   end
 
   // ---- beat counter: beat0_d is the input beat's index ----------------------------------
@@ -167,7 +157,7 @@ module requant #(
     always_ff @(posedge clk) begin
       if (rst) begin
         beat_q <= '0;
-      end else if (s_axis_tvalid && adv[1]) begin
+      end else if (s_axis_tvalid && adv) begin
         beat_q <= (s_axis_tlast || beat_q == BW'(BEATS - 1)) ? '0 : beat_q + 1'b1;
       end
     end
@@ -216,17 +206,17 @@ module requant #(
     logic [7:0]           y_d, y_q;
 
     always_ff @(posedge clk) begin
-      if (adv[1]) begin
+      if (adv) begin
         prod_q  <= prod_d[c*PW +: PW];
         r1_q    <= r_d[5:0];
         zero1_q <= zero_d;
       end
-      if (adv[2]) begin
+      if (adv) begin
         sum_q <= zero1_q ? '0 : SW'(prod_q) + (SW'(1) << (r1_q - 6'd1));
         r2_q  <= r1_q;
       end
-      if (adv[3]) sh_q <= sum_q >>> r2_q;  // 0 stays 0 whatever the shift
-      if (adv[4]) y_q <= y_d;
+      if (adv) sh_q <= sum_q >>> r2_q;  // 0 stays 0 whatever the shift
+      if (adv) y_q <= y_d;
     end
 
     always_comb begin

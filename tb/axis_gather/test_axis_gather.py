@@ -7,7 +7,7 @@ from pathlib import Path
 import cocotb
 import numpy as np
 import pytest
-from cocotb.triggers import RisingEdge, with_timeout
+from cocotb.triggers import ReadOnly, RisingEdge, with_timeout
 
 from tb.common.axis import HandshakeChecker, StreamTB, pack, params
 from tb.common.sim import rtl_sources, run_cocotb
@@ -154,6 +154,20 @@ async def throughput(dut):
     for _ in range(10):
         assert await tb.recv_beats() == [1]
     assert np.diff(outs).tolist() == [n] * 9, f"one-beat frames: {np.diff(outs).tolist()}"
+
+
+@cocotb.test()
+async def ready_out_of_reset(dut):
+    """s_axis_tready is a flip-flop: its reset value lets the first cycle out of reset take a
+    beat, as a combinational ready would."""
+    StreamTB(dut)  # drives m_axis_tready (no pauses) and an idle s_axis
+    dut.rst.value = 1
+    for _ in range(3):
+        await RisingEdge(dut.clk)
+    dut.rst.value = 0
+    await ReadOnly()
+    wire = params()["N"] == 1  # N = 1: s_axis_tready is m_axis_tready
+    assert int(dut.s_axis_tready.value) == (int(dut.m_axis_tready.value) if wire else 1)
 
 
 # (DATA_W, N): defaults, wires, N = 8, 1-bit lanes, a non-power-of-two N, wide lanes.

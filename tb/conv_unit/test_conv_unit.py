@@ -18,7 +18,7 @@ from pathlib import Path
 import cocotb
 import numpy as np
 import pytest
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import ReadOnly, RisingEdge
 
 from tb.common import lowbit
 from tb.common.axis import HandshakeChecker, StreamTB, pack, params, unpack
@@ -195,6 +195,20 @@ async def throughput_and_latency(dut):
     expected = 3 + p.get("DOT_PIPE", 1)
     assert latency == expected, f"latency {latency}, header says {expected}"
     assert tb.sink.empty()
+
+
+@cocotb.test()
+async def ready_out_of_reset(dut):
+    """The first cycle out of reset takes a beat exactly when a beat is one fold: s_axis_tready
+    comes with a beat's last fold, from a flip-flop whose reset value says whether the first
+    fold is the last."""
+    StreamTB(dut)  # an idle s_axis, m_axis_tready driven
+    dut.rst.value = 1
+    for _ in range(3):
+        await RisingEdge(dut.clk)
+    dut.rst.value = 0
+    await ReadOnly()
+    assert int(dut.s_axis_tready.value) == (folds(params()) == 1)
 
 
 @cocotb.test()
