@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from model import arith
 from model.arith import gap_multiplier
 from model.graph import INPUT, Graph, QuantLayer, consumers
@@ -690,11 +692,19 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
         if f.serial:
             hw.consts["OUT_BEATS"] = c_out // f.pe
             hw.consts["W_LOAD"] = int(f.wload)
+            params = {**_mac_params(name, "IN_BEATS"), "W_LOAD": f"{up}_W_LOAD"}
+            # Narrow accumulators for the int8 serial unit too (its carry chains were the UP5K's
+            # critical path). Weights loaded at run time are unknown: bounded by int8's -128.
+            wc = replace(node, weight=np.full_like(node.weight, -128)) if f.wload and node.weight is not None else node
+            sum_w = sum_width(graph.name, wc, f)
+            if sum_w < ACC_W:
+                hw.consts["SUM_W"] = sum_w
+                params["SUM_W"] = f"{up}_SUM_W"
             hw.stages.append(
                 Stage(
                     "fc_serial",
                     f"{name}_mac",
-                    {**_mac_params(name, "IN_BEATS"), "W_LOAD": f"{up}_W_LOAD"},
+                    params,
                     f"{up}_PE*ACC_W",
                     f"{beats} beats x {lanes} -> {c_out} in {c_out // f.pe} beats, PE={f.pe} x SIMD={f.simd}"
                     + (", weights loaded at run time" if f.wload else ""),
@@ -724,6 +734,11 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
     if last:
         if act != "none":
             raise ValueError(f"{graph.name}: the last layer must have no activation (its accumulators are logits)")
+        # The result formatter compares only the bits a logit can need, the worst case of this
+        # accumulator from the integer weights (the upper bits are sign copies), as FINN sizes
+        # its accumulators. Not for weights loaded at run time: the export does not know them.
+        if "SUM_W" not in hw.consts and node.weight is not None and node.bias is not None and not f.wload:
+            hw.consts["LOGIT_W"] = min(ACC_W, layer_acc_bound(node).bit_length() + 1)
     elif thresholded:
         serial = f.serial
         lanes_out = f"{up}_PE" if serial else f"{up}_C_OUT"
@@ -837,7 +852,7 @@ def check_sum_width(where: str, bound: int, sum_w: int) -> None:
 
 
 def sum_width(graph_name: str, node: QuantLayer, fold: Fold) -> int:
-    """fc_unit's SUM_W for a low-bit Dense node, computed offline as FINN does: the fewest bits
+    """SUM_W of a low-bit fc_unit or an fc_serial node, computed offline as FINN does: the fewest bits
     that hold the worst case |accumulator| (layer_acc_bound), and at least the dot product's
     width (the unit adds a DOT_W-bit dot each cycle). ACC_W without integer weights (a plan of
     the structure alone, e.g. for the cycle model)."""

@@ -26,7 +26,14 @@
 //   C_IN       uint8 lanes per input beat, C_OUT outputs
 //   PE         outputs computed in parallel = output lanes per beat   (PE   divides C_OUT)
 //   SIMD       lanes of one input beat used per cycle                  (SIMD divides C_IN)
-//   ACC_W      accumulator / output lane width (>= 32)
+//   ACC_W      output lane width (>= 32)
+//   SUM_W      accumulator width inside the unit, DOT_W..ACC_W (default ACC_W): acc_mem, the
+//              partial sum and the output register hold SUM_W bits per lane, the bias its low
+//              SUM_W bits, and each output lane is their sign extension to ACC_W (as fc_unit).
+//              Exact only when no accumulator can leave SUM_W bits: the planner sizes it from
+//              the worst case |bias| + sum|w|*max|x| (model/plan.py; with W_LOAD = 1 from the
+//              int8 extreme -128, the loaded weights being unknown), and the carry chains are
+//              that much shorter (the UP5K's critical path was fc1's 32-bit accumulate).
 //   W_FILE     $readmemh weight file (W_LOAD = 0): depth DEPTH = IN_BEATS*NO*NI, word
 //              PE*SIMD*8 bits, address (b*NO + og)*NI + ig,
 //              lane pe*SIMD + s = w[og*PE+pe][b*C_IN + ig*SIMD + s]   (as fc_unit)
@@ -55,9 +62,9 @@
 //        -> S2 (dot products registered; psum = base or psum, + dot; on a group's last fold
 //               psum goes to acc_mem[og] (b < IN_BEATS-1) or to the output register (last b))
 //        -> output register.
-// Storage: acc_mem, NO words x PE*ACC_W bits, one synchronous read (S1) and one write (S2) per
+// Storage: acc_mem, NO words x PE*SUM_W bits, one synchronous read (S1) and one write (S2) per
 //   cycle (block RAM when large); bias memory read synchronously (S1). Flip-flops: the
-//   PE*ACC_W partial sum psum_q, the PE*ACC_W output register, the pipeline registers of
+//   PE*SUM_W partial sum psum_q, the PE*SUM_W output register, the pipeline registers of
 //   fc_unit (weight word, activation slice, dot products) and control.
 // Read-modify-write hazard: handled, no parameter set is rejected. Group og of beat b is
 //   written at S2 of its last fold; the same group of beat b+1 is read at S1 of its first fold,
@@ -93,6 +100,7 @@ module fc_serial #(
   parameter int PE       = 1,
   parameter int SIMD     = 1,
   parameter int ACC_W    = 32,
+  parameter int SUM_W    = ACC_W,
   parameter     W_FILE   = "",
   parameter     B_FILE   = "",
   parameter int W_LOAD   = 0
@@ -123,7 +131,7 @@ module fc_serial #(
   localparam int PROD_W = 16;                   // int8 x uint8 fits in 16 bits signed
   localparam int NP2    = 1 << $clog2(SIMD);    // adder tree leaves (power of two)
   localparam int DOT_W  = PROD_W + $clog2(SIMD);
-  localparam int GRP_W  = PE * ACC_W;           // one output group of accumulators
+  localparam int GRP_W  = PE * SUM_W;           // one output group of accumulators
   localparam int AW     = (DEPTH > 1) ? $clog2(DEPTH) : 1;
   localparam int OGW    = (NO > 1) ? $clog2(NO) : 1;
   localparam int IGW    = (NI > 1) ? $clog2(NI) : 1;
@@ -142,6 +150,9 @@ module fc_serial #(
   end
   if (ACC_W < 32) begin : g_err_acc
     $fatal(1, "fc_serial: ACC_W (%0d) must be >= 32", ACC_W);
+  end
+  if (SUM_W < DOT_W || SUM_W > ACC_W) begin : g_err_sum
+    $fatal(1, "fc_serial: SUM_W (%0d) must be %0d..ACC_W (%0d)", SUM_W, DOT_W, ACC_W);
   end
   if (W_LOAD != 0 && W_LOAD != 1) begin : g_err_wload
     $fatal(1, "fc_serial: W_LOAD (%0d) must be 0 or 1", W_LOAD);
@@ -413,13 +424,14 @@ module fc_serial #(
   assign s2_og_end  = (s2_og_q == OGW'(NO - 1));
 
   always_comb begin
-    logic signed [ACC_W-1:0] base;
+    logic signed [SUM_W-1:0] base;
     for (int pe = 0; pe < PE; pe++) begin
-      if (!s2_first_q) base = $signed(psum_q[pe*ACC_W +: ACC_W]);
-      else if (s2_b0_q) base = ACC_W'($signed(b_rd_q[pe*32 +: 32]));
-      else if (NO == 1) base = $signed(psum_q[pe*ACC_W +: ACC_W]);   // forwarding (see header)
-      else base = $signed(acc_rd_q[pe*ACC_W +: ACC_W]);
-      grp_new[pe*ACC_W +: ACC_W] = base + ACC_W'($signed(s2_dot_q[pe*DOT_W +: DOT_W]));
+      // The bias fits SUM_W bits (planner), so keeping its low bits is exact.
+      if (!s2_first_q) base = $signed(psum_q[pe*SUM_W +: SUM_W]);
+      else if (s2_b0_q) base = SUM_W'($signed(b_rd_q[pe*32 +: 32]));
+      else if (NO == 1) base = $signed(psum_q[pe*SUM_W +: SUM_W]);   // forwarding (see header)
+      else base = $signed(acc_rd_q[pe*SUM_W +: SUM_W]);
+      grp_new[pe*SUM_W +: SUM_W] = base + SUM_W'($signed(s2_dot_q[pe*DOT_W +: DOT_W]));
     end
   end
 
@@ -472,7 +484,10 @@ module fc_serial #(
 
   assign idle = frame_start && !s1_valid_q && !s2_valid_q && !full_q && !out_valid_q;
 
-  assign m_axis_tdata  = out_q;
+  // Each lane sign-extended from SUM_W to ACC_W bits (wires only).
+  for (genvar pe = 0; pe < PE; pe++) begin : g_out
+    assign m_axis_tdata[pe*ACC_W +: ACC_W] = ACC_W'($signed(out_q[pe*SUM_W +: SUM_W]));
+  end
   assign m_axis_tlast  = out_last_q;
   assign m_axis_tvalid = out_valid_q;
 

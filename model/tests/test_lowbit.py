@@ -302,6 +302,51 @@ def test_narrow_accumulators_from_acc_bound():
     assert "SUM_W" not in plan(from_net(get_net("tiny")), get_net("tiny").folds).layers[-1].consts
 
 
+def test_logit_width_of_an_int8_last_layer():
+    """An int8 last layer keeps its 32-bit accumulators but the result formatter compares only
+    LOGIT_W bits: the fewest holding its worst-case |accumulator| (tiny: 19). Not when the last
+    layer's weights are loaded at run time (the export does not know them), nor in a plan of
+    the structure alone."""
+    import json
+    from pathlib import Path
+
+    from model.manifest import load_graph
+    from model.nets import get_net
+    from model.plan import ACC_W, layer_acc_bound
+
+    d = Path(__file__).resolve().parents[2] / "weights" / "tiny"
+    graph = load_graph(d)
+    folds = {k: Fold.from_dict(v) for k, v in json.loads((d / "manifest.json").read_text())["folds"].items()}
+    last = plan(graph, folds).layers[-1]
+    bound = layer_acc_bound(graph[last.name])
+    assert last.consts["LOGIT_W"] == 19 and 2**17 <= bound < 2**18
+    wload = {**folds, last.name: Fold(folds[last.name].pe, folds[last.name].simd, serial=True, wload=True)}
+    assert "LOGIT_W" not in plan(graph, wload).layers[-1].consts
+    assert "LOGIT_W" not in plan(from_net(get_net("tiny")), get_net("tiny").folds).layers[-1].consts
+    assert ACC_W == 32
+
+
+def test_serial_units_get_narrow_accumulators():
+    """fc_serial layers (tiny's `up5k` folding) get SUM_W from the worst case too: fc2 from its
+    weights, fc1, whose weights are loaded at run time, from int8's -128 in every weight."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from model.manifest import load_graph
+    from model.nets import get_net
+    from model.plan import layer_acc_bound
+
+    d = Path(__file__).resolve().parents[2] / "weights" / "tiny"
+    graph = load_graph(d)
+    hw = {layer.name: layer for layer in plan(graph, get_net("tiny").alt_folds["up5k"]).layers}
+    fc1, fc2 = graph["fc1"], graph["fc2"]
+    worst_fc1 = layer_acc_bound(replace(fc1, weight=np.full_like(fc1.weight, -128)))
+    assert worst_fc1 == int(np.abs(fc1.bias).max()) + fc1.weight.shape[1] * 128 * 255
+    assert hw["fc1"].consts["SUM_W"] == worst_fc1.bit_length() + 1 == 25
+    assert hw["fc2"].consts["SUM_W"] == layer_acc_bound(fc2).bit_length() + 1 == 19
+    assert "LOGIT_W" not in hw["fc2"].consts  # the formatter takes SUM_W
+
+
 def test_single_buffered_fold():
     """`+single`: fc_unit without its output register (OUT_REG = 0), one cycle more a frame in
     the cycle model; refused on a convolution or a serial layer, naming it."""

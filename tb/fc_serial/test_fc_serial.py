@@ -389,17 +389,22 @@ CONFIGS = [
     (6, 6, 4, 2, 3),
     (1, 32, 10, 1, 32),
     (4, 2, 3, 3, 2),
+    # Narrow accumulators (SUM_W from the worst case, reached exactly: tb/fc_unit narrow_layer)
+    (32, 1, 10, 1, 1, 8, 8, "narrow"),  # tiny fc2's shape
+    (4, 2, 6, 3, 2, 8, 8, "narrow"),  # NO = 2: narrow groups through acc_mem
+    (4, 2, 3, 3, 2, 8, 8, "narrow"),  # NO = 1: forwarding
 ]
 # (3, 4, 2, 2, 4): NO = NI = 1, so s_axis_tready is en && start_ok alone: the only shape where
 # an input beat could be taken before any weights were loaded if start_ok were missing there.
-WLOAD_CONFIGS = [(32, 1, 10, 1, 1), (4, 2, 6, 3, 2), (5, 4, 2, 2, 2), (3, 4, 2, 2, 4)]
+WLOAD_CONFIGS = [(32, 1, 10, 1, 1), (4, 2, 6, 3, 2), (5, 4, 2, 2, 2), (3, 4, 2, 2, 4), (4, 2, 6, 3, 2, 8, 8, "narrow")]
 
 
 def serial_params(cfg, w_load: int, w_file: Path | None = None, memdir: Path | None = None) -> dict:
     memdir = memdir or BUILD / "tb" / "fc_serial" / "mem" / f"{cfg_id(cfg)}_wl{w_load}"
     if w_load:
         w_file = memdir / "not_read.mem"  # W_LOAD = 1 must not open W_FILE (it does not exist)
-    p = make_params(cfg, memdir, seed=sum(cfg) * 104729, w_file=w_file)
+    p = make_params(cfg, memdir, seed=sum(cfg[:5]) * 104729, w_file=w_file)
+    p.pop("W_BITS", None), p.pop("A_BITS", None)  # int8 only: fc_serial has no such parameters
     p["W_LOAD"] = w_load
     return p
 

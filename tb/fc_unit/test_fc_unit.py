@@ -240,15 +240,20 @@ NARROW_CONFIGS = [
 ]
 
 
-def narrow_layer(w: np.ndarray, a_bits: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
-    """Biases and the accumulator width for bipolar weights `w` (codes, changed in place): output
-    0 has every weight +1 and bias +B, output 1 every weight -1 and bias -B, the rest random
-    biases within +-B, with B chosen so that the worst case |acc| (n*max|x| + B, reached by
-    outputs 0 and 1 on an all-max input) is exactly 2**(SUM_W-1) - 1."""
+def narrow_layer(w: np.ndarray, a_bits: int, rng: np.random.Generator, w_bits: int = 1) -> tuple[np.ndarray, int]:
+    """Biases and the accumulator width for weights `w` (codes, changed in place): output 1 has
+    every weight at the most negative value (bipolar -1, int8 -128) and bias -B, output 0 the
+    most positive and bias +B, the rest random biases within +-B, with B chosen so that the
+    worst case |acc| (n*max|w|*max|x| + B, reached by output 1 on an all-max input) is exactly
+    2**(SUM_W-1) - 1. Bipolar (w_bits 1) or int8 (w_bits 8) weights."""
     n, amax = w.shape[1], lowbit.a_code_range(a_bits)[1] if a_bits > 1 else 1
-    sum_w = (n * amax).bit_length() + 2
-    big = (1 << (sum_w - 1)) - 1 - n * amax
-    w[0], w[1] = 1, 0  # bipolar codes: 1 is +1, 0 is -1
+    wmax = 128 if w_bits == 8 else 1
+    sum_w = (n * wmax * amax).bit_length() + 2
+    big = (1 << (sum_w - 1)) - 1 - n * wmax * amax
+    if w_bits == 8:
+        w[0], w[1] = 127, -128
+    else:
+        w[0], w[1] = 1, 0  # bipolar codes: 1 is +1, 0 is -1
     b = rng.integers(-big, big + 1, w.shape[0], dtype=np.int64)
     b[0], b[1] = big, -big
     return b, sum_w
@@ -268,7 +273,7 @@ def make_params(
     # int32 biases, kept far enough from the limits that no accumulator overflows int32
     b = rng.integers(-(2**31) + 2**24, 2**31 - 2**24, c_out, dtype=np.int64)
     if narrow:
-        b, sum_w = narrow_layer(w, ab, rng)
+        b, sum_w = narrow_layer(w, ab, rng, wb)
     memdir.mkdir(parents=True, exist_ok=True)
     words = fc_weight_words(w, in_beats, c_in, pe, simd)
     write_mem(memdir / "w.mem", words, width=wb, signed=lowbit.w_mem_signed(wb))

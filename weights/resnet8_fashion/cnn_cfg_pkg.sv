@@ -13,7 +13,7 @@ package cnn_cfg_pkg;
   localparam int M_W        = 16;
   localparam int POW2       = 1;  // 1: shift-only requantization (m = 1)
   localparam int OUT_LANES  = 10;  // logits per beat of the layer chain's output
-  localparam int LOGIT_W    = 32;  // bits a logit needs (the last layer's accumulator width)
+  localparam int LOGIT_W    = 21;  // bits a logit needs (the last layer's worst-case accumulator)
   // run-time weight load: none (every weight from a file)
   localparam int WLOAD_W    = 8;  // bits per weight-load beat
   localparam int WLOAD_WORDS = 0;  // beats per weight-load frame (0: no port in use)
@@ -181,5 +181,6 @@ package cnn_cfg_pkg;
   localparam int FC_C_OUT    = 10;
   localparam int FC_PE       = 1;
   localparam int FC_SIMD     = 8;
+  localparam int FC_LOGIT_W  = 21;
 endpackage
 /* verilator lint_on UNUSEDPARAM */
