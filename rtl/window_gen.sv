@@ -103,9 +103,14 @@ module window_gen #(
   logic [K-1:0]     row_ok_q, row_ok_d, col_ok_q, col_ok_d;
 
   logic hold, in_tail, take, bubble, shift, emit, last_win;
+  // All pixels of the output frame are in (idx_q >= NPIX): a flip-flop, so that the shift
+  // enable, which addresses the line buffer's read, starts one LUT after a register (the
+  // compare was on the ECP5-25k's critical path). Its next value is chosen by the shift from
+  // compares of registers only (idx_d >= NPIX would put a carry chain behind the handshake).
+  logic in_tail_q, in_tail_d;
 
   assign hold     = valid_q && !m_axis_tready;          // window is the pending output beat
-  assign in_tail  = idx_q >= CNT_W'(NPIX);              // all pixels of the output frame are in
+  assign in_tail  = in_tail_q;
   assign take     = s_axis_tvalid && !hold;             // input handshake
   assign bubble   = in_tail && (nxt_q == '0) && !s_axis_tvalid && !hold;
   assign shift    = take || bubble;
@@ -124,8 +129,10 @@ module window_gen #(
     last_d   = last_q;
     row_ok_d = row_ok_q;
     col_ok_d = col_ok_q;
+    in_tail_d = in_tail_q;
     if (shift) begin
       idx_d = idx_q + 1'b1;
+      in_tail_d = in_tail_q || (idx_q == CNT_W'(NPIX - 1));
       if (in_tail && take) begin
         nxt_d = nxt_q + 1'b1;
       end
@@ -140,6 +147,7 @@ module window_gen #(
           // Frame done: the next-frame pixels taken in the tail (this one included) become the
           // new output frame's shift count.
           idx_d = nxt_q + CNT_W'(in_tail && take);
+          in_tail_d = (nxt_q >= CNT_W'(NPIX)) || (in_tail && take && nxt_q == CNT_W'(NPIX - 1));
           nxt_d = '0;
           t_d   = CNT_W'(T_FIRST);
           oy_d  = '0;
@@ -167,6 +175,7 @@ module window_gen #(
       last_q   <= 1'b0;
       row_ok_q <= '0;
       col_ok_q <= '0;
+      in_tail_q <= 1'b0;  // NPIX >= 1
     end else begin
       idx_q    <= idx_d;
       t_q      <= t_d;
@@ -177,6 +186,7 @@ module window_gen #(
       last_q   <= last_d;
       row_ok_q <= row_ok_d;
       col_ok_q <= col_ok_d;
+      in_tail_q <= in_tail_d;
     end
   end
 
