@@ -395,6 +395,20 @@ def _read(files: list[Path], top: str, params: dict, defer: bool = False) -> str
     return s
 
 
+def _wrapped_read(top, files, params, work: Path, read_files: list[Path] | None = None) -> tuple[list[dict], str]:
+    """The top's ports (elaborated from `files`), its pin wrapper written to work/io_wrap.sv, and
+    the Yosys commands that read `read_files` (default `files`) and the wrapper as the top."""
+    ports = elaborate_ports(top, files, params, work)
+    wrap = work / "io_wrap.sv"
+    wrap.write_text(io_wrapper(top, ports, params))
+    read = (
+        _read(read_files or files, top, {}, defer=True)
+        + read_cmds([wrap], defer=True)
+        + "\nhierarchy -check -top syn_io_wrap\n"
+    )
+    return ports, read
+
+
 def synth_ice40(top, files, params, work: Path, args) -> dict:
     """iCE40: synth_ice40 -dsp -spram on the IO wrapper, twice: with -noflatten for the counts
     (the top's subtree) and the per-layer table, and flattened for place and route. Flattened,
@@ -403,16 +417,9 @@ def synth_ice40(top, files, params, work: Path, args) -> dict:
     MHz instead of 31.6, docs/synthesis.md). Run-time-loaded weight memories (fc_serial's
     `w_load_mem`) go to SPRAM, which no bitstream initialises: the UP5K's 4 x 256 Kbit next to
     its 30 x 4 Kbit block RAMs."""
-    ports = elaborate_ports(top, files, params, work)
-    wrap = work / "io_wrap.sv"
-    wrap.write_text(io_wrapper(top, ports, params))
+    ports, read = _wrapped_read(top, files, params, work)
+    read += 'setattr -set ram_style "huge" m:*w_load_mem\n'
     hier, flat = work / "ice40_hier.json", work / "ice40.json"
-    read = (
-        _read(files, top, {}, defer=True)
-        + read_cmds([wrap], defer=True)
-        + "\nhierarchy -check -top syn_io_wrap\n"
-        + 'setattr -set ram_style "huge" m:*w_load_mem\n'
-    )
     t0 = time.monotonic()
     log = yosys(
         read + f"synth_ice40 -dsp -spram -noflatten -top syn_io_wrap\nwrite_json {rel(hier)}\n",
@@ -443,20 +450,13 @@ def synth_ecp5(top, files, params, work: Path, args) -> dict:
     namesakes (dsp_mul: a MULT18X18D with its registers on, which synth_ecp5 does not pack).
     `--ecp5-nodsp`: every multiplier in LUTs (the 25k part has 28 MULT18X18D)."""
     work.mkdir(parents=True, exist_ok=True)
-    ports = elaborate_ports(top, files, params, work)
-    wrap = work / "io_wrap.sv"
-    wrap.write_text(io_wrapper(top, ports, params))
+    opts = " -nodsp" if args.ecp5_nodsp else ""
+    # rtl/ecp5/ versions of modules (DSP blocks with their registers), unless every `*` is LUTs
+    read_files = files if args.ecp5_nodsp else sources.for_target(files, "ecp5")
+    _, read = _wrapped_read(top, files, params, work, read_files)
+    read = sources.ECP5_CELLS + read
     hier, flat = work / "ecp5_hier.json", work / "ecp5.json"
     t0 = time.monotonic()
-    opts = " -nodsp" if args.ecp5_nodsp else ""
-    if not args.ecp5_nodsp:  # rtl/ecp5/ versions of modules (DSP blocks with their registers)
-        files = sources.for_target(files, "ecp5")
-    read = (
-        sources.ECP5_CELLS
-        + _read(files, top, {}, defer=True)
-        + read_cmds([wrap], defer=True)
-        + "\nhierarchy -check -top syn_io_wrap\n"
-    )
     log = yosys(
         read + f"synth_ecp5 -noflatten{opts} -top syn_io_wrap\nwrite_json {rel(hier)}\n",
         work / "ecp5.log",
