@@ -160,11 +160,8 @@ async def throughput(dut):
 async def ready_out_of_reset(dut):
     """s_axis_tready is a flip-flop: its reset value lets the first cycle out of reset take a
     beat, as a combinational ready would."""
-    StreamTB(dut)  # drives m_axis_tready (no pauses) and an idle s_axis
-    dut.rst.value = 1
-    for _ in range(3):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
+    tb = StreamTB(dut)  # drives m_axis_tready (no pauses) and an idle s_axis
+    await tb.release_reset(3)
     await ReadOnly()
     wire = params()["N"] == 1  # N = 1: s_axis_tready is m_axis_tready
     assert int(dut.s_axis_tready.value) == (int(dut.m_axis_tready.value) if wire else 1)

@@ -124,11 +124,16 @@ class StreamTB:
             await RisingEdge(self.dut.clk)
             self.cycle += 1
 
-    async def reset(self, cycles: int = 4):
+    async def release_reset(self, cycles: int = 4):
+        """rst high for `cycles` clock edges, then low: the registers hold their reset values
+        until the next edge (what the first cycle out of reset sees)."""
         self.dut.rst.value = 1
         for _ in range(cycles):
             await RisingEdge(self.dut.clk)
         self.dut.rst.value = 0
+
+    async def reset(self, cycles: int = 4):
+        await self.release_reset(cycles)
         await RisingEdge(self.dut.clk)
 
     async def send_beats(self, words: list[int]):

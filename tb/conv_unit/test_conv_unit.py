@@ -202,11 +202,8 @@ async def ready_out_of_reset(dut):
     """The first cycle out of reset takes a beat exactly when a beat is one fold: s_axis_tready
     comes with a beat's last fold, from a flip-flop whose reset value says whether the first
     fold is the last."""
-    StreamTB(dut)  # an idle s_axis, m_axis_tready driven
-    dut.rst.value = 1
-    for _ in range(3):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
+    tb = StreamTB(dut)  # an idle s_axis, m_axis_tready driven
+    await tb.release_reset(3)
     await ReadOnly()
     assert int(dut.s_axis_tready.value) == (folds(params()) == 1)
 
