@@ -694,9 +694,8 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
             hw.consts["W_LOAD"] = int(f.wload)
             params = {**_mac_params(name, "IN_BEATS"), "W_LOAD": f"{up}_W_LOAD"}
             # Narrow accumulators for the int8 serial unit too (its carry chains were the UP5K's
-            # critical path). Weights loaded at run time are unknown: bounded by int8's -128.
-            wc = replace(node, weight=np.full_like(node.weight, -128)) if f.wload and node.weight is not None else node
-            sum_w = sum_width(graph.name, wc, f)
+            # critical path).
+            sum_w = sum_width(graph.name, _bounding_node(node, f), f)
             if sum_w < ACC_W:
                 hw.consts["SUM_W"] = sum_w
                 params["SUM_W"] = f"{up}_SUM_W"
@@ -736,9 +735,9 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
             raise ValueError(f"{graph.name}: the last layer must have no activation (its accumulators are logits)")
         # The result formatter compares only the bits a logit can need, the worst case of this
         # accumulator from the integer weights (the upper bits are sign copies), as FINN sizes
-        # its accumulators. Not for weights loaded at run time: the export does not know them.
-        if "SUM_W" not in hw.consts and node.weight is not None and node.bias is not None and not f.wload:
-            hw.consts["LOGIT_W"] = min(ACC_W, layer_acc_bound(node).bit_length() + 1)
+        # its accumulators.
+        if "SUM_W" not in hw.consts and node.weight is not None and node.bias is not None:
+            hw.consts["LOGIT_W"] = min(ACC_W, layer_acc_bound(_bounding_node(node, f)).bit_length() + 1)
     elif thresholded:
         serial = f.serial
         lanes_out = f"{up}_PE" if serial else f"{up}_C_OUT"
@@ -849,6 +848,14 @@ def check_sum_width(where: str, bound: int, sum_w: int) -> None:
             f"{where}: accumulator width {sum_w} bits is too narrow: the worst case |accumulator| "
             f"{bound} needs {bound.bit_length() + 1} bits"
         )
+
+
+def _bounding_node(node: QuantLayer, fold: Fold) -> QuantLayer:
+    """The node whose integer weights bound its accumulator: weights loaded at run time
+    (`wload`) are unknown to the export, so every one is taken at int8's extreme, -128."""
+    if fold.wload and node.weight is not None:
+        return replace(node, weight=np.full_like(node.weight, -128))
+    return node
 
 
 def sum_width(graph_name: str, node: QuantLayer, fold: Fold) -> int:

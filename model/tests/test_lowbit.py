@@ -304,9 +304,9 @@ def test_narrow_accumulators_from_acc_bound():
 
 def test_logit_width_of_an_int8_last_layer():
     """An int8 last layer keeps its 32-bit accumulators but the result formatter compares only
-    LOGIT_W bits: the fewest holding its worst-case |accumulator| (tiny: 19). Not when the last
-    layer's weights are loaded at run time (the export does not know them), nor in a plan of
-    the structure alone."""
+    LOGIT_W bits: the fewest holding its worst-case |accumulator| (tiny: 19). A last layer with
+    weights loaded at run time is serial and gets SUM_W from int8's -128 instead, and a plan of
+    the structure alone has no weights to bound."""
     import json
     from pathlib import Path
 
