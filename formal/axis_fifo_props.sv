@@ -5,7 +5,8 @@
 
 module axis_fifo_props #(
   parameter int DATA_W = 2,
-  parameter int DEPTH  = 4   // the probes below list DEPTH memory words: change them together
+  parameter int DEPTH  = 4,  // the probes below list DEPTH memory words: change them together
+  parameter int SYNC_MIN_BITS = 256   // 1: the synchronous read (block RAM) form
 ) (
   input wire logic clk
 );
@@ -18,7 +19,7 @@ module axis_fifo_props #(
   logic              s_tready, m_tvalid, m_tlast;
   logic [DATA_W-1:0] m_tdata;
 
-  axis_fifo #(.DATA_W(DATA_W), .DEPTH(DEPTH)) dut (
+  axis_fifo #(.DATA_W(DATA_W), .DEPTH(DEPTH), .SYNC_MIN_BITS(SYNC_MIN_BITS)) dut (
     .clk, .rst,
     .s_axis_tdata(s_tdata), .s_axis_tlast(s_tlast), .s_axis_tvalid(s_tvalid), .s_axis_tready(s_tready),
     .m_axis_tdata(m_tdata), .m_axis_tlast(m_tlast), .m_axis_tvalid(m_tvalid), .m_axis_tready(m_tready)
@@ -61,6 +62,7 @@ module axis_fifo_props #(
   logic [W-1:0]         p_mem1;       // probe: dut.mem_q[1]
   logic [W-1:0]         p_mem2;       // probe: dut.mem_q[2]
   logic [W-1:0]         p_mem3;       // probe: dut.mem_q[3]
+  logic [W-1:0]         p_head;       // probe: dut.head
   logic [DEPTH*W-1:0]   p_mem;
   assign p_mem = {p_mem3, p_mem2, p_mem1, p_mem0};
 
@@ -77,6 +79,9 @@ module axis_fifo_props #(
       assert (f_used == 0 || p_out_valid);
       if (held && pos == 0) assert (p_out == data);
       if (held && pos != 0) assert (p_mem[f_slot[AW-1:0]*W +: W] == data);
+      // the word the output register pops is the memory's oldest (synchronous read: the
+      // read register, or the word written at the edge of that read)
+      if (f_used != 0) assert (p_head == p_mem[p_rd[AW-1:0]*W +: W]);
     end
   end
 endmodule

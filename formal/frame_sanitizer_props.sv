@@ -114,17 +114,34 @@ module frame_sanitizer_props #(
   logic             p_out_valid;   // probe: dut.out_valid_q
   logic             p_flag_valid;  // probe: dut.flag_valid_q
   logic             p_null;        // probe: dut.null_q
+  logic             p_skid_valid;  // probe: dut.skid_valid_q
+  logic             p_skid_last;   // probe: dut.skid_last_q
+  logic [DATA_W-1:0] p_skid_data;  // probe: dut.skid_data_q
+  logic             p_take;        // probe: dut.take_q
 
   localparam logic [1:0] PASS = 2'd0, PAD = 2'd1, DROP = 2'd2;
-  logic [1:0] f_pfr;  // frame of the next beat the module produces
-  assign f_pfr = f_ofr + 2'(p_out_valid && f_opos == PW'(N - 1));
+  // Beats held: the output register's (frame f_ofr, position f_opos), then the skid register's.
+  logic [1:0]  f_held;                  // 0..2
+  logic [31:0] f_next;                  // f_opos + f_held: position of the next beat produced
+  logic [1:0]  f_pfr;                   // frame of the next beat the module produces
+  logic [1:0]  f_sfr;                   // frame of the skid register's beat
+  logic [PW-1:0] f_spos;                // its position
+  assign f_held = 2'(p_out_valid) + 2'(p_skid_valid);
+  assign f_next = 32'(f_opos) + 32'(f_held);
+  assign f_pfr  = f_ofr + 2'(f_next >= N);
+  assign f_sfr  = f_ofr + 2'(f_opos == PW'(N - 1));
+  assign f_spos = (f_opos == PW'(N - 1)) ? '0 : f_opos + 1'b1;
 
   always_comb begin
     if (past_valid) begin
       assert (p_mode != 2'd3);
       assert (p_count < CNT_W'(N));
       assert (p_out_valid == m_tvalid && p_flag_valid == flag_tvalid);
-      assert (32'(p_count) == (32'(f_opos) + 32'(p_out_valid)) % N);
+      assert (32'(p_count) == f_next % N);
+      assert (!p_skid_valid || p_out_valid);  // the skid register fills behind a stalled output
+      assert (p_take == ((p_mode == PASS && !p_skid_valid) || p_mode == DROP));
+      if (p_skid_valid) assert (p_skid_last == (f_spos == PW'(N - 1)));
+      if (p_skid_valid && f_sfr == F && f_spos == P) assert (f_got ? p_skid_data == f_data : f_short && p_skid_data == '0);
       assert (f_ipos <= PW'(N) && f_opos < PW'(N));
       if (p_mode == PASS) assert (f_ifr == f_pfr && 32'(f_ipos) == 32'(p_count) && p_null == f_null);
       if (p_mode == PAD)  assert (!p_null && !f_null);
@@ -132,7 +149,11 @@ module frame_sanitizer_props #(
       if (p_mode == DROP) assert (f_ifr + 2'd1 == f_pfr && p_count == '0 && f_ipos == PW'(N));
       if (p_mode == PAD && f_pfr == F && 32'(P) >= 32'(p_count)) assert (f_short && !f_got);
       if (f_ifr == F) assert (!f_short && f_got == (f_ipos > P));
-      if (f_ifr == F + 2'd1 && f_ofr == F) assert (f_got != f_short);  // frame F ended, output behind
+      // frame F ended, output not past it (the input leads by up to two frames: the skid
+      // register can hold a frame's first beat while the output register holds the last
+      // beat of the one before)
+      if ((f_ofr == F && (f_ifr == F + 2'd1 || f_ifr == F + 2'd2)) || (f_ofr + 2'd1 == F && f_ifr == F + 2'd1))
+        assert (f_got != f_short);
     end
   end
 endmodule

@@ -95,9 +95,27 @@ PROOFS = [
                 "moves a word into the output register while it is stalled (overwrites the beat on offer)",
             ),
             Mutation(
-                "if (pop) out_q <= mem_q[rd_ptr_q[AW-1:0]];",
-                "if (pop) out_q <= mem_q[wr_ptr_q[AW-1:0]];",
+                "assign head = mem_q[rd_ptr_q[AW-1:0]];",
+                "assign head = mem_q[wr_ptr_q[AW-1:0]];",
                 "reads the memory at the write pointer",
+            ),
+        ),
+    ),
+    Proof(
+        "axis_fifo_sync_read",
+        "axis_fifo",
+        depth=10,
+        params={"SYNC_MIN_BITS": 1},
+        mutations=(
+            Mutation(
+                "wire [AW-1:0] rd_addr = pop ? rd_inc[AW-1:0] : rd_ptr_q[AW-1:0];",
+                "wire [AW-1:0] rd_addr = rd_inc[AW-1:0];",
+                "reads ahead of the read pointer when nothing is popped (skips a word)",
+            ),
+            Mutation(
+                "else     fresh_q <= in_fire && (pop",
+                "else     fresh_q <= 1'b0 && (pop",
+                "pops the memory's old word where the same edge wrote a new one",
             ),
         ),
     ),
@@ -107,11 +125,16 @@ PROOFS = [
         depth=10,
         mutations=(
             Mutation(
-                "PASS:    s_axis_tready = out_free && flag_free;",
-                "PASS:    s_axis_tready = out_free;",
+                "s_axis_tready = take_q && flag_free;",
+                "s_axis_tready = take_q;",
                 "takes a frame's last beat while the flag register is full (a frame's flag is lost)",
             ),
-            Mutation("out_data_d  = '0;", "out_data_d  = 2'd1;", "pads with ones instead of zeros"),
+            Mutation(
+                "take_q       <= (mode_d == PASS && !skid_valid_d) || mode_d == DROP;",
+                "take_q       <= mode_d == PASS || mode_d == DROP;",
+                "takes a beat while the skid register is full (overwrites it)",
+            ),
+            Mutation("gen_data = '0;", "gen_data = 2'd1;", "pads with ones instead of zeros"),
             Mutation(
                 "flag_d = null_d;  flag_valid_d = 1'b1;",
                 "flag_d = null_q;  flag_valid_d = 1'b1;",
@@ -184,8 +207,8 @@ PROOFS = [
         mutations=(
             SERIAL_STALL,
             Mutation(
-                "if (k_q == '0 || logit > best_q) begin",
-                "if (logit > best_q) begin",
+                "if (k_q == '0 || logit_wins) begin",
+                "if (logit_wins) begin",
                 "compares logit 0 with the previous frame's best",
             ),
         ),

@@ -56,22 +56,27 @@
 //   after the handshake of the frame's last input beat, and the first output beat's handshake
 //   (NO-1)*NI cycles before that (3 - (NO-1)*NI cycles from the last input handshake).
 //
-// Pipeline: issue (fold counters; weight memory read; activation slice from s_axis_tdata)
-//        -> S1 (weight word + slice registered; multiplies + balanced adder tree; on a group's
-//               first fold the synchronous read of its base: bias (b = 0) or acc_mem[og])
-//        -> S2 (dot products registered; psum = base or psum, + dot; on a group's last fold
+// Pipeline: issue (fold counters; weight memory read; activation slice from s_axis_tdata; on a
+//               group's first fold the synchronous read of its base: bias (b = 0) or acc_mem[og])
+//        -> S1 (weight word + slice registered; multiplies + balanced adder tree; the base
+//               registered in base_q, so that S2's adder sees one 2:1 mux: on the UP5K the
+//               bias/accumulator/partial-sum mux in front of the carry chain was critical)
+//        -> S2 (dot products registered; psum = base_q or psum_q, + dot; on a group's last fold
 //               psum goes to acc_mem[og] (b < IN_BEATS-1) or to the output register (last b))
 //        -> output register.
-// Storage: acc_mem, NO words x PE*SUM_W bits, one synchronous read (S1) and one write (S2) per
-//   cycle (block RAM when large); bias memory read synchronously (S1). Flip-flops: the
-//   PE*SUM_W partial sum psum_q, the PE*SUM_W output register, the pipeline registers of
-//   fc_unit (weight word, activation slice, dot products) and control.
+// Storage: acc_mem, NO words x PE*SUM_W bits, one synchronous read (issue) and one write (S2)
+//   per cycle (block RAM when large); bias memory read synchronously (issue). Flip-flops: the
+//   PE*SUM_W partial sum psum_q, base base_q, bias read register and output register, the
+//   pipeline registers of fc_unit (weight word, activation slice, dot products) and control.
 // Read-modify-write hazard: handled, no parameter set is rejected. Group og of beat b is
-//   written at S2 of its last fold; the same group of beat b+1 is read at S1 of its first fold,
-//   issued at least (NO-1)*NI + 1 issue cycles later. With NO >= 2 that read comes at least one
-//   clock edge after the write (stalls and bubbles only move them apart). With NO = 1 the read
-//   would come at the same edge as the write: the group never leaves psum_q instead (forwarding:
-//   the base of beat b+1 is psum_q), and acc_mem is not used.
+//   written at S2 of its last fold, two enabled cycles after its issue; the same group of beat
+//   b+1 is read at the issue of its first fold, at least (NO-1)*NI + 1 issues later. That read
+//   comes at least one clock edge after the write (stalls and bubbles only move them apart)
+//   unless (NO-1)*NI + 1 = 2 (NO = 2, NI = 1) and the two folds issue back to back: then the
+//   read returns the old word and base_q takes psum_q instead, which holds the group just
+//   written (forwarding, flagged at the read). With NO = 1 the read would come before the
+//   write: the group never leaves psum_q (the base of beat b+1 is psum_q), and acc_mem is not
+//   used.
 // Backpressure: if the output register is still full when the next group completes, the
 //   group waits in psum_q and the whole pipeline holds (full_q) until the register drains. The
 //   pipeline enable is a register: no combinational path from m_axis_tready to s_axis_tready;
@@ -191,12 +196,17 @@ module fc_serial #(
   assign ig_end        = (ig_q == IGW'(NI - 1));
   assign og_end        = (og_q == OGW'(NO - 1));
   assign b_end         = (b_q == BW'(IN_BEATS - 1));
-  // frame_start: the next fold is a frame's first (addr_q == 0), a flip-flop set with the
-  // counters' wrap: the AW-bit compare was at the head of the UP5K's critical ready path.
-  logic frame_start_q;
+  // frame_start: the next fold is a frame's first (addr_q == 0); beat_end_q: it is the beat's
+  // last (og_end && ig_end). Flip-flops set from the counters' next values: as compares they
+  // sat at the head of the UP5K's critical ready paths (into the FIFO's read port in front).
+  logic frame_start_q, beat_end_q;
+  logic [IGW-1:0] ig_d;
+  logic [OGW-1:0] og_d;
   assign frame_start   = frame_start_q;
   assign issue         = en && start_ok && s_axis_tvalid;
-  assign s_axis_tready = en && start_ok && og_end && ig_end;
+  assign s_axis_tready = en && start_ok && beat_end_q;
+  assign ig_d          = ig_end ? '0 : ig_q + IGW'(1);
+  assign og_d          = !ig_end ? og_q : og_end ? '0 : og_q + OGW'(1);
 
   always_ff @(posedge clk) begin
     if (rst) begin
@@ -205,11 +215,13 @@ module fc_serial #(
       og_q          <= '0;
       ig_q          <= '0;
       frame_start_q <= 1'b1;
+      beat_end_q    <= (NI == 1) && (NO == 1);
     end else if (issue) begin
       addr_q        <= (b_end && og_end && ig_end) ? '0 : addr_q + AW'(1);
       frame_start_q <= b_end && og_end && ig_end;
-      ig_q   <= ig_end ? '0 : ig_q + IGW'(1);
-      if (ig_end) og_q <= og_end ? '0 : og_q + OGW'(1);
+      beat_end_q    <= ((NI == 1) || (ig_d == IGW'(NI - 1))) && ((NO == 1) || (og_d == OGW'(NO - 1)));
+      ig_q   <= ig_d;
+      og_q   <= og_d;
       if (ig_end && og_end) b_q <= b_end ? '0 : b_q + BW'(1);
     end
   end
@@ -261,9 +273,15 @@ module fc_serial #(
     logic          ld_fire, ld_we, ld_full;
     logic [AW-1:0] w_addr;
 
+    logic          load_ok_q;   // w_valid_q && !pend_q && !active_q, as a flip-flop
+    logic          w_valid_d, active_d, drop_d, err_d;
+    logic [AW-1:0] cnt_d;
+
     // A pending or running load stops the next frame from starting; the load is taken once
-    // the frame in flight has left (idle). Both readies come from registers only.
-    assign start_ok            = !frame_start || (w_valid_q && !pend_q && !active_q);
+    // the frame in flight has left (idle). Both readies come from registers only, and
+    // s_axis_tready is one LUT of flip-flops (load_ok_q: the three-flag test was at the head
+    // of the UP5K's critical ready path into the FIFO in front).
+    assign start_ok            = !frame_start || load_ok_q;
     assign s_wload_axis_tready = idle && (pend_q || active_q);
     assign ld_fire             = s_wload_axis_tvalid && s_wload_axis_tready;
     assign ld_we               = ld_fire && !drop_q;
@@ -276,6 +294,39 @@ module fc_serial #(
       else if (issue) w_q <= w_load_mem[w_addr];
     end
 
+    always_comb begin
+      w_valid_d = w_valid_q;
+      active_d  = active_q;
+      drop_d    = drop_q;
+      err_d     = 1'b0;
+      cnt_d     = cnt_q;
+      if (ld_fire) begin
+        if (drop_q) begin
+          if (s_wload_axis_tlast) begin
+            drop_d   = 1'b0;
+            active_d = 1'b0;
+          end
+        end else begin
+          w_valid_d = 1'b0;                        // first word clears it; set below if good
+          cnt_d     = ld_full ? '0 : cnt_q + AW'(1);
+          if (ld_full && s_wload_axis_tlast) begin // exactly DEPTH words
+            w_valid_d = 1'b1;
+            active_d  = 1'b0;
+          end else if (s_wload_axis_tlast) begin   // short frame
+            err_d    = 1'b1;
+            active_d = 1'b0;
+            cnt_d    = '0;
+          end else if (ld_full) begin              // overlong frame: drop up to tlast
+            err_d    = 1'b1;
+            drop_d   = 1'b1;
+            active_d = 1'b1;
+          end else begin
+            active_d = 1'b1;
+          end
+        end
+      end
+    end
+
     always_ff @(posedge clk) begin
       if (rst) begin
         w_valid_q <= 1'b0;
@@ -284,34 +335,15 @@ module fc_serial #(
         drop_q    <= 1'b0;
         err_q     <= 1'b0;
         cnt_q     <= '0;
+        load_ok_q <= 1'b0;
       end else begin
-        pend_q <= s_wload_axis_tvalid;
-        err_q  <= 1'b0;
-        if (ld_fire) begin
-          if (drop_q) begin
-            if (s_wload_axis_tlast) begin
-              drop_q   <= 1'b0;
-              active_q <= 1'b0;
-            end
-          end else begin
-            w_valid_q <= 1'b0;                       // first word clears it; set below if good
-            cnt_q     <= ld_full ? '0 : cnt_q + AW'(1);
-            if (ld_full && s_wload_axis_tlast) begin // exactly DEPTH words
-              w_valid_q <= 1'b1;
-              active_q  <= 1'b0;
-            end else if (s_wload_axis_tlast) begin   // short frame
-              err_q    <= 1'b1;
-              active_q <= 1'b0;
-              cnt_q    <= '0;
-            end else if (ld_full) begin              // overlong frame: drop up to tlast
-              err_q    <= 1'b1;
-              drop_q   <= 1'b1;
-              active_q <= 1'b1;
-            end else begin
-              active_q <= 1'b1;
-            end
-          end
-        end
+        w_valid_q <= w_valid_d;
+        pend_q    <= s_wload_axis_tvalid;
+        active_q  <= active_d;
+        drop_q    <= drop_d;
+        err_q     <= err_d;
+        cnt_q     <= cnt_d;
+        load_ok_q <= w_valid_d && !s_wload_axis_tvalid && !active_d;
       end
     end
 
@@ -319,9 +351,38 @@ module fc_serial #(
     assign w_load_error = err_q;
   end
 
-  // ---- S1: weight word and activation slice; base read ------------------------------------
+  // ---- base of a group, read at the issue of its first fold -------------------------------
+  // The biases (first beat) or the accumulators, one synchronous read each (see header). Both
+  // are read on every issue (only a group's first fold uses them): the read enables are then
+  // `issue` itself, not issue && (ig == 0) && (b != 0) (on the UP5K's critical path). S1 takes
+  // the word into base_q at the next advance, before any later issue can overwrite it.
+  localparam bit RD_FWD = (NO == 2) && (NI == 1);   // the only shape where a read can race
+  logic             rd_race;
+  logic [GRP_W-1:0] b_rd_q, acc_rd_q;
+  logic [GRP_W-1:0] acc_mem [NO];
+  logic             acc_we;                          // S2 writes acc_mem[s2_og_q] (below)
+  logic [OGW-1:0]   s2_og_q;
+
+  assign rd_race = RD_FWD && acc_we && (s2_og_q == og_q);
+
+  // The bias fits SUM_W bits (planner), so keeping its low bits is exact.
+  always_ff @(posedge clk) begin
+    if (issue) begin
+      for (int pe = 0; pe < PE; pe++) begin
+        b_rd_q[pe*SUM_W +: SUM_W] <= SUM_W'(b_mem[BAW'(int'(og_q) * PE + pe)]);
+      end
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (issue && NO > 1) begin
+      acc_rd_q <= acc_mem[og_q];
+    end
+  end
+
+  // ---- S1: weight word and activation slice; base ----------------------------------------
   logic [GW-1:0]  s1_x_q;
-  logic           s1_valid_q, s1_first_q, s1_last_q, s1_b0_q, s1_bend_q;
+  logic           s1_valid_q, s1_first_q, s1_last_q, s1_b0_q, s1_bend_q, s1_race_q;
   logic [OGW-1:0] s1_og_q;
 
   always_ff @(posedge clk) begin
@@ -340,6 +401,7 @@ module fc_serial #(
       s1_b0_q    <= (b_q == '0);
       s1_bend_q  <= b_end;
       s1_og_q    <= og_q;
+      s1_race_q  <= rd_race;
     end
   end
 
@@ -367,34 +429,17 @@ module fc_serial #(
     end
   end
 
-  // Base of a group, read on its first fold: the biases (first beat) or the accumulators.
-  logic        base_fire, b_re, acc_re;
-  logic [PE*32-1:0] b_rd_q;
-  logic [GRP_W-1:0] acc_rd_q;
-  logic [GRP_W-1:0] acc_mem [NO];
-
-  assign base_fire = en && s1_valid_q && s1_first_q;
-  assign b_re      = base_fire && s1_b0_q;
-  assign acc_re    = base_fire && !s1_b0_q && (NO > 1);
-
+  // base_q: the group's base for its first fold in S2 (psum_q when the read raced the write).
+  logic [GRP_W-1:0] base_q, psum_q;
   always_ff @(posedge clk) begin
-    if (b_re) begin
-      for (int pe = 0; pe < PE; pe++) begin
-        b_rd_q[pe*32 +: 32] <= b_mem[BAW'(int'(s1_og_q) * PE + pe)];
-      end
-    end
-  end
-
-  always_ff @(posedge clk) begin
-    if (acc_re) begin
-      acc_rd_q <= acc_mem[s1_og_q];
+    if (en && s1_valid_q && s1_first_q) begin
+      base_q <= s1_b0_q ? b_rd_q : (s1_race_q ? psum_q : acc_rd_q);
     end
   end
 
   // ---- S2: dot products; partial sum; write back or output --------------------------------
   logic [PE*DOT_W-1:0] s2_dot_q;
-  logic                s2_valid_q, s2_first_q, s2_last_q, s2_b0_q, s2_bend_q;
-  logic [OGW-1:0]      s2_og_q;
+  logic                s2_valid_q, s2_base_q, s2_last_q, s2_bend_q;
 
   always_ff @(posedge clk) begin
     if (rst) begin
@@ -407,16 +452,17 @@ module fc_serial #(
   always_ff @(posedge clk) begin
     if (en && s1_valid_q) begin
       s2_dot_q   <= dot;
-      s2_first_q <= s1_first_q;
+      // NO = 1: only the frame's first group starts from base_q (the bias); later beats
+      // continue from psum_q (forwarding, see header).
+      s2_base_q  <= s1_first_q && (s1_b0_q || NO > 1);
       s2_last_q  <= s1_last_q;
-      s2_b0_q    <= s1_b0_q;
       s2_bend_q  <= s1_bend_q;
       s2_og_q    <= s1_og_q;
     end
   end
 
-  logic [GRP_W-1:0] psum_q, grp_new;
-  logic             acc_fire, acc_we, final_fire, s2_og_end;
+  logic [GRP_W-1:0] grp_new;
+  logic             acc_fire, final_fire, s2_og_end;
 
   assign acc_fire   = en && s2_valid_q;
   assign acc_we     = acc_fire && s2_last_q && !s2_bend_q;
@@ -424,14 +470,9 @@ module fc_serial #(
   assign s2_og_end  = (s2_og_q == OGW'(NO - 1));
 
   always_comb begin
-    logic signed [SUM_W-1:0] base;
     for (int pe = 0; pe < PE; pe++) begin
-      // The bias fits SUM_W bits (planner), so keeping its low bits is exact.
-      if (!s2_first_q) base = $signed(psum_q[pe*SUM_W +: SUM_W]);
-      else if (s2_b0_q) base = SUM_W'($signed(b_rd_q[pe*32 +: 32]));
-      else if (NO == 1) base = $signed(psum_q[pe*SUM_W +: SUM_W]);   // forwarding (see header)
-      else base = $signed(acc_rd_q[pe*SUM_W +: SUM_W]);
-      grp_new[pe*SUM_W +: SUM_W] = base + SUM_W'($signed(s2_dot_q[pe*DOT_W +: DOT_W]));
+      grp_new[pe*SUM_W +: SUM_W] = (s2_base_q ? base_q[pe*SUM_W +: SUM_W] : psum_q[pe*SUM_W +: SUM_W])
+                                   + SUM_W'($signed(s2_dot_q[pe*DOT_W +: DOT_W]));
     end
   end
 

@@ -17,7 +17,10 @@
 // bits; each lane DATA_W/LANES bits, LANES divides DATA_W). The output has no TKEEP: every
 // output lane is valid.
 // Latency 1 cycle; one beat per cycle; padding costs one cycle per missing beat, dropping
-// one cycle per surplus beat.
+// one cycle per surplus beat. The output register has a skid register behind it (a beat
+// produced while the output stalls waits there), so s_axis_tready comes from flip-flops
+// only: no combinational path from m_axis_tready (the downstream window generator's ready
+// chain ran through here into the input handshake on the UP5K's critical path).
 module frame_sanitizer #(
   parameter int N_BEATS = 784,
   parameter int DATA_W  = 8,
@@ -55,6 +58,10 @@ module frame_sanitizer #(
   logic [CNT_W-1:0]  count_q, count_d;       // beats sent of the current frame
   logic [DATA_W-1:0] out_data_q, out_data_d;
   logic              out_last_q, out_last_d, out_valid_q, out_valid_d;
+  logic [DATA_W-1:0] skid_data_q, skid_data_d;    // a beat produced while the output stalled
+  logic              skid_last_q, skid_last_d, skid_valid_q, skid_valid_d;
+  logic              gen, gen_last;               // a beat is produced this cycle
+  logic [DATA_W-1:0] gen_data;
   logic              flag_q, flag_d, flag_valid_q, flag_valid_d;
   logic              null_q, null_d;             // a beat of this frame had a null byte
 
@@ -65,18 +72,18 @@ module frame_sanitizer #(
   assign m_flag_tvalid = flag_valid_q;
 
   wire out_free  = !out_valid_q || m_axis_tready;
+  wire room      = !skid_valid_q;                 // a produced beat has a place to go
   wire flag_free = !flag_valid_q || m_flag_tready;
   wire last_beat = (count_q == CNT_W'(N_BEATS - 1));
 
-  // Input is taken when it can be placed: into the output register (PASS), or dropped
+  // Input is taken when it can be placed: into the output or skid register (PASS), or dropped
   // (DROP). Any beat may end the frame, so the flag register must have room too; it empties
   // into the engine's flag FIFO, so this costs nothing in practice.
+  // take_q: the mode takes input if the flag register has room (PASS with room for the beat,
+  // or DROP), a flip-flop from the next state, so that s_axis_tready is one LUT of flip-flops.
+  logic take_q;
   always_comb begin
-    unique case (mode_q)
-      PASS:    s_axis_tready = out_free && flag_free;
-      DROP:    s_axis_tready = flag_free;
-      default: s_axis_tready = 1'b0;
-    endcase
+    s_axis_tready = take_q && flag_free;
     if (rst) s_axis_tready = 1'b0;  // a beat offered during reset is not taken, not lost
   end
 
@@ -94,20 +101,18 @@ module frame_sanitizer #(
   always_comb begin
     mode_d       = mode_q;
     count_d      = count_q;
-    out_data_d   = out_data_q;
-    out_last_d   = out_last_q;
-    out_valid_d  = out_valid_q && !m_axis_tready;
     flag_d       = flag_q;
     flag_valid_d = flag_valid_q && !m_flag_tready;
     null_d       = null_q;
+    gen          = 1'b0;
+    gen_data     = kept_data;
+    gen_last     = last_beat;
 
     unique case (mode_q)
       PASS: if (in_fire) begin
-        out_data_d  = kept_data;
-        out_last_d  = last_beat;
-        out_valid_d = 1'b1;
-        count_d     = last_beat ? '0 : count_q + 1'b1;
-        null_d      = null_q || !keep_all;
+        gen     = 1'b1;
+        count_d = last_beat ? '0 : count_q + 1'b1;
+        null_d  = null_q || !keep_all;
         if (last_beat && s_axis_tlast) begin
           flag_d = null_d;  flag_valid_d = 1'b1;                   // right length
         end else if (last_beat) begin
@@ -117,11 +122,10 @@ module frame_sanitizer #(
         end
         if (s_axis_tlast) null_d = 1'b0;                           // frame ended: flag set
       end
-      PAD: if (out_free) begin
-        out_data_d  = '0;
-        out_last_d  = last_beat;
-        out_valid_d = 1'b1;
-        count_d     = last_beat ? '0 : count_q + 1'b1;
+      PAD: if (room) begin
+        gen      = 1'b1;
+        gen_data = '0;
+        count_d  = last_beat ? '0 : count_q + 1'b1;
         if (last_beat) mode_d = PASS;
       end
       DROP: if (in_fire && s_axis_tlast) begin
@@ -129,25 +133,51 @@ module frame_sanitizer #(
       end
       default: mode_d = PASS;
     endcase
+
+    // Output register, skid register behind it (a produced beat needs room: gen -> !skid_valid_q).
+    out_data_d   = out_data_q;
+    out_last_d   = out_last_q;
+    out_valid_d  = out_valid_q;
+    skid_data_d  = skid_data_q;
+    skid_last_d  = skid_last_q;
+    skid_valid_d = skid_valid_q;
+    if (out_free) begin
+      out_valid_d  = skid_valid_q || gen;
+      out_data_d   = skid_valid_q ? skid_data_q : gen_data;
+      out_last_d   = skid_valid_q ? skid_last_q : gen_last;
+      skid_valid_d = 1'b0;
+    end else if (gen) begin
+      skid_valid_d = 1'b1;
+      skid_data_d  = gen_data;
+      skid_last_d  = gen_last;
+    end
   end
 
   always_ff @(posedge clk) begin
     if (rst) begin
       mode_q       <= PASS;
+      take_q       <= 1'b1;
       count_q      <= '0;
       out_valid_q  <= 1'b0;
+      skid_valid_q <= 1'b0;
       flag_valid_q <= 1'b0;
       out_data_q   <= '0;
       out_last_q   <= 1'b0;
+      skid_data_q  <= '0;
+      skid_last_q  <= 1'b0;
       flag_q       <= 1'b0;
       null_q       <= 1'b0;
     end else begin
       mode_q       <= mode_d;
+      take_q       <= (mode_d == PASS && !skid_valid_d) || mode_d == DROP;
       count_q      <= count_d;
       out_valid_q  <= out_valid_d;
+      skid_valid_q <= skid_valid_d;
       flag_valid_q <= flag_valid_d;
       out_data_q   <= out_data_d;
       out_last_q   <= out_last_d;
+      skid_data_q  <= skid_data_d;
+      skid_last_q  <= skid_last_d;
       flag_q       <= flag_d;
       null_q       <= null_d;
     end

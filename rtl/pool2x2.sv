@@ -131,9 +131,14 @@ module pool2x2 #(
       assign pair_d[c*LW +: LW] = LW'(a) + LW'(b);
       assign win_d[c*DW +: DW]  = DW'(((DW+2)'(t) + (DW+2)'(a) + (DW+2)'(b) + (DW+2)'(2)) >> 2);
     end else begin : g_max
-      wire [DW-1:0] m = (a > b) ? a : b;
+      // The three compares side by side, not max(t, max(a, b)): one carry chain deep (two in
+      // series were the UP5K's critical path). When t beats both a and b it is the max;
+      // otherwise max(a, b) >= t.
+      wire          a_gt_b = a > b;
+      wire          t_top  = (t > a) && (t > b);
+      wire [DW-1:0] m      = a_gt_b ? a : b;
       assign pair_d[c*LW +: LW] = m;
-      assign win_d[c*DW +: DW]  = (t > m) ? t : m;
+      assign win_d[c*DW +: DW]  = t_top ? t : m;
     end
   end
 

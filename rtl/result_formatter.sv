@@ -140,6 +140,14 @@ module result_formatter #(
     logic signed [ACC_W-1:0] logit;
     assign logit = hold_q[ACC_W-1:0];
 
+    // logit > best_q, written as the borrow of best_q - logit with both sign bits flipped
+    // (offset binary, so an unsigned subtract): one carry chain. As a signed `>` Yosys built a
+    // chain of short carry pieces joined by LUTs, the UP5K's critical path.
+    logic [ACC_W:0] best_minus_logit;
+    assign best_minus_logit = {1'b0, ~best_q[ACC_W-1], best_q[ACC_W-2:0]}
+                            - {1'b0, ~logit[ACC_W-1], logit[ACC_W-2:0]};
+    wire logit_wins = best_minus_logit[ACC_W];
+
     logic last_lane;
     if (IN_LANES > 1) begin : g_lane
       assign last_lane = (lane_q == LANE_W'(IN_LANES - 1));
@@ -203,7 +211,7 @@ module result_formatter #(
       end
       if (fire && hold_v_q) begin
         // Strictly greater: ties keep the lower index, as numpy.argmax.
-        if (k_q == '0 || logit > best_q) begin
+        if (k_q == '0 || logit_wins) begin
           best_q     <= logit;
           best_idx_q <= k_q;
         end

@@ -108,13 +108,20 @@ module window_gen #(
   // compare was on the ECP5-25k's critical path). Its next value is chosen by the shift from
   // compares of registers only (idx_d >= NPIX would put a carry chain behind the handshake).
   logic in_tail_q, in_tail_d;
+  // hit_q == (idx_q == t_q), kept as a flip-flop for the same reason (the equality was three
+  // LUTs ahead of emit and the output-position enables on the UP5K's critical path); its next
+  // value needs only compares of registers: a shift that emits lands on the next window's
+  // index unless it starts a row or a frame.
+  logic hit_q, hit_d;
+  // nxt_none_q == (nxt_q == 0), likewise (the ten-bit zero test led the bubble into the shift).
+  logic nxt_none_q, nxt_none_d;
 
   assign hold     = valid_q && !m_axis_tready;          // window is the pending output beat
   assign in_tail  = in_tail_q;
   assign take     = s_axis_tvalid && !hold;             // input handshake
-  assign bubble   = in_tail && (nxt_q == '0) && !s_axis_tvalid && !hold;
+  assign bubble   = in_tail && nxt_none_q && !s_axis_tvalid && !hold;
   assign shift    = take || bubble;
-  assign emit     = shift && (idx_q == t_q);            // this shift completes window (oy, ox)
+  assign emit     = shift && hit_q;                     // this shift completes window (oy, ox)
   assign last_win = (oy_q == OY_W'(HO - 1)) && (ox_q == OX_W'(WO - 1));
 
   assign s_axis_tready = !hold;
@@ -130,11 +137,15 @@ module window_gen #(
     row_ok_d = row_ok_q;
     col_ok_d = col_ok_q;
     in_tail_d = in_tail_q;
+    hit_d    = hit_q;
+    nxt_none_d = nxt_none_q;
     if (shift) begin
       idx_d = idx_q + 1'b1;
+      hit_d = (idx_q + 1'b1 == t_q);
       in_tail_d = in_tail_q || (idx_q == CNT_W'(NPIX - 1));
       if (in_tail && take) begin
-        nxt_d = nxt_q + 1'b1;
+        nxt_d      = nxt_q + 1'b1;
+        nxt_none_d = 1'b0;
       end
       if (emit) begin
         valid_d = 1'b1;
@@ -149,16 +160,20 @@ module window_gen #(
           idx_d = nxt_q + CNT_W'(in_tail && take);
           in_tail_d = (nxt_q >= CNT_W'(NPIX)) || (in_tail && take && nxt_q == CNT_W'(NPIX - 1));
           nxt_d = '0;
+          nxt_none_d = 1'b1;
           t_d   = CNT_W'(T_FIRST);
+          hit_d = (in_tail && take) ? (nxt_q == CNT_W'(T_FIRST - 1)) : (nxt_q == CNT_W'(T_FIRST));
           oy_d  = '0;
           ox_d  = '0;
         end else if (ox_q == OX_W'(WO - 1)) begin
           ox_d = '0;
           oy_d = oy_q + 1'b1;
           t_d  = t_q + CNT_W'(T_ROW);
+          hit_d = (T_ROW == 1);
         end else begin
           ox_d = ox_q + 1'b1;
           t_d  = t_q + 1'b1;
+          hit_d = 1'b1;
         end
       end
     end
@@ -176,6 +191,8 @@ module window_gen #(
       row_ok_q <= '0;
       col_ok_q <= '0;
       in_tail_q <= 1'b0;  // NPIX >= 1
+      hit_q    <= (T_FIRST == 0);
+      nxt_none_q <= 1'b1;
     end else begin
       idx_q    <= idx_d;
       t_q      <= t_d;
@@ -187,6 +204,8 @@ module window_gen #(
       row_ok_q <= row_ok_d;
       col_ok_q <= col_ok_d;
       in_tail_q <= in_tail_d;
+      hit_q    <= hit_d;
+      nxt_none_q <= nxt_none_d;
     end
   end
 
