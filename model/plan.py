@@ -661,12 +661,18 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
                     f"the windows of stride {node.stride}",
                 )
             )
+        # Narrow accumulators, as for the Dense units (32-bit carry chains were the UP5K's
+        # critical paths); the threshold of a low-bit layer then compares SUM_W bits too.
+        sum_w = sum_width(graph.name, _bounding_node(node, f), f, terms=f.simd * (f.taps or node.k**2))
+        if sum_w < ACC_W:
+            hw.consts["SUM_W"] = sum_w
         hw.stages.append(
             Stage(
                 "conv_unit",
                 f"{name}_mac",
                 {
                     **_mac_params(name, "K", f.taps is not None, lowbit),
+                    **({"SUM_W": f"{up}_SUM_W"} if "SUM_W" in hw.consts else {}),
                     **({"SERIAL": "1"} if f.serial else {}),
                     **({"PIX": f"{up}_PIX"} if rate.unit > 1 else {}),
                     **_dsp_param(hw, name, f),
@@ -858,15 +864,16 @@ def _bounding_node(node: QuantLayer, fold: Fold) -> QuantLayer:
     return node
 
 
-def sum_width(graph_name: str, node: QuantLayer, fold: Fold) -> int:
-    """SUM_W of a low-bit fc_unit or an fc_serial node, computed offline as FINN does: the fewest bits
-    that hold the worst case |accumulator| (layer_acc_bound), and at least the dot product's
-    width (the unit adds a DOT_W-bit dot each cycle). ACC_W without integer weights (a plan of
-    the structure alone, e.g. for the cycle model)."""
+def sum_width(graph_name: str, node: QuantLayer, fold: Fold, terms: int | None = None) -> int:
+    """SUM_W of a conv_unit, a low-bit fc_unit or an fc_serial node, computed offline as FINN
+    does: the fewest bits that hold the worst case |accumulator| (layer_acc_bound), and at least
+    the dot product's width (the unit adds a DOT_W-bit dot of `terms` products, default SIMD,
+    each cycle). ACC_W without integer weights (a plan of the structure alone, e.g. for the
+    cycle model)."""
     if node.weight is None or node.bias is None:
         return ACC_W
     bound = layer_acc_bound(node)
-    sum_w = max(bound.bit_length() + 1, dot_width(node.w_bits, node.a_in, fold.simd))
+    sum_w = max(bound.bit_length() + 1, dot_width(node.w_bits, node.a_in, terms or fold.simd))
     if sum_w > ACC_W:
         raise ValueError(f"{graph_name}.{node.name}: worst case |accumulator| {bound} does not fit int{ACC_W}")
     check_sum_width(f"{graph_name}.{node.name}", bound, sum_w)

@@ -1,4 +1,5 @@
-// conv_unit: folded convolution MAC array, one int32 (ACC_W) accumulator per output channel.
+// conv_unit: folded convolution MAC array, one accumulator (SUM_W bits, output as int32 ACC_W)
+// per output channel.
 //
 // For every input window (from window_gen) it computes, for o = 0..C_OUT-1,
 //
@@ -16,7 +17,7 @@
 //   product:     w1a1 XNOR (+1 if the bits are equal, else -1; a group of n lanes sums as
 //                2*popcount(~(w ^ x)) - n); w1: +x or -x; a1: +w or -w; else w*x.
 //                No multiplier when either side is 1 bit. The accumulation (int32 bias,
-//                signed ACC_W) is the same for every precision.
+//                signed SUM_W) is the same for every precision.
 // W_BITS = A_BITS = 8 (the defaults) is the int8 x uint8 unit, unchanged.
 // Padding caveat: window_gen pads with lane value 0, which on a bipolar (A_BITS = 1) stream
 // reads as -1; a reference for a padded binarized convolution has to model that.
@@ -38,7 +39,13 @@
 //              TAPS = K is one kernel row, TAPS = 1 one tap per cycle for the smallest FPGAs)
 //   W_BITS     weight lane width, 1 (bipolar), 2, 4, 8 (signed); default 8
 //   A_BITS     activation lane width, 1 (bipolar), 2, 4, 8 (unsigned); default 8
-//   ACC_W      accumulator / output lane width (32)
+//   ACC_W      output lane width (32)
+//   SUM_W      accumulator width inside the unit, DOT_W..ACC_W (default ACC_W): the ring and the
+//              output register hold SUM_W bits per lane, the bias its low SUM_W bits, and each
+//              output lane is their sign extension to ACC_W (as fc_unit / fc_serial). Exact
+//              only when no accumulator can leave SUM_W bits: the planner sizes it from the
+//              worst case |bias| + sum|w|*max|x| (model/plan.py), and the carry chains are that
+//              much shorter (the UP5K's convolutions accumulated through 32-bit chains).
 //   PIX        windows per input beat (default 1), sharing every weight and bias: PIX*PE
 //              lane_dot instances and PIX times the accumulators, one weight ROM as for PIX = 1.
 //              SERIAL = 1 with PIX > 1 is not supported ($fatal).
@@ -107,6 +114,7 @@ module conv_unit #(
   parameter int W_BITS = 8,
   parameter int A_BITS = 8,
   parameter int ACC_W  = 32,
+  parameter int SUM_W  = ACC_W,
   parameter int PIX    = 1,
   parameter int SERIAL = 0,
   parameter int DOT_PIPE = 1,
@@ -141,10 +149,11 @@ module conv_unit #(
                         : (W_BITS == 1) ? A_BITS + 1
                         : (A_BITS == 1) ? W_BITS + 1 : W_BITS + A_BITS;
   localparam int DOT_W  = PROD_W + $clog2(NTERM);
-  localparam int GRP_W  = PE * ACC_W;           // one output group of accumulators
+  localparam int GRP_W  = PE * SUM_W;           // one output group of accumulators
   localparam int RING_G = (SERIAL != 0) ? 1 : NO;  // groups held: all, or the one in progress
   localparam int RING_W = RING_G * GRP_W;       // one pixel's ring
   localparam int OUT_W  = PIX * RING_W;
+  localparam int LANES  = OUT_W / SUM_W;        // output lanes
   localparam int AW     = (FOLDS > 1) ? $clog2(FOLDS) : 1;
   localparam int OGW    = (NO > 1) ? $clog2(NO) : 1;
   localparam int FGW    = (NF > 1) ? $clog2(NF) : 1;
@@ -190,6 +199,9 @@ module conv_unit #(
   end
   if (ACC_W < DOT_W || ACC_W < 32) begin : g_err_acc
     $fatal(1, "conv_unit: ACC_W (%0d) must be >= max(32, %0d)", ACC_W, DOT_W);
+  end
+  if (SUM_W < DOT_W || SUM_W > ACC_W) begin : g_err_sum
+    $fatal(1, "conv_unit: SUM_W (%0d) must be %0d..ACC_W (%0d)", SUM_W, DOT_W, ACC_W);
   end
 
   // ---- memories ---------------------------------------------------------------------------
@@ -410,15 +422,16 @@ module conv_unit #(
   assign emit_last  = s2_last_q && ((SERIAL != 0) ? s2_final_q : 1'b1);
 
   always_comb begin
-    logic signed [ACC_W-1:0] base;
+    logic signed [SUM_W-1:0] base;
     logic [BAW-1:0]          bidx;
     for (int p = 0; p < PIX; p++) begin
       for (int pe = 0; pe < PE; pe++) begin
         bidx = BAW'(int'(s2_og_q) * PE + pe);
-        base = s2_first_q ? ACC_W'($signed(b_mem[bidx]))
-                          : $signed(ring_q[p*RING_W + pe*ACC_W +: ACC_W]);
-        grp_new[(p*PE + pe)*ACC_W +: ACC_W] =
-            base + ACC_W'($signed(s2_dot_q[(p*PE + pe)*DOT_W +: DOT_W]));
+        // The bias fits SUM_W bits (planner), so keeping its low bits is exact.
+        base = s2_first_q ? SUM_W'($signed(b_mem[bidx]))
+                          : $signed(ring_q[p*RING_W + pe*SUM_W +: SUM_W]);
+        grp_new[(p*PE + pe)*SUM_W +: SUM_W] =
+            base + SUM_W'($signed(s2_dot_q[(p*PE + pe)*DOT_W +: DOT_W]));
       end
     end
     ring_d = ring_q;
@@ -474,7 +487,10 @@ module conv_unit #(
     end
   end
 
-  assign m_axis_tdata  = out_q;
+  // Each lane sign-extended from SUM_W to ACC_W bits (wires only).
+  for (genvar l = 0; l < LANES; l++) begin : g_out
+    assign m_axis_tdata[l*ACC_W +: ACC_W] = ACC_W'($signed(out_q[l*SUM_W +: SUM_W]));
+  end
   assign m_axis_tlast  = out_last_q;
   assign m_axis_tvalid = out_valid_q;
 endmodule

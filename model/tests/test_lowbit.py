@@ -347,6 +347,31 @@ def test_serial_units_get_narrow_accumulators():
     assert "LOGIT_W" not in hw["fc2"].consts  # the formatter takes SUM_W
 
 
+def test_convolutions_get_narrow_accumulators():
+    """conv_unit layers get SUM_W from the worst case as the Dense units do, int8 (tiny, in
+    every folding) and low-bit alike (cnv_w2a2: its thresholds then compare SUM_W bits)."""
+    from pathlib import Path
+
+    from model.manifest import load_graph
+    from model.nets import get_net
+    from model.plan import dot_width, layer_acc_bound
+
+    weights = Path(__file__).resolve().parents[2] / "weights"
+    graph = load_graph(weights / "tiny")
+    net = get_net("tiny")
+    for folds, want in ((net.alt_folds["up5k"], {"conv1": 19, "conv2": 21}), (net.folds, {"conv1": 20, "conv2": 22})):
+        hw = {layer.name: layer for layer in plan(graph, folds).layers}
+        for name, sum_w in want.items():
+            node, f = graph[name], folds[name]
+            terms = f.simd * (f.taps or node.k**2)  # the dot of one cycle: never narrower than it
+            bound_w = layer_acc_bound(node).bit_length() + 1
+            assert hw[name].consts["SUM_W"] == max(bound_w, dot_width(8, 8, terms)) == sum_w
+    cnv = {layer.name: layer for layer in plan(load_graph(weights / "cnv_w2a2"), get_net("cnv_w2a2").folds).layers}
+    conv1 = cnv["conv1"]
+    assert conv1.consts["SUM_W"] < 32
+    assert any(st.module == "threshold" and st.params.get("IN_W") == "CONV1_SUM_W" for st in conv1.stages)
+
+
 def test_single_buffered_fold():
     """`+single`: fc_unit without its output register (OUT_REG = 0), one cycle more a frame in
     the cycle model; refused on a convolution or a serial layer, naming it."""

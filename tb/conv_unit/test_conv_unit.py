@@ -32,6 +32,7 @@ from tb.common.sim import (
     setup_verilator_env,
     sv_string,
 )
+from tb.fc_unit.test_fc_unit import narrow_layer
 
 HERE = Path(__file__).parent
 PAUSE_PAIRS = [("none", "none"), ("random", "random"), ("burst", "burst"), ("none", "burst")]
@@ -274,6 +275,15 @@ LOWBIT_CONFIGS = [
     (3, 3, 4, 1, 3, 9, 0, 8, 1),  # a1: sign select of int8 weights
 ]
 
+# Narrow accumulators (SUM_W from the worst case, reached exactly): the shapes of tiny's conv1 and
+# conv2 on the UP5K (tap folding, serial output), all taps at once, and a binarized layer.
+NARROW_CONFIGS = [
+    (3, 1, 4, 1, 1, 3, 1, 8, 8, "narrow"),
+    (3, 4, 8, 1, 1, 3, 1, 8, 8, "narrow"),
+    (3, 4, 8, 2, 4, 9, 0, 8, 8, "narrow"),
+    (3, 4, 8, 2, 4, 9, 0, 1, 1, "narrow"),
+]
+
 
 def make_params(
     cfg,
@@ -284,15 +294,19 @@ def make_params(
     dsp: int | None = None,
     dot_pipe: int = 1,
 ) -> dict:
-    """cfg: (K, C_IN, C_OUT, PE, SIMD, TAPS, SERIAL[, W_BITS, A_BITS]); without the bits the
-    unit is built with its default parameters (int8 x uint8); PIX and DOT_PIPE are passed only
+    """cfg: (K, C_IN, C_OUT, PE, SIMD, TAPS, SERIAL[, W_BITS, A_BITS[, "narrow"]]); without the
+    bits the unit is built with its default parameters (int8 x uint8); "narrow": SUM_W from
+    tb/fc_unit's narrow_layer (the worst case reached exactly); PIX and DOT_PIPE are passed only
     when not 1, DSP_MULS only when given."""
     k, c_in, c_out, pe, simd, taps, serial = cfg[:7]
-    wb, ab = cfg[7:] or (8, 8)
+    wb, ab = cfg[7:9] or (8, 8)
+    narrow = cfg[9:10] == ("narrow",)
     rng = np.random.default_rng(seed)
     w = lowbit.random_w_codes((c_out, c_in, k, k), wb, rng)  # int8: -128 and 127 present
     # int32 biases, kept far enough from the limits that no accumulator overflows int32
     b = rng.integers(-(2**31) + 2**24, 2**31 - 2**24, c_out, dtype=np.int64)
+    if narrow:  # outputs 0 and 1 reach +-(2**(SUM_W-1) - 1) on the all-max window
+        b, sum_w = narrow_layer(w.reshape(c_out, -1), ab, rng, wb)
     memdir.mkdir(parents=True, exist_ok=True)
     words = conv_weight_words(w, pe, simd, taps)
     write_mem(memdir / "w.mem", words, width=wb, signed=lowbit.w_mem_signed(wb))
@@ -312,8 +326,10 @@ def make_params(
         "B_FILE": sv_string(memdir / "b.mem"),
         "_MEMDIR": str(memdir),
     }
-    if cfg[7:]:
+    if cfg[7:9]:
         p.update(W_BITS=wb, A_BITS=ab)
+    if narrow:
+        p["SUM_W"] = sum_w
     if pix != 1:
         p["PIX"] = pix
     if dsp is not None:
@@ -324,14 +340,14 @@ def make_params(
 
 
 def cfg_id(cfg) -> str:
-    tail = "_w{}a{}".format(*cfg[7:]) if cfg[7:] else ""
-    return "k{}_ci{}_co{}_pe{}_simd{}_taps{}_serial{}".format(*cfg[:7]) + tail
+    tail = "_w{}a{}".format(*cfg[7:9]) if cfg[7:9] else ""
+    return "k{}_ci{}_co{}_pe{}_simd{}_taps{}_serial{}".format(*cfg[:7]) + tail + "".join(f"_{t}" for t in cfg[9:])
 
 
-@pytest.mark.parametrize("cfg", CONFIGS + LOWBIT_CONFIGS, ids=cfg_id)
+@pytest.mark.parametrize("cfg", CONFIGS + LOWBIT_CONFIGS + NARROW_CONFIGS, ids=cfg_id)
 def test_conv_unit(cfg):
     memdir = BUILD / "tb" / "conv_unit" / "mem" / cfg_id(cfg)
-    p = make_params(cfg, memdir, seed=sum(cfg) * 7919)
+    p = make_params(cfg, memdir, seed=sum(cfg[:9]) * 7919)
     run_cocotb(
         toplevel="conv_unit",
         sources=rtl_sources("lut_mul", "lane_dot", "conv_unit"),

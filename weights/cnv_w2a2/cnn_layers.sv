@@ -65,6 +65,7 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/conv1_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/conv1_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::CONV1_SUM_W),
     .DOT_PIPE(cnn_cfg_pkg::CONV1_DOT_PIPE)
   ) u_conv1_mac (
     .clk, .rst,
@@ -80,6 +81,7 @@ module cnn_layers #(
   threshold #(
     .C(cnn_cfg_pkg::CONV1_C_OUT),
     .ACC_W(cnn_cfg_pkg::ACC_W),
+    .IN_W(cnn_cfg_pkg::CONV1_SUM_W),
     .A_OUT(cnn_cfg_pkg::CONV1_A_OUT),
     .T_FILE({WEIGHTS_DIR, "/conv1_t.mem"})
   ) u_conv1_th (
@@ -153,6 +155,7 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/conv2_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/conv2_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::CONV2_SUM_W),
     .DOT_PIPE(cnn_cfg_pkg::CONV2_DOT_PIPE)
   ) u_conv2_mac (
     .clk, .rst,
@@ -168,6 +171,7 @@ module cnn_layers #(
   threshold #(
     .C(cnn_cfg_pkg::CONV2_C_OUT),
     .ACC_W(cnn_cfg_pkg::ACC_W),
+    .IN_W(cnn_cfg_pkg::CONV2_SUM_W),
     .A_OUT(cnn_cfg_pkg::CONV2_A_OUT),
     .T_FILE({WEIGHTS_DIR, "/conv2_t.mem"})
   ) u_conv2_th (

@@ -29,6 +29,7 @@ package cnn_cfg_pkg;
   localparam int CONV1_W_BITS   = 2;
   localparam int CONV1_A_BITS   = 8;
   localparam int CONV1_A_OUT    = 2;
+  localparam int CONV1_SUM_W    = 14;
   localparam int CONV1_DOT_PIPE = 3;
   // pool1 (pool)
   localparam int POOL1_H        = 28;
@@ -48,6 +49,7 @@ package cnn_cfg_pkg;
   localparam int CONV2_W_BITS   = 2;
   localparam int CONV2_A_BITS   = 2;
   localparam int CONV2_A_OUT    = 2;
+  localparam int CONV2_SUM_W    = 12;
   localparam int CONV2_DOT_PIPE = 3;
   // pool2 (pool)
   localparam int POOL2_H        = 14;

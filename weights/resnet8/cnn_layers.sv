@@ -63,6 +63,7 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/stem_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/stem_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::STEM_SUM_W),
     .DOT_PIPE(cnn_cfg_pkg::STEM_DOT_PIPE)
   ) u_stem_mac (
     .clk, .rst,
@@ -137,6 +138,7 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/s1_conv1_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/s1_conv1_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::S1_CONV1_SUM_W),
     .DOT_PIPE(cnn_cfg_pkg::S1_CONV1_DOT_PIPE)
   ) u_s1_conv1_mac (
     .clk, .rst,
@@ -196,6 +198,7 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/s1_conv2_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/s1_conv2_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::S1_CONV2_SUM_W),
     .DOT_PIPE(cnn_cfg_pkg::S1_CONV2_DOT_PIPE)
   ) u_s1_conv2_mac (
     .clk, .rst,
@@ -338,6 +341,7 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/s2_conv1_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/s2_conv1_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::S2_CONV1_SUM_W),
     .DOT_PIPE(cnn_cfg_pkg::S2_CONV1_DOT_PIPE)
   ) u_s2_conv1_mac (
     .clk, .rst,
@@ -397,6 +401,7 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/s2_conv2_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/s2_conv2_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::S2_CONV2_SUM_W),
     .DOT_PIPE(cnn_cfg_pkg::S2_CONV2_DOT_PIPE)
   ) u_s2_conv2_mac (
     .clk, .rst,
@@ -485,7 +490,8 @@ module cnn_layers #(
     .SIMD(cnn_cfg_pkg::S2_SHORT_SIMD),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/s2_short_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/s2_short_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/s2_short_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::S2_SHORT_SUM_W)
   ) u_s2_short_mac (
     .clk, .rst,
     .s_axis_tdata(s2_short_stride_tdata), .s_axis_tlast(s2_short_stride_tlast),
@@ -627,6 +633,7 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/s3_conv1_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/s3_conv1_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::S3_CONV1_SUM_W),
     .DOT_PIPE(cnn_cfg_pkg::S3_CONV1_DOT_PIPE)
   ) u_s3_conv1_mac (
     .clk, .rst,
@@ -686,6 +693,7 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/s3_conv2_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/s3_conv2_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::S3_CONV2_SUM_W),
     .DOT_PIPE(cnn_cfg_pkg::S3_CONV2_DOT_PIPE)
   ) u_s3_conv2_mac (
     .clk, .rst,
@@ -774,7 +782,8 @@ module cnn_layers #(
     .SIMD(cnn_cfg_pkg::S3_SHORT_SIMD),
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/s3_short_w.mem"}),
-    .B_FILE({WEIGHTS_DIR, "/s3_short_b.mem"})
+    .B_FILE({WEIGHTS_DIR, "/s3_short_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::S3_SHORT_SUM_W)
   ) u_s3_short_mac (
     .clk, .rst,
     .s_axis_tdata(s3_short_stride_tdata), .s_axis_tlast(s3_short_stride_tlast),

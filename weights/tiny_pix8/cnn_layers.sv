@@ -64,6 +64,7 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/conv1_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/conv1_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::CONV1_SUM_W),
     .PIX(cnn_cfg_pkg::CONV1_PIX),
     .DOT_PIPE(cnn_cfg_pkg::CONV1_DOT_PIPE)
   ) u_conv1_mac (
@@ -162,6 +163,7 @@ module cnn_layers #(
     .ACC_W(cnn_cfg_pkg::ACC_W),
     .W_FILE({WEIGHTS_DIR, "/conv2_w.mem"}),
     .B_FILE({WEIGHTS_DIR, "/conv2_b.mem"}),
+    .SUM_W(cnn_cfg_pkg::CONV2_SUM_W),
     .PIX(cnn_cfg_pkg::CONV2_PIX),
     .DOT_PIPE(cnn_cfg_pkg::CONV2_DOT_PIPE)
   ) u_conv2_mac (
