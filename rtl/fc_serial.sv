@@ -56,8 +56,9 @@
 //   after the handshake of the frame's last input beat, and the first output beat's handshake
 //   (NO-1)*NI cycles before that (3 - (NO-1)*NI cycles from the last input handshake).
 //
-// Pipeline: issue (fold counters; weight memory read; activation slice from s_axis_tdata; on a
-//               group's first fold the synchronous read of its base: bias (b = 0) or acc_mem[og])
+// Pipeline: issue (fold counters; weight memory read; activation slice from s_axis_tdata; the
+//               synchronous reads of the group's base, bias (b = 0) or acc_mem[og], which only a
+//               group's first fold uses)
 //        -> S1 (weight word + slice registered; multiplies + balanced adder tree; the base
 //               registered in base_q, so that S2's adder sees one 2:1 mux: on the UP5K the
 //               bias/accumulator/partial-sum mux in front of the carry chain was critical)
@@ -219,7 +220,7 @@ module fc_serial #(
     end else if (issue) begin
       addr_q        <= (b_end && og_end && ig_end) ? '0 : addr_q + AW'(1);
       frame_start_q <= b_end && og_end && ig_end;
-      beat_end_q    <= ((NI == 1) || (ig_d == IGW'(NI - 1))) && ((NO == 1) || (og_d == OGW'(NO - 1)));
+      beat_end_q    <= (ig_d == IGW'(NI - 1)) && (og_d == OGW'(NO - 1));   // NI, NO = 1: always
       ig_q   <= ig_d;
       og_q   <= og_d;
       if (ig_end && og_end) b_q <= b_end ? '0 : b_q + BW'(1);
@@ -429,10 +430,10 @@ module fc_serial #(
     end
   end
 
-  // base_q: the group's base for its first fold in S2 (psum_q when the read raced the write).
+  // base_q: the base of the fold in S2 (psum_q when the read raced the write), used by a first fold.
   logic [GRP_W-1:0] base_q, psum_q;
   always_ff @(posedge clk) begin
-    if (en && s1_valid_q && s1_first_q) begin
+    if (en) begin   // with every advance: S2 reads it only for a valid first fold
       base_q <= s1_b0_q ? b_rd_q : (s1_race_q ? psum_q : acc_rd_q);
     end
   end

@@ -153,6 +153,12 @@ module frame_sanitizer #(
     end
   end
 
+  // The skid register's data is read only while skid_valid_q: no reset.
+  always_ff @(posedge clk) begin
+    skid_data_q <= skid_data_d;
+    skid_last_q <= skid_last_d;
+  end
+
   always_ff @(posedge clk) begin
     if (rst) begin
       mode_q       <= PASS;
@@ -163,8 +169,6 @@ module frame_sanitizer #(
       flag_valid_q <= 1'b0;
       out_data_q   <= '0;
       out_last_q   <= 1'b0;
-      skid_data_q  <= '0;
-      skid_last_q  <= 1'b0;
       flag_q       <= 1'b0;
       null_q       <= 1'b0;
     end else begin
@@ -176,8 +180,6 @@ module frame_sanitizer #(
       flag_valid_q <= flag_valid_d;
       out_data_q   <= out_data_d;
       out_last_q   <= out_last_d;
-      skid_data_q  <= skid_data_d;
-      skid_last_q  <= skid_last_d;
       flag_q       <= flag_d;
       null_q       <= null_d;
     end

@@ -272,6 +272,8 @@ async def wrong_length_loads_are_rejected(dut):
         assert len(tb.err_cycles) - e0 == 1, f"{len(words)}-word frame: {len(tb.err_cycles) - e0} error pulses"
         assert tb.err_cycles[-1] == tb.l_log.cycles[k0 + at] + 1, "error pulse not right after the bad word"
         assert not tb.s_log.cycles, "input beat accepted without valid weights"
+        # the frame is over (an overlong one's dropped tail included): no load runs or waits
+        assert not int(tb.dut.s_wload_axis_tready.value), "s_wload_axis_tready high after the load frame ended"
     tb.assert_single_pulses()
     await tb.load(good)
     await tb.check_outputs(frames)
