@@ -661,18 +661,15 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
                     f"the windows of stride {node.stride}",
                 )
             )
-        # Narrow accumulators, as for the Dense units (32-bit carry chains were the UP5K's
-        # critical paths); the threshold of a low-bit layer then compares SUM_W bits too.
-        sum_w = sum_width(graph.name, _bounding_node(node, f), f, terms=f.simd * (f.taps or node.k**2))
-        if sum_w < ACC_W:
-            hw.consts["SUM_W"] = sum_w
+        # Narrow accumulators, as for the Dense units; the threshold of a low-bit layer then
+        # compares SUM_W bits too.
         hw.stages.append(
             Stage(
                 "conv_unit",
                 f"{name}_mac",
                 {
                     **_mac_params(name, "K", f.taps is not None, lowbit),
-                    **({"SUM_W": f"{up}_SUM_W"} if "SUM_W" in hw.consts else {}),
+                    **_narrow_sum_param(hw, graph, node, f, terms=f.simd * (f.taps or node.k**2)),
                     **({"SERIAL": "1"} if f.serial else {}),
                     **({"PIX": f"{up}_PIX"} if rate.unit > 1 else {}),
                     **_dsp_param(hw, name, f),
@@ -699,12 +696,7 @@ def _chain_stages(graph: Graph, node: QuantLayer, idx: int, folds, fmt, hw: Laye
             hw.consts["OUT_BEATS"] = c_out // f.pe
             hw.consts["W_LOAD"] = int(f.wload)
             params = {**_mac_params(name, "IN_BEATS"), "W_LOAD": f"{up}_W_LOAD"}
-            # Narrow accumulators for the int8 serial unit too (its carry chains were the UP5K's
-            # critical path).
-            sum_w = sum_width(graph.name, _bounding_node(node, f), f)
-            if sum_w < ACC_W:
-                hw.consts["SUM_W"] = sum_w
-                params["SUM_W"] = f"{up}_SUM_W"
+            params.update(_narrow_sum_param(hw, graph, node, f))  # int8 serial unit too
             hw.stages.append(
                 Stage(
                     "fc_serial",
@@ -862,6 +854,17 @@ def _bounding_node(node: QuantLayer, fold: Fold) -> QuantLayer:
     if fold.wload and node.weight is not None:
         return replace(node, weight=np.full_like(node.weight, -128))
     return node
+
+
+def _narrow_sum_param(hw: LayerHW, graph: Graph, node: QuantLayer, f: Fold, terms: int | None = None) -> dict[str, str]:
+    """SUM_W for an int8 or low-bit conv_unit or an fc_serial, when narrower than ACC_W (their
+    32-bit carry chains were the UP5K's critical paths): set in the layer's constants, and the
+    unit's parameter naming it (none at ACC_W, the units' default)."""
+    sum_w = sum_width(graph.name, _bounding_node(node, f), f, terms)
+    if sum_w >= ACC_W:
+        return {}
+    hw.consts["SUM_W"] = sum_w
+    return {"SUM_W": f"{node.name.upper()}_SUM_W"}
 
 
 def sum_width(graph_name: str, node: QuantLayer, fold: Fold, terms: int | None = None) -> int:

@@ -207,16 +207,14 @@ module requant #(
 
     always_ff @(posedge clk) begin
       if (adv) begin
-        prod_q  <= prod_d[c*PW +: PW];
+        prod_q  <= prod_d[c*PW +: PW];                                        // stage 1
         r1_q    <= r_d[5:0];
         zero1_q <= zero_d;
+        sum_q   <= zero1_q ? '0 : SW'(prod_q) + (SW'(1) << (r1_q - 6'd1));    // stage 2
+        r2_q    <= r1_q;
+        sh_q    <= sum_q >>> r2_q;  // stage 3; 0 stays 0 whatever the shift
+        y_q     <= y_d;             // stage 4
       end
-      if (adv) begin
-        sum_q <= zero1_q ? '0 : SW'(prod_q) + (SW'(1) << (r1_q - 6'd1));
-        r2_q  <= r1_q;
-      end
-      if (adv) sh_q <= sum_q >>> r2_q;  // 0 stays 0 whatever the shift
-      if (adv) y_q <= y_d;
     end
 
     always_comb begin
