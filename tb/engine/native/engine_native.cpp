@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
         // Drive the inputs for this cycle, then the rising edge.
         top->s_axis_tvalid = next < total;
         top->s_axis_tdata = next < total ? images[next] : 0;
+        top->s_axis_tkeep = 1;  // one pixel per beat, kept (TKEEP low zeroes it and flags the frame)
         top->s_axis_tlast = next < total && (next % pixels) == pixels - 1;
         top->clk = 0;
         top->eval();
